@@ -1,0 +1,248 @@
+//! The `eks-remedy` command line. `main.rs` only calls [`run`]; everything here is testable.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use eks_remedy_core::bundle::{self, Limits};
+use eks_remedy_core::render::{self, Format};
+use eks_remedy_core::{Analyzer, BundleError, Options};
+
+/// Bundles at least this large (compressed) get a progress bar on a terminal.
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+
+/// Finds and explains the node and networking faults that break Amazon EKS nodes when clusters scale.
+#[derive(Debug, Parser)]
+#[command(name = "eks-remedy", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Analyze an EKS Logs Collector bundle (.tar.gz, .tar or extracted folder).
+    Analyze(AnalyzeArgs),
+    /// List the rules and what each detects.
+    Rules,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OutFormat {
+    Text,
+    Json,
+    Markdown,
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, clap::Args)]
+struct AnalyzeArgs {
+    /// The bundle: eks_<instance>_<date>-UTC_<version>.tar.gz, a .tar, or the extracted folder.
+    bundle: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: OutFormat,
+    /// The node's instance type, when the bundle does not show it (e.g. m5.large).
+    #[arg(long, value_name = "TYPE")]
+    instance_type: Option<String>,
+    /// Write the report here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Colour in text output.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorChoice,
+    /// Stop after this many uncompressed bytes (suffixes K, M, G).
+    #[arg(long, value_name = "BYTES", value_parser = parse_size, default_value_t = bundle::DEFAULT_MAX_TOTAL_BYTES)]
+    max_total_bytes: u64,
+    /// Read at most this many uncompressed bytes of one member.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size, default_value_t = bundle::DEFAULT_MAX_MEMBER_BYTES)]
+    max_member_bytes: u64,
+    /// Cut lines longer than this (64 B to 16 MiB).
+    #[arg(long, value_name = "BYTES", value_parser = parse_line_size, default_value_t = bundle::DEFAULT_MAX_LINE_BYTES as u64)]
+    max_line_bytes: u64,
+    /// Read at most this many members.
+    #[arg(long, value_name = "N", default_value_t = bundle::DEFAULT_MAX_MEMBERS)]
+    max_members: u64,
+}
+
+/// `1048576`, `512K`, `64M`, `16G` (binary units).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, shift) = match s.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&s[..s.len() - 1], 10),
+        Some('M') => (&s[..s.len() - 1], 20),
+        Some('G') => (&s[..s.len() - 1], 30),
+        Some('T') => (&s[..s.len() - 1], 40),
+        _ => (s, 0),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (e.g. 1048576, 512K, 64M, 16G)"))?;
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("'{s}' is too large"))
+}
+
+fn parse_line_size(s: &str) -> Result<u64, String> {
+    let n = parse_size(s)?;
+    if (64..=16 << 20).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!(
+            "line limit must be between 64 B and 16 MiB, got {n}"
+        ))
+    }
+}
+
+/// Runs the command line; returns the process exit code (0 ran, 2 unusable input, 1 other failure).
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match cli.command {
+        Command::Analyze(a) => analyze(a),
+        Command::Rules => {
+            let mut out = std::io::stdout().lock();
+            for r in eks_remedy_core::rules::all() {
+                let m = r.meta();
+                let _ = writeln!(out, "{:<32} {:<8} {}", m.id, m.severity.as_str(), m.title);
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn analyze(a: AnalyzeArgs) -> ExitCode {
+    let analyzer = match Analyzer::new() {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("eks-remedy: internal error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let stderr_tty = std::io::stderr().is_terminal();
+    let input_len = std::fs::metadata(&a.bundle)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    let progress = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let bar = match input_len {
+        Some(len) if stderr_tty && len >= PROGRESS_MIN_BYTES => {
+            Some(spawn_progress(len, progress.clone(), done.clone()))
+        }
+        _ => None,
+    };
+    let opts = Options {
+        limits: Limits {
+            max_total_bytes: a.max_total_bytes,
+            max_member_bytes: a.max_member_bytes,
+            max_line_bytes: usize::try_from(a.max_line_bytes)
+                .unwrap_or(bundle::DEFAULT_MAX_LINE_BYTES),
+            max_members: a.max_members,
+        },
+        instance_type: a.instance_type.clone(),
+        progress: bar.as_ref().map(|_| progress.clone()),
+    };
+    let result = analyzer.analyze(&a.bundle, &opts);
+    done.store(true, Ordering::Relaxed);
+    if let Some(handle) = bar {
+        let _ = handle.join();
+    }
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("eks-remedy: {e}");
+            return ExitCode::from(match e {
+                BundleError::Open { .. }
+                | BundleError::NotABundle { .. }
+                | BundleError::NoKnownMembers { .. } => 2,
+            });
+        }
+    };
+    let format = match a.format {
+        OutFormat::Text => Format::Text,
+        OutFormat::Json => Format::Json,
+        OutFormat::Markdown => Format::Markdown,
+        OutFormat::Html => Format::Html,
+    };
+    let color = match a.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            a.out.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    let text = render::render(&report, format, color);
+    let written = match &a.out {
+        Some(path) => std::fs::write(path, text.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display())),
+        None => std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .map_err(|e| format!("cannot write output: {e}")),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("eks-remedy: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn spawn_progress(
+    len: u64,
+    read: Arc<AtomicU64>,
+    done: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let bar = indicatif::ProgressBar::new(len);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {bytes}/{total_bytes} {wide_bar} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        while !done.load(Ordering::Relaxed) {
+            bar.set_position(read.load(Ordering::Relaxed).min(len));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bar.finish_and_clear();
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("16g"), Ok(16 << 30));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("99999999999T").is_err());
+        assert!(parse_line_size("1").is_err());
+    }
+}

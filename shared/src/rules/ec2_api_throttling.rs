@@ -1,0 +1,128 @@
+//! `ec2-api-throttling`: the VPC CNI's EC2 calls were throttled (`RequestLimitExceeded`).
+//!
+//! EC2 rate-limits API calls per account and Region. During a scale-up every new node's ipamd calls
+//! CreateNetworkInterface / AssignPrivateIpAddresses; once throttled, nodes wait for IPs and pods stay
+//! in ContainerCreating. Counts come from ipamd's log (AWS SDK v1 and v2 texts) and its metrics.
+
+use std::collections::BTreeMap;
+
+use crate::report::{Action, Evidence, FixTarget, Severity};
+use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Signature, Verdict, CNI};
+
+static META: RuleMeta = RuleMeta {
+    id: "ec2-api-throttling",
+    severity: Severity::High,
+    title: "EC2 API throttling of the VPC CNI",
+    why: "ipamd gets pod IPs by calling the EC2 API. When the account's EC2 request rate is exhausted \
+          (RequestLimitExceeded), new nodes cannot attach ENIs or assign IPs and their pods wait in \
+          ContainerCreating; retries add to the load on the same token bucket.",
+    docs: &[
+        "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/throttling.html",
+        "https://github.com/aws/amazon-vpc-cni-k8s/blob/master/docs/eni-and-ip-target.md",
+    ],
+};
+
+static SIGS: &[Signature] = &[Signature::new("request-limit", "RequestLimitExceeded", CNI)
+    .tally(r"(?:operation error EC2: |ec2:|Failed to )(\w+)")];
+
+/// The EC2 API a log phrase stands for.
+fn api_name(word: &str) -> &str {
+    match word {
+        "allocate" => "AssignPrivateIpAddresses",
+        "attach" => "AttachNetworkInterface",
+        "call" => "DescribeNetworkInterfaces",
+        other => other,
+    }
+}
+
+/// See the module docs.
+pub struct Ec2ApiThrottling;
+
+impl Rule for Ec2ApiThrottling {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn signatures(&self) -> &'static [Signature] {
+        SIGS
+    }
+
+    fn evaluate(&self, ctx: &EvalCtx<'_>) -> Verdict {
+        let occ = ctx.occ("request-limit");
+        let mut apis: BTreeMap<String, u64> = BTreeMap::new();
+        for (word, n) in &occ.tally {
+            *apis.entry(api_name(word).to_string()).or_default() += n;
+        }
+        let metric: BTreeMap<String, u64> = ctx
+            .facts
+            .cni_api_errors
+            .iter()
+            .filter(|((_, err), n)| err == "RequestLimitExceeded" && **n > 0)
+            .map(|((api, _), n)| (api.clone(), *n))
+            .collect();
+        let metric_total: u64 = metric.values().sum();
+        if occ.is_empty() && metric_total == 0 {
+            return Verdict::Clear;
+        }
+        for api in metric.keys() {
+            apis.entry(api.clone()).or_default();
+        }
+        let names: Vec<String> = apis.keys().cloned().collect();
+        let mut b = FindingBuilder::new(
+            &META,
+            format!(
+                "{} throttled EC2 calls in ipamd's log, {} in its metrics; APIs: {}.",
+                occ.count,
+                metric_total,
+                if names.is_empty() {
+                    "unknown".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ),
+        )
+        .occurrences(occ, ctx.clock)
+        .count(metric_total)
+        .detail(
+            "log_lines_by_api",
+            serde_json::to_value(&apis).unwrap_or_default(),
+        )
+        .detail(
+            "metric_by_api",
+            serde_json::to_value(&metric).unwrap_or_default(),
+        );
+        if metric_total > 0 {
+            if let Some(file) = &ctx.facts.cni_metrics_file {
+                let excerpt = metric
+                    .iter()
+                    .map(|(api, n)| format!("awscni_aws_api_error_count{{api=\"{api}\",error=\"RequestLimitExceeded\"}} {n}"))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                b = b.evidence(Evidence {
+                    file: file.clone(),
+                    line: None,
+                    excerpt: crate::excerpt(excerpt.as_bytes()),
+                    timestamp: None,
+                });
+            }
+        }
+        let warm_ip = ctx.facts.cni_setting("WARM_IP_TARGET").map(str::to_string);
+        if let Some(w) = &warm_ip {
+            b = b.detail("warm_ip_target", w.clone());
+        }
+        b.fix(fix(
+            FixTarget::VpcCniAddon,
+            "Make ipamd call EC2 less: prefer WARM_ENI_TARGET (default 1) or prefix delegation over small \
+             WARM_IP_TARGET / MINIMUM_IP_TARGET values, which trigger an EC2 call for every few pods.",
+            Some(r#"{"env":{"ENABLE_PREFIX_DELEGATION":"true","WARM_PREFIX_TARGET":"1"}}"#),
+        ))
+        .fix(fix(
+            FixTarget::AwsAccount,
+            "Check whether an EC2 API rate quota is adjustable in Service Quotas for the throttled APIs; \
+             otherwise open a support case for an EC2 API rate-limit increase. Stagger large scale-ups.",
+            None,
+        ))
+        .action(Action::ServiceQuotaReview { apis: names })
+        .fire()
+    }
+}

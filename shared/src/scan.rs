@@ -1,0 +1,532 @@
+//! The scanner: one pass over every log member, all signatures at once.
+//!
+//! Like a grep, it searches whole buffers, not lines: one Aho-Corasick automaton of every signature's
+//! literal runs over each buffer, and only a buffer position that matches is widened to its line,
+//! numbered (newlines counted since the previous hit) and checked against the signatures' regexes.
+//! Lines that match nothing cost only the automaton's (SIMD) scan. Memory is one buffer per member.
+//!
+//! Kubelet lines show twice on AL2 (`kubelet/kubelet.log` and `var_log/messages`): they are counted
+//! once, by a hash of the text after the syslog tag. Kernel lines show in several views (`dmesg`,
+//! `dmesg -T`, syslog): each view is counted apart and the largest view wins.
+
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::io::{self, Read};
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::bytes::Regex;
+
+use crate::bundle::{strip_gz, MemberSink, SinkResult};
+use crate::facts::{Facts, KUBELET_START, MAX_STRUCTURED_BYTES};
+use crate::occurrences::{Occurrences, Sample};
+use crate::rule::{Rule, Signature};
+use crate::source::SourceKind;
+use crate::stamp::{parse_line, Stamp};
+
+/// Bytes read per refill of a member's buffer.
+pub const SCAN_BUFFER_BYTES: usize = 256 << 10;
+/// Distinct kubelet lines remembered per signature for de-duplication; past it, lines are counted
+/// without de-duplication (an over-count, never a miss).
+pub const MAX_DEDUP_KEYS: usize = 1 << 16;
+/// First lines of a member shown to [`Facts::head_line`].
+const HEAD_LINES: u64 = 5;
+
+/// Who owns a signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    Facts,
+    Rule(usize),
+}
+
+struct CompiledSig {
+    owner: Owner,
+    sig: &'static Signature,
+    confirm: Option<Regex>,
+    reject: Option<Regex>,
+    tally: Option<Regex>,
+    sources: Vec<SourceKind>,
+}
+
+/// Where a matched line's count goes.
+#[derive(Default)]
+struct SigState {
+    plain: Occurrences,
+    kubelet: Occurrences,
+    kubelet_seen: HashSet<u64>,
+    kernel: [Occurrences; 4],
+}
+
+impl SigState {
+    fn merged(self) -> Occurrences {
+        let SigState {
+            mut plain,
+            kubelet,
+            kernel,
+            ..
+        } = self;
+        plain.absorb(kubelet);
+        if let Some(widest) = kernel.into_iter().max_by_key(|o| o.count) {
+            plain.absorb(widest);
+        }
+        plain
+    }
+}
+
+/// A signature could not be compiled (a bug in the catalogue, caught by the catalogue test).
+#[derive(Debug, thiserror::Error)]
+#[error("signature {owner}/{name}: {source}")]
+pub struct SignatureError {
+    owner: String,
+    name: &'static str,
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// The compiled catalogue, shareable across analyses.
+pub struct Engine {
+    automaton: AhoCorasick,
+    /// Per automaton pattern: the signatures using that literal.
+    by_pattern: Vec<Vec<usize>>,
+    sigs: Vec<CompiledSig>,
+    /// Per source kind (as index): does any signature read it?
+    scanned: Vec<bool>,
+    rule_count: usize,
+}
+
+fn kind_index(k: SourceKind) -> usize {
+    k as usize
+}
+
+const KIND_COUNT: usize = SourceKind::Other as usize + 1;
+
+impl Engine {
+    /// Compiles the facts' and the rules' signatures.
+    pub fn new(rules: &[&dyn Rule]) -> Result<Engine, SignatureError> {
+        let mut sigs = Vec::new();
+        let owners = std::iter::once((Owner::Facts, crate::facts::SIGNATURES)).chain(
+            rules
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (Owner::Rule(i), r.signatures())),
+        );
+        for (owner, list) in owners {
+            for sig in list {
+                let compile = |p: Option<&'static str>| -> Result<Option<Regex>, SignatureError> {
+                    p.map(Regex::new).transpose().map_err(|e| SignatureError {
+                        owner: match owner {
+                            Owner::Facts => "facts".to_string(),
+                            Owner::Rule(i) => rules[i].meta().id.to_string(),
+                        },
+                        name: sig.name,
+                        source: Box::new(e),
+                    })
+                };
+                sigs.push(CompiledSig {
+                    owner,
+                    sig,
+                    confirm: compile(sig.confirm)?,
+                    reject: compile(sig.reject)?,
+                    tally: compile(sig.tally)?,
+                    sources: sig.sources.to_vec(),
+                });
+            }
+        }
+        let mut literals: Vec<&str> = Vec::new();
+        let mut by_pattern: Vec<Vec<usize>> = Vec::new();
+        for (i, s) in sigs.iter().enumerate() {
+            match literals.iter().position(|l| *l == s.sig.literal) {
+                Some(p) => by_pattern[p].push(i),
+                None => {
+                    literals.push(s.sig.literal);
+                    by_pattern.push(vec![i]);
+                }
+            }
+        }
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&literals)
+            .map_err(|e| SignatureError {
+                owner: "engine".into(),
+                name: "automaton",
+                source: Box::new(e),
+            })?;
+        let mut scanned = vec![false; KIND_COUNT];
+        for s in &sigs {
+            for k in &s.sources {
+                scanned[kind_index(*k)] = true;
+            }
+        }
+        scanned[kind_index(SourceKind::KubeletLog)] = true;
+        Ok(Engine {
+            automaton,
+            by_pattern,
+            sigs,
+            scanned,
+            rule_count: rules.len(),
+        })
+    }
+}
+
+/// Every distinct signature literal of the facts and the catalogue (for a grep baseline).
+pub fn literals() -> Vec<&'static str> {
+    let rules = crate::rules::all();
+    let mut out: Vec<&'static str> = crate::facts::SIGNATURES.iter().map(|s| s.literal).collect();
+    out.extend(
+        rules
+            .iter()
+            .flat_map(|r| r.signatures().iter().map(|s| s.literal)),
+    );
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Scans one bundle with an [`Engine`]; a [`MemberSink`].
+pub struct Scanner<'e> {
+    engine: &'e Engine,
+    states: Vec<SigState>,
+    /// Parsed structured files and head lines.
+    pub facts: Facts,
+    /// Lines cut at the line limit.
+    pub lines_cut: u64,
+    max_line: usize,
+    buf: Vec<u8>,
+    hasher: std::collections::hash_map::RandomState,
+    /// Pattern ids seen on the current line (reused).
+    line_patterns: Vec<usize>,
+}
+
+/// Per-member scanning state.
+struct MemberCtx<'p> {
+    path: &'p str,
+    kind: SourceKind,
+    line_no: u64,
+    /// Latest kubelet start in this member, for grace periods.
+    kubelet_start: Option<Stamp>,
+}
+
+/// Occurrences of one analysis, split by owner.
+pub struct Counted {
+    /// Marker occurrences for facts.
+    pub markers: BTreeMap<&'static str, Occurrences>,
+    /// Per rule (in catalogue order): signature name → occurrences.
+    pub rules: Vec<BTreeMap<&'static str, Occurrences>>,
+}
+
+impl<'e> Scanner<'e> {
+    /// A scanner for one bundle; `max_line` is the line limit.
+    pub fn new(engine: &'e Engine, max_line: usize) -> Self {
+        Scanner {
+            engine,
+            states: engine.sigs.iter().map(|_| SigState::default()).collect(),
+            facts: Facts::default(),
+            lines_cut: 0,
+            max_line: max_line.max(64),
+            buf: Vec::new(),
+            hasher: std::collections::hash_map::RandomState::new(),
+            line_patterns: Vec::new(),
+        }
+    }
+
+    /// Hands out the counts.
+    pub fn finish(self) -> (Counted, Facts, u64) {
+        let mut markers = BTreeMap::new();
+        let mut rules: Vec<BTreeMap<&'static str, Occurrences>> =
+            vec![BTreeMap::new(); self.engine.rule_count];
+        for (state, cs) in self.states.into_iter().zip(&self.engine.sigs) {
+            let occ = state.merged();
+            match cs.owner {
+                Owner::Facts => {
+                    markers.insert(cs.sig.name, occ);
+                }
+                Owner::Rule(i) => {
+                    rules[i].insert(cs.sig.name, occ);
+                }
+            }
+        }
+        (Counted { markers, rules }, self.facts, self.lines_cut)
+    }
+
+    fn scan_log(&mut self, path: &str, kind: SourceKind, data: &mut dyn Read) -> SinkResult {
+        let mut buf = std::mem::take(&mut self.buf);
+        // Invariant: after each round fewer than `max_line` unfinished bytes remain, so a refill always
+        // has at least SCAN_BUFFER_BYTES of room and the buffer never grows.
+        buf.resize(SCAN_BUFFER_BYTES + self.max_line, 0);
+        let mut ctx = MemberCtx {
+            path,
+            kind,
+            line_no: 0,
+            kubelet_start: None,
+        };
+        let mut len = 0usize;
+        let mut skipping = false; // dropping the rest of a line cut at the limit
+        let result = loop {
+            let n = match data.read(&mut buf[len..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => break Err(e),
+            };
+            if n == 0 {
+                break Ok(());
+            }
+            let fresh = len;
+            len += n;
+            if skipping {
+                match memchr::memchr(b'\n', &buf[fresh..len]) {
+                    Some(i) => {
+                        buf.copy_within(fresh + i + 1..len, 0);
+                        len -= fresh + i + 1;
+                        skipping = false;
+                    }
+                    None => {
+                        len = 0;
+                        continue;
+                    }
+                }
+            }
+            if let Some(last) = memchr::memrchr(b'\n', &buf[..len]) {
+                self.scan_block(&mut ctx, &buf[..=last]);
+                buf.copy_within(last + 1..len, 0);
+                len -= last + 1;
+            }
+            if len >= self.max_line {
+                self.lines_cut += 1;
+                buf[self.max_line] = b'\n';
+                self.scan_block(&mut ctx, &buf[..=self.max_line]);
+                len = 0;
+                skipping = true;
+            }
+        };
+        // The unterminated last line, also when damage ended the member early.
+        if len > 0 && !skipping {
+            self.scan_block(&mut ctx, &buf[..len]);
+        }
+        self.buf = buf;
+        result
+    }
+
+    /// Scans complete lines (a trailing newline is optional on the last one).
+    fn scan_block(&mut self, ctx: &mut MemberCtx<'_>, block: &[u8]) {
+        let mut counted_to = 0usize; // newlines before this offset are in ctx.line_no
+        let mut next_line = 0usize; // lines before this offset are done
+        if ctx.line_no < HEAD_LINES {
+            for line in block
+                .split(|&c| c == b'\n')
+                .take((HEAD_LINES - ctx.line_no) as usize)
+            {
+                self.facts
+                    .head_line(ctx.kind, ctx.path, ctx.line_no + 1, line);
+            }
+        }
+        let base_line = ctx.line_no;
+        let mut line_no = base_line;
+        let automaton = &self.engine.automaton;
+        for m in automaton.find_iter(block) {
+            if m.start() < next_line {
+                continue;
+            }
+            let start = memchr::memrchr(b'\n', &block[..m.start()]).map_or(0, |i| i + 1);
+            let end =
+                memchr::memchr(b'\n', &block[m.start()..]).map_or(block.len(), |i| m.start() + i);
+            line_no += memchr::memchr_iter(b'\n', &block[counted_to..start]).count() as u64;
+            counted_to = start;
+            let line = &block[start..end];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            ctx.line_no = line_no + 1;
+            self.on_line(ctx, line);
+            next_line = end + 1;
+        }
+        let total = memchr::memchr_iter(b'\n', &block[counted_to..]).count() as u64;
+        let unterminated = u64::from(!block.is_empty() && block.last() != Some(&b'\n'));
+        ctx.line_no = line_no + total + unterminated;
+    }
+
+    fn on_line(&mut self, ctx: &mut MemberCtx<'_>, line: &[u8]) {
+        let engine = self.engine;
+        self.line_patterns.clear();
+        for m in engine.automaton.find_overlapping_iter(line) {
+            let p = m.pattern().as_usize();
+            if !self.line_patterns.contains(&p) {
+                self.line_patterns.push(p);
+            }
+        }
+        let mut stamp: Option<Option<Stamp>> = None;
+        for pi in 0..self.line_patterns.len() {
+            let p = self.line_patterns[pi];
+            for &si in &engine.by_pattern[p] {
+                let cs = &engine.sigs[si];
+                if !cs.sources.contains(&ctx.kind) {
+                    continue;
+                }
+                if cs.confirm.as_ref().is_some_and(|r| !r.is_match(line))
+                    || cs.reject.as_ref().is_some_and(|r| r.is_match(line))
+                {
+                    continue;
+                }
+                let st = *stamp.get_or_insert_with(|| parse_line(line));
+                self.record(si, ctx, line, st);
+            }
+        }
+    }
+
+    fn record(&mut self, si: usize, ctx: &mut MemberCtx<'_>, line: &[u8], stamp: Option<Stamp>) {
+        let cs = &self.engine.sigs[si];
+        let channel = Channel::of(ctx.kind, line);
+        if cs.owner == Owner::Facts && cs.sig.name == KUBELET_START && channel == Channel::Kubelet {
+            ctx.kubelet_start = stamp.or(ctx.kubelet_start);
+        }
+        let state = &mut self.states[si];
+        let occ = match channel {
+            Channel::Plain => &mut state.plain,
+            Channel::Kernel(v) => &mut state.kernel[v],
+            Channel::Kubelet => {
+                if state.kubelet_seen.len() < MAX_DEDUP_KEYS {
+                    let mut h = self.hasher.build_hasher();
+                    kubelet_key(line).hash(&mut h);
+                    if !state.kubelet_seen.insert(h.finish()) {
+                        return;
+                    }
+                }
+                &mut state.kubelet
+            }
+        };
+        if let (Some(grace), Some(Stamp::NoYear(at)), Some(Stamp::NoYear(start))) =
+            (cs.sig.grace_after_kubelet_start, stamp, ctx.kubelet_start)
+        {
+            let dt = i64::from(at.secs) - i64::from(start.secs);
+            if at.month == start.month
+                && at.day == start.day
+                && (0..=i64::from(grace)).contains(&dt)
+            {
+                occ.in_grace += 1;
+                return;
+            }
+        }
+        let path = ctx.path;
+        let line_no = ctx.line_no;
+        occ.record(
+            || Sample {
+                file: path.to_string(),
+                line: line_no,
+                excerpt: crate::excerpt(line),
+                stamp,
+            },
+            stamp,
+        );
+        if let Some(r) = &cs.tally {
+            if let Some(c) = r.captures(line).and_then(|c| c.get(1)) {
+                occ.tally_value(&String::from_utf8_lossy(c.as_bytes()), 1);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    Plain,
+    Kubelet,
+    Kernel(usize),
+}
+
+impl Channel {
+    fn of(kind: SourceKind, line: &[u8]) -> Channel {
+        match kind {
+            SourceKind::KubeletLog => Channel::Kubelet,
+            SourceKind::Messages => match syslog_tag(line) {
+                Some(b"kubelet") => Channel::Kubelet,
+                Some(b"kernel") => Channel::Kernel(2),
+                _ => Channel::Plain,
+            },
+            k => k.kernel_view().map_or(Channel::Plain, Channel::Kernel),
+        }
+    }
+}
+
+/// The syslog tag of `Mon DD HH:MM:SS host tag[pid]: msg`.
+fn syslog_tag(line: &[u8]) -> Option<&[u8]> {
+    crate::stamp::parse_syslog(line)?;
+    let rest = line.get(16..)?;
+    let after_host = &rest[memchr::memchr(b' ', rest)? + 1..];
+    let end = after_host
+        .iter()
+        .position(|&c| c == b'[' || c == b':' || c == b' ')?;
+    Some(&after_host[..end])
+}
+
+/// The part of a kubelet line that is the same in the journal and in syslog: after `kubelet[pid]: `
+/// or `kubelet: `.
+fn kubelet_key(line: &[u8]) -> &[u8] {
+    let key = match memchr::memmem::find(line, b"kubelet") {
+        Some(i) => {
+            let rest = &line[i + 7..];
+            match memchr::memmem::find(rest, b": ") {
+                Some(j) if j <= 12 => &rest[j + 2..],
+                _ => line,
+            }
+        }
+        None => line,
+    };
+    key.trim_ascii()
+}
+
+impl MemberSink for Scanner<'_> {
+    fn member(&mut self, path: &str, data: &mut dyn Read) -> SinkResult {
+        let kind = SourceKind::classify(strip_gz(path));
+        self.facts.saw(kind, path);
+        if kind.is_structured() {
+            let mut bytes = Vec::new();
+            let r = data
+                .take(MAX_STRUCTURED_BYTES as u64)
+                .read_to_end(&mut bytes);
+            self.facts.ingest(kind, path, &bytes);
+            r?;
+            return drain(data);
+        }
+        if self.engine.scanned[kind_index(kind)] {
+            return self.scan_log(path, kind, data);
+        }
+        drain(data)
+    }
+}
+
+/// Reads a member to its end without looking at it (the tar stream must be consumed anyway).
+fn drain(data: &mut dyn Read) -> SinkResult {
+    let mut sink = [0u8; 64 << 10];
+    loop {
+        match data.read(&mut sink) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubelet_key_matches_journal_and_syslog_forms() {
+        let journal = b"May 20 12:33:17 ip-192-168-1-1.ec2.internal kubelet[5313]: E0520 12:33:17.590878    5313 x.go:1] boom";
+        let syslog =
+            b"May 20 12:33:17 ip-192-168-1-1 kubelet: E0520 12:33:17.590878    5313 x.go:1] boom";
+        assert_eq!(kubelet_key(journal), kubelet_key(syslog));
+    }
+
+    #[test]
+    fn syslog_tags() {
+        assert_eq!(
+            syslog_tag(b"Apr  8 07:44:28 ip-172-27-16-222 kubelet: E0408"),
+            Some(&b"kubelet"[..])
+        );
+        assert_eq!(
+            syslog_tag(b"Apr  8 07:44:28 ip-1 kernel: [1.0] x"),
+            Some(&b"kernel"[..])
+        );
+        assert_eq!(
+            syslog_tag(b"Apr  8 07:44:28 ip-1 containerd[99]: x"),
+            Some(&b"containerd"[..])
+        );
+        assert_eq!(syslog_tag(b"not syslog"), None);
+    }
+}
