@@ -11,7 +11,7 @@
 //! [`ReadSummary`] records where reading stopped. Links, devices and unsafe paths are skipped and counted.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Component, Path};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -322,13 +322,17 @@ impl Walker<'_> {
                 .max_total_bytes
                 .saturating_sub(self.summary.bytes_read),
         );
-        let result = if path.ends_with(".gz") {
-            let mut inflated = Limited::new(MultiGzDecoder::new(data), budget);
+        // Rotated logs are gzip inside the archive; sniff the magic so a mislabelled `.gz` is read as text.
+        let mut peek = BufReader::with_capacity(64 << 10, data);
+        let gzipped =
+            path.ends_with(".gz") && peek.fill_buf().is_ok_and(|h| h.starts_with(&[0x1f, 0x8b]));
+        let result = if gzipped {
+            let mut inflated = Limited::new(flate2::bufread::MultiGzDecoder::new(peek), budget);
             let r = self.sink.member(&path, &mut inflated);
             self.account(&path, &inflated);
             r
         } else {
-            let mut limited = Limited::new(data, budget);
+            let mut limited = Limited::new(peek, budget);
             let r = self.sink.member(&path, &mut limited);
             self.account(&path, &limited);
             r

@@ -12,6 +12,9 @@ use crate::facts::{Facts, APISERVER_OK, IPAMD_START, KUBELET_START};
 use crate::report::{Finding, RootCause, TimelineEvent};
 use crate::stamp::Clock;
 
+/// First and last occurrence of a finding.
+type Span = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// (cause, effect) links between rule ids.
 pub const LINKS: &[(&str, &str)] = &[
     ("ebs-io-throttling", "ipamd-grpc-unavailable"),
@@ -48,8 +51,8 @@ pub fn phrase(rule: &str) -> &str {
 }
 
 /// Links the findings, orders them (likely root causes first) and names the main chain.
-pub fn correlate(findings: &mut Vec<Finding>) -> Option<RootCause> {
-    let at: BTreeMap<String, (Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = findings
+pub fn correlate(findings: &mut [Finding]) -> Option<RootCause> {
+    let at: BTreeMap<String, Span> = findings
         .iter()
         .map(|f| (f.rule.clone(), (f.first_seen, f.last_seen)))
         .collect();

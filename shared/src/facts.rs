@@ -357,7 +357,7 @@ impl Facts {
                 });
             }
         }
-        self.io_rows.sort_by(|a, b| b.ticks.cmp(&a.ticks));
+        self.io_rows.sort_by_key(|r| std::cmp::Reverse(r.ticks));
         self.io_rows.truncate(64);
     }
 

@@ -33,6 +33,9 @@ pub struct Signature {
     /// Lines within this many seconds after the latest kubelet start in the same member are counted
     /// apart (`Occurrences::in_grace`), not as hits.
     pub grace_after_kubelet_start: Option<u32>,
+    /// A regex whose first capture is a number of seconds the event began before the line was
+    /// written (`blocked for more than 122 seconds`); the line's time is moved back by it.
+    pub backdate: Option<&'static str>,
 }
 
 impl Signature {
@@ -50,6 +53,7 @@ impl Signature {
             reject: None,
             tally: None,
             grace_after_kubelet_start: None,
+            backdate: None,
         }
     }
 
@@ -68,6 +72,12 @@ impl Signature {
     /// Tally capture group 1 of `regex`.
     pub const fn tally(mut self, regex: &'static str) -> Self {
         self.tally = Some(regex);
+        self
+    }
+
+    /// Move the line's time back by the seconds in capture group 1 of `regex`.
+    pub const fn backdate(mut self, regex: &'static str) -> Self {
+        self.backdate = Some(regex);
         self
     }
 

@@ -10,7 +10,7 @@
 //! `dmesg -T`, syslog): each view is counted apart and the largest view wins.
 
 use std::collections::{BTreeMap, HashSet};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::io::{self, Read};
 
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -44,6 +44,7 @@ struct CompiledSig {
     confirm: Option<Regex>,
     reject: Option<Regex>,
     tally: Option<Regex>,
+    backdate: Option<Regex>,
     sources: Vec<SourceKind>,
 }
 
@@ -126,6 +127,7 @@ impl Engine {
                     confirm: compile(sig.confirm)?,
                     reject: compile(sig.reject)?,
                     tally: compile(sig.tally)?,
+                    backdate: compile(sig.backdate)?,
                     sources: sig.sources.to_vec(),
                 });
             }
@@ -379,12 +381,12 @@ impl<'e> Scanner<'e> {
             Channel::Plain => &mut state.plain,
             Channel::Kernel(v) => &mut state.kernel[v],
             Channel::Kubelet => {
-                if state.kubelet_seen.len() < MAX_DEDUP_KEYS {
-                    let mut h = self.hasher.build_hasher();
-                    kubelet_key(line).hash(&mut h);
-                    if !state.kubelet_seen.insert(h.finish()) {
-                        return;
-                    }
+                if state.kubelet_seen.len() < MAX_DEDUP_KEYS
+                    && !state
+                        .kubelet_seen
+                        .insert(self.hasher.hash_one(kubelet_key(line)))
+                {
+                    return;
                 }
                 &mut state.kubelet
             }
@@ -401,6 +403,16 @@ impl<'e> Scanner<'e> {
                 return;
             }
         }
+        let stamp = match (stamp, &cs.backdate) {
+            (Some(st), Some(r)) => {
+                let secs = r
+                    .captures(line)
+                    .and_then(|c| c.get(1))
+                    .and_then(|m| std::str::from_utf8(m.as_bytes()).ok()?.parse().ok());
+                Some(secs.map_or(st, |s| st.minus_secs(s)))
+            }
+            (st, _) => st,
+        };
         let path = ctx.path;
         let line_no = ctx.line_no;
         occ.record(

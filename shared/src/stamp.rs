@@ -39,6 +39,20 @@ impl NoYear {
     }
 }
 
+impl Stamp {
+    /// The same point moved `secs` earlier (a year-less time does not cross midnight backwards).
+    pub fn minus_secs(self, secs: u32) -> Stamp {
+        match self {
+            Stamp::Full(t) => Stamp::Full(t - chrono::Duration::seconds(i64::from(secs))),
+            Stamp::SinceBoot(b) => Stamp::SinceBoot((b - f64::from(secs)).max(0.0)),
+            Stamp::NoYear(n) => Stamp::NoYear(NoYear {
+                secs: n.secs.saturating_sub(secs),
+                ..n
+            }),
+        }
+    }
+}
+
 /// Resolves [`Stamp`]s once the reference year and boot time are known.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Clock {

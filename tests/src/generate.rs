@@ -14,7 +14,8 @@ use flate2::Compression;
 
 use crate::append_file;
 
-/// A small, fast deterministic generator (xorshift64*), so bundles are reproducible.
+/// xorshift64*: the same bundle for the same seed on every machine and crate version, which a
+/// general-purpose RNG crate does not promise across releases.
 pub struct Rng(u64);
 
 impl Rng {
@@ -24,7 +25,7 @@ impl Rng {
     }
 
     /// Next value.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -33,11 +34,11 @@ impl Rng {
 
     /// In `0..n`.
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
 
     fn hex(&mut self, digits: usize) -> String {
-        let mut s = format!("{:016x}{:016x}", self.next(), self.next());
+        let mut s = format!("{:016x}{:016x}", self.next_u64(), self.next_u64());
         s.truncate(digits);
         s
     }

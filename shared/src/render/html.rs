@@ -151,11 +151,7 @@ pub(super) fn render(r: &Report) -> String {
         }
         let _ = write!(o, "</ul>");
     }
-    let _ = write!(
-        o,
-        "<p class=\"meta\">{}</p></body></html>\n",
-        escape(&r.tool)
-    );
+    let _ = writeln!(o, "<p class=\"meta\">{}</p></body></html>", escape(&r.tool));
     o
 }
 

@@ -69,7 +69,7 @@ impl Rule for ContainerRuntimeConflict {
         }
         let summary = if !missing.is_empty() {
             format!("User data tried to manage docker.service, which does not exist on this node ({} times).", missing.count)
-        } else if let Some(_) = &running_both {
+        } else if running_both.is_some() {
             "docker.service runs beside containerd on a Kubernetes 1.24+ node.".to_string()
         } else {
             format!(

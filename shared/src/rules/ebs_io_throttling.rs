@@ -36,7 +36,9 @@ static META: RuleMeta = RuleMeta {
 
 static SIGS: &[Signature] = &[Signature::new("hung-task", "blocked for more than", KERNEL)
     .confirm(r"INFO: task \S+:\d+ blocked for more than \d+ seconds")
-    .tally(r"task (\S+):\d+ blocked")];
+    .tally(r"task (\S+):\d+ blocked")
+    // The report comes N seconds after the task blocked; the stall began then.
+    .backdate(r"blocked for more than (\d+) seconds")];
 
 /// See the module docs.
 pub struct EbsIoThrottling;

@@ -1,6 +1,6 @@
 //! `kubelet-version-skew`: kubelet and API server versions are outside the Kubernetes skew policy.
 
-use crate::facts::minor_version;
+use crate::facts::{minor_version, APISERVER_OK, KUBELET_START};
 use crate::report::{Action, FixTarget, Severity};
 use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Verdict};
 
@@ -50,8 +50,18 @@ impl Rule for KubeletVersionSkew {
         } else {
             format!("kubelet {kubelet} is {} minor versions behind the API server {cluster} (at most {} allowed).", c.1.saturating_sub(k.1), max_older(c.1))
         };
-        FindingBuilder::new(&META, summary)
-            .count(1)
+        let mut b = FindingBuilder::new(&META, summary).count(1);
+        for marker in [KUBELET_START, APISERVER_OK] {
+            // The latest line of each: the versions that were running when the logs were collected.
+            if let Some(e) = ctx
+                .facts
+                .marker(marker)
+                .and_then(|o| o.evidence(ctx.clock).pop())
+            {
+                b = b.evidence(e);
+            }
+        }
+        b
             .severity(if newer { Severity::Critical } else { Severity::High })
             .detail("kubelet", kubelet.clone())
             .detail("cluster", cluster.clone())

@@ -1,0 +1,221 @@
+//! Every rule: its hit fixture fires it, its miss fixture (the look-alikes) does not, the folder and
+//! the packed archive give the same findings, and the finding's JSON is snapshotted.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail by panicking
+
+use std::path::{Path, PathBuf};
+
+use eks_remedy_core::report::Report;
+use eks_remedy_core::{Analyzer, Options};
+use eks_remedy_tests::{fixtures_dir, pack_temp};
+
+fn analyze(path: &Path) -> Report {
+    let analyzer = Analyzer::new().expect("catalogue compiles");
+    let mut r = analyzer
+        .analyze(path, &Options::default())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    r.bundle.source = "<fixture>".into();
+    r
+}
+
+/// `rules/<id>/hit` (a tree) or `rules/<id>/hit.tar.gz` (damage cannot be a tree).
+fn fixture(rule: &str, kind: &str) -> PathBuf {
+    let dir = fixtures_dir().join("rules").join(rule);
+    let tree = dir.join(kind);
+    if tree.is_dir() {
+        tree
+    } else {
+        dir.join(format!("{kind}.tar.gz"))
+    }
+}
+
+fn fired(r: &Report) -> Vec<&str> {
+    r.findings.iter().map(|f| f.rule.as_str()).collect()
+}
+
+#[test]
+fn every_rule_has_a_hit_and_a_miss_fixture() {
+    for id in eks_remedy_core::rules::ids() {
+        for kind in ["hit", "miss"] {
+            assert!(fixture(id, kind).exists(), "missing fixture {id}/{kind}");
+        }
+    }
+}
+
+#[test]
+fn hit_fixtures_fire_exactly_their_rule() {
+    for id in eks_remedy_core::rules::ids() {
+        let report = analyze(&fixture(id, "hit"));
+        assert_eq!(
+            fired(&report),
+            vec![id],
+            "{id}/hit fired {:?}",
+            fired(&report)
+        );
+        let f = report.finding(id).expect("fired");
+        assert!(f.count > 0, "{id}: count");
+        assert!(!f.evidence.is_empty(), "{id}: evidence");
+        assert!(
+            f.evidence
+                .iter()
+                .all(|e| e.excerpt.chars().count() <= eks_remedy_core::MAX_EXCERPT_CHARS),
+            "{id}: excerpt bound"
+        );
+        assert!(!f.fix.is_empty(), "{id}: fix");
+        assert!(!f.docs.is_empty(), "{id}: docs");
+        insta::assert_json_snapshot!(format!("hit-{id}"), f);
+    }
+}
+
+#[test]
+fn miss_fixtures_fire_nothing() {
+    for id in eks_remedy_core::rules::ids() {
+        let report = analyze(&fixture(id, "miss"));
+        assert!(
+            report.findings.is_empty(),
+            "{id}/miss fired {:?}",
+            fired(&report)
+        );
+    }
+}
+
+#[test]
+fn folder_and_archive_give_the_same_findings() {
+    for id in eks_remedy_core::rules::ids() {
+        let dir = fixture(id, "hit");
+        if !dir.is_dir() {
+            continue;
+        }
+        let from_dir = analyze(&dir);
+        let packed = pack_temp(&dir, None).expect("pack");
+        let from_tar = analyze(&packed.path);
+        let lead = pack_temp(
+            &dir,
+            Some("eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9"),
+        )
+        .expect("pack");
+        let from_lead = analyze(&lead.path);
+        // The archive's name carries the collection date, which can only add timestamps.
+        let strip = |r: &Report| {
+            r.findings
+                .iter()
+                .map(|f| {
+                    (
+                        f.rule.clone(),
+                        f.count,
+                        f.evidence
+                            .iter()
+                            .map(|e| (e.file.clone(), e.line, e.excerpt.clone()))
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            strip(&from_dir),
+            strip(&from_tar),
+            "{id}: folder vs archive"
+        );
+        assert_eq!(
+            strip(&from_tar),
+            strip(&from_lead),
+            "{id}: ./ vs leading folder"
+        );
+    }
+}
+
+#[test]
+fn kubelet_serving_cert_lines_in_the_first_minute_are_grace_not_findings() {
+    let r = analyze(&fixture("kubelet-serving-cert-missing", "hit"));
+    let f = r.finding("kubelet-serving-cert-missing").expect("fires");
+    assert_eq!(
+        f.count, 4,
+        "05:10:48 is within 60 s of the 05:10:41 start; four later lines count"
+    );
+    assert_eq!(f.details["in_grace"], 1);
+}
+
+#[test]
+fn kubelet_line_in_journal_and_syslog_counts_once() {
+    let r = analyze(&fixture("image-pull-qps-exceeded", "hit"));
+    assert_eq!(
+        r.finding("image-pull-qps-exceeded").map(|f| f.count),
+        Some(2),
+        "3 lines, one duplicated in var_log/messages"
+    );
+}
+
+#[test]
+fn kernel_views_are_not_summed() {
+    let r = analyze(&fixture("conntrack-table-full", "hit"));
+    assert_eq!(
+        r.finding("conntrack-table-full").map(|f| f.count),
+        Some(3),
+        "3 in dmesg and the same 3 in syslog"
+    );
+}
+
+#[test]
+fn throttled_apis_are_named_for_both_sdk_texts() {
+    let r = analyze(&fixture("ec2-api-throttling", "hit"));
+    let f = r.finding("ec2-api-throttling").expect("fires");
+    assert_eq!(
+        f.details["log_lines_by_api"],
+        serde_json::json!({"AssignPrivateIpAddresses": 2, "CreateNetworkInterface": 1})
+    );
+    assert_eq!(
+        f.details["metric_by_api"],
+        serde_json::json!({"AssignPrivateIpAddresses": 37, "CreateNetworkInterface": 4})
+    );
+}
+
+#[test]
+fn max_pods_ceiling_uses_custom_networking() {
+    let r = analyze(&fixture("max-pods-exceeds-ip-capacity", "hit"));
+    let f = r.finding("max-pods-exceeds-ip-capacity").expect("fires");
+    assert_eq!(f.details["ip_ceiling"], 20);
+    assert_eq!(f.details["max_pods"], 29);
+    assert!(f.actions.iter().any(|a| serde_json::to_value(a).ok()
+        == Some(serde_json::json!({"kind":"kubelet-config","set":{"maxPods":20}}))));
+}
+
+#[test]
+fn max_pods_without_instance_type_is_reported_as_undecided() {
+    let dir = fixture("max-pods-exceeds-ip-capacity", "hit");
+    let tmp = tempfile::tempdir().expect("tmp");
+    for sub in ["kubelet", "ipamd"] {
+        std::fs::create_dir_all(tmp.path().join(sub)).expect("mkdir");
+    }
+    for f in [
+        "kubelet/kubelet-config.json",
+        "ipamd/ipamd-env-settings.json",
+    ] {
+        std::fs::copy(dir.join(f), tmp.path().join(f)).expect("copy");
+    }
+    let r = analyze(tmp.path());
+    assert!(r.finding("max-pods-exceeds-ip-capacity").is_none());
+    let skipped = r
+        .skipped_checks
+        .iter()
+        .find(|s| s.rule == "max-pods-exceeds-ip-capacity")
+        .expect("skipped");
+    assert!(
+        skipped.reason.contains("instance type unknown"),
+        "{}",
+        skipped.reason
+    );
+    let analyzer = Analyzer::new().expect("catalogue");
+    let opts = Options {
+        instance_type: Some("m5.large".into()),
+        ..Options::default()
+    };
+    let with_flag = analyzer.analyze(tmp.path(), &opts).expect("analyze");
+    assert!(
+        with_flag.finding("max-pods-exceeds-ip-capacity").is_some(),
+        "--instance-type decides it"
+    );
+    assert_eq!(
+        with_flag.bundle.instance_type_source.as_deref(),
+        Some("flag")
+    );
+}
