@@ -298,7 +298,7 @@ mod tests {
             }))
         );
         let zap = parse_line(br#"{"level":"info","ts":"2022-05-12T01:14:52.002Z","msg":"x"}"#);
-        assert_eq!(zap.map(|s| format!("{s:?}")).is_some(), true);
+        assert_eq!(zap, parse_iso(b"2022-05-12T01:14:52.002Z").map(Stamp::Full));
         let Some(Stamp::Full(t)) = parse_line(b"2023-08-04T18:55:00+0000 [eks-bootstrap] INFO: x")
         else {
             panic!("cloud-init stamp not parsed");
