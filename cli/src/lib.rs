@@ -171,8 +171,10 @@ fn analyze(a: AnalyzeArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => {
             eprintln!("eks-remedy: {e}");
+            // Listed, not wildcarded: a new error kind must decide whether it is the input's fault.
             return ExitCode::from(match e {
                 BundleError::Open { .. }
+                | BundleError::Read { .. }
                 | BundleError::NotABundle { .. }
                 | BundleError::NoKnownMembers { .. } => 2,
             });

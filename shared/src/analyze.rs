@@ -1,5 +1,6 @@
 //! One analysis: read the bundle through the scanner, resolve time, run the rules, correlate.
 
+use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
@@ -7,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use regex::Regex;
 
-use crate::bundle::{read_bundle, BundleError, Limits};
+use crate::bundle::{read_bundle, read_stream, BundleError, Limits, ReadSummary};
 use crate::correlate::{correlate, timeline};
 use crate::report::{BundleInfo, Report, SkippedCheck, SCHEMA_VERSION};
 use crate::rule::{EvalCtx, Rule, Verdict};
@@ -77,6 +78,42 @@ impl Analyzer {
     pub fn analyze(&self, path: &Path, opts: &Options) -> Result<Report, BundleError> {
         let mut scanner = Scanner::new(&self.engine, opts.limits.max_line_bytes);
         let summary = read_bundle(path, &opts.limits, &mut scanner, opts.progress.clone())?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(self.report(scanner, summary, &path.display().to_string(), &name, opts))
+    }
+
+    /// Analyses a bundle archive read from `input` (e.g. an S3 object body). `name` is its file name
+    /// (the collector's name carries the instance id and collection time); `source` is shown in the
+    /// report (e.g. `s3://bucket/key`).
+    pub fn analyze_stream<R: Read + Send + 'static>(
+        &self,
+        input: R,
+        source: &str,
+        name: &str,
+        opts: &Options,
+    ) -> Result<Report, BundleError> {
+        let mut scanner = Scanner::new(&self.engine, opts.limits.max_line_bytes);
+        let summary = read_stream(
+            input,
+            source,
+            &opts.limits,
+            &mut scanner,
+            opts.progress.clone(),
+        )?;
+        Ok(self.report(scanner, summary, source, name, opts))
+    }
+
+    fn report(
+        &self,
+        scanner: Scanner<'_>,
+        summary: ReadSummary,
+        source: &str,
+        name: &str,
+        opts: &Options,
+    ) -> Report {
         let (counted, mut facts, lines_cut) = scanner.finish();
         let latest_full = counted
             .markers
@@ -86,11 +123,7 @@ impl Analyzer {
             .max();
         facts.absorb_markers(counted.markers, opts.instance_type.as_deref());
         facts.damage = summary.damage.clone();
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let info = parse_bundle_name(&name);
+        let info = parse_bundle_name(name);
         let mut clock = Clock {
             reference: info.collected_at.or(latest_full),
             boot: None,
@@ -120,7 +153,7 @@ impl Analyzer {
         let root_cause = correlate(&mut findings);
         let timeline = timeline(&findings, &facts, &clock, info.collected_at);
         let bundle = BundleInfo {
-            source: path.display().to_string(),
+            source: source.to_string(),
             instance_id: facts.instance_id.clone().or(info.instance_id),
             instance_type: facts.instance_type.as_ref().map(|t| t.0.clone()),
             instance_type_source: facts.instance_type.as_ref().map(|t| t.1.to_string()),
@@ -142,7 +175,7 @@ impl Analyzer {
             lines_cut,
             limits: opts.limits,
         };
-        Ok(Report {
+        Report {
             schema_version: SCHEMA_VERSION,
             tool: format!("eks-remedy {}", env!("CARGO_PKG_VERSION")),
             bundle,
@@ -150,7 +183,7 @@ impl Analyzer {
             root_cause,
             timeline,
             skipped_checks,
-        })
+        }
     }
 }
 

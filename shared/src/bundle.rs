@@ -68,6 +68,14 @@ pub enum BundleError {
         /// The OS error.
         source: io::Error,
     },
+    /// The input could not be read from the start.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The input's name.
+        path: String,
+        /// The I/O error.
+        source: io::Error,
+    },
     /// The file is neither gzip nor tar.
     #[error("{path} is not a log bundle (expected a .tar.gz, a .tar or a folder)")]
     NotABundle {
@@ -147,7 +155,7 @@ pub struct ReadSummary {
     pub damage: Vec<Damage>,
 }
 
-/// Reads a bundle from `path`, handing each member to `sink`.
+/// Reads a bundle from `path` (an archive or an extracted folder), handing each member to `sink`.
 ///
 /// `progress`, when given, is advanced with the compressed bytes read (for a progress bar).
 pub fn read_bundle(
@@ -157,58 +165,67 @@ pub fn read_bundle(
     progress: Option<Arc<AtomicU64>>,
 ) -> Result<ReadSummary, BundleError> {
     let shown = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|source| BundleError::Open {
+    let open_err = |source| BundleError::Open {
         path: shown.clone(),
         source,
+    };
+    let meta = std::fs::metadata(path).map_err(open_err)?;
+    if meta.is_dir() {
+        let mut walker = Walker {
+            limits,
+            summary: ReadSummary::default(),
+            sink,
+            known: 0,
+        };
+        walker.walk_dir(path, path);
+        return walker.finish(&shown);
+    }
+    let file = File::open(path).map_err(open_err)?;
+    let mut summary = read_stream(file, &shown, limits, sink, progress)?;
+    summary.input_bytes = Some(meta.len());
+    Ok(summary)
+}
+
+/// Reads a bundle archive (gzip or plain tar, sniffed from its first bytes) from a stream, such as an
+/// S3 object body. `name` is used in errors. Nothing is buffered beyond the pipe's chunks.
+pub fn read_stream<R: Read + Send + 'static>(
+    input: R,
+    name: &str,
+    limits: &Limits,
+    sink: &mut dyn MemberSink,
+    progress: Option<Arc<AtomicU64>>,
+) -> Result<ReadSummary, BundleError> {
+    let mut counted = Counted {
+        inner: input,
+        progress,
+    };
+    let mut magic = [0u8; 512];
+    let n = read_full(&mut counted, &mut magic).map_err(|source| BundleError::Read {
+        path: name.to_string(),
+        source,
     })?;
+    let head = io::Cursor::new(magic[..n].to_vec()).chain(counted);
     let mut walker = Walker {
         limits,
         summary: ReadSummary::default(),
         sink,
         known: 0,
     };
-    if meta.is_dir() {
-        walker.walk_dir(path, path);
+    if n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+        let outer_failed = Arc::new(AtomicBool::new(false));
+        let pipe = spawn_inflater(head, outer_failed.clone());
+        walker.walk_tar(pipe, &outer_failed);
+    } else if n >= 262 && &magic[257..262] == b"ustar" {
+        walker.walk_tar(
+            BufReader::with_capacity(256 << 10, head),
+            &AtomicBool::new(false),
+        );
     } else {
-        walker.summary.input_bytes = Some(meta.len());
-        let mut file = File::open(path).map_err(|source| BundleError::Open {
-            path: shown.clone(),
-            source,
-        })?;
-        let mut magic = [0u8; 512];
-        let n = read_full(&mut file, &mut magic).map_err(|source| BundleError::Open {
-            path: shown.clone(),
-            source,
-        })?;
-        let file = File::open(path).map_err(|source| BundleError::Open {
-            path: shown.clone(),
-            source,
-        })?;
-        let counted = Counted {
-            inner: file,
-            progress,
-        };
-        if n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-            let outer_failed = Arc::new(AtomicBool::new(false));
-            let pipe = spawn_inflater(counted, outer_failed.clone());
-            walker.walk_tar(pipe, &outer_failed);
-        } else if n >= 262 && &magic[257..262] == b"ustar" {
-            walker.walk_tar(
-                BufReader::with_capacity(256 << 10, counted),
-                &AtomicBool::new(false),
-            );
-        } else {
-            return Err(BundleError::NotABundle { path: shown });
-        }
-    }
-    let summary = walker.summary;
-    if walker.known == 0 && summary.damage.is_empty() {
-        return Err(BundleError::NoKnownMembers {
-            path: shown,
-            members: summary.members_read,
+        return Err(BundleError::NotABundle {
+            path: name.to_string(),
         });
     }
-    Ok(summary)
+    walker.finish(name)
 }
 
 fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
@@ -271,6 +288,17 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
+    /// A bundle with no member the collector writes is not a bundle, unless damage explains it.
+    fn finish(self, name: &str) -> Result<ReadSummary, BundleError> {
+        if self.known == 0 && self.summary.damage.is_empty() {
+            return Err(BundleError::NoKnownMembers {
+                path: name.to_string(),
+                members: self.summary.members_read,
+            });
+        }
+        Ok(self.summary)
+    }
+
     /// False when reading must stop (a limit).
     fn admit(&mut self) -> bool {
         if self.summary.members_read >= self.limits.max_members {

@@ -451,3 +451,37 @@ proptest! {
         prop_assert!(r.is_ok());
     }
 }
+
+#[test]
+fn streams_are_read_like_files() {
+    // The pipeline streams S3 object bodies: same result as the file, without a path.
+    let bytes = valid_archive();
+    let analyzer = Analyzer::new().expect("catalogue");
+    let r = analyzer
+        .analyze_stream(
+            std::io::Cursor::new(bytes),
+            "s3://bucket/bundles/c/i-1/inc/b.tar.gz",
+            "eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz",
+            &Options::default(),
+        )
+        .expect("analyze");
+    assert_eq!(r.bundle.source, "s3://bucket/bundles/c/i-1/inc/b.tar.gz");
+    assert_eq!(r.bundle.collector_version.as_deref(), Some("0.7.9"));
+    let mut fired = rules(&r);
+    fired.sort_unstable();
+    assert_eq!(
+        fired,
+        [
+            "ebs-io-throttling",
+            "ec2-api-throttling",
+            "image-pull-qps-exceeded"
+        ]
+    );
+    let short = analyzer.analyze_stream(
+        std::io::Cursor::new(b"{}".to_vec()),
+        "s3://b/k",
+        "k",
+        &Options::default(),
+    );
+    assert!(matches!(short, Err(BundleError::NotABundle { .. })));
+}

@@ -46,6 +46,10 @@ fn size(s: &str) -> anyhow::Result<u64> {
 fn main() -> anyhow::Result<()> {
     match Args::parse().cmd {
         Cmd::Big { size: s, seed, out } => {
+            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
             let st = eks_remedy_tests::generate::write_big_bundle(&out, size(&s)?, seed)?;
             println!(
                 "{} uncompressed bytes, {} compressed, {} members -> {}",
