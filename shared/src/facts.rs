@@ -158,7 +158,7 @@ pub struct Facts {
     /// Marker occurrences (kubelet start, ipamd start, ...), by signature name.
     pub markers: BTreeMap<&'static str, Occurrences>,
     /// Source kinds present in the bundle.
-    pub kinds_seen: BTreeSet<String>,
+    pub kinds_seen: BTreeSet<SourceKind>,
     /// Damage the reader met (truncation, corruption, limits).
     pub damage: Vec<crate::bundle::Damage>,
 }
@@ -231,9 +231,7 @@ impl Facts {
 
     /// Notes that a member of `kind` exists.
     pub fn saw(&mut self, kind: SourceKind, path: &str) {
-        if let Ok(serde_json::Value::String(s)) = serde_json::to_value(kind) {
-            self.kinds_seen.insert(s);
-        }
+        self.kinds_seen.insert(kind);
         if kind == SourceKind::NodeadmLog || path.starts_with("kubelet/config.json") {
             self.os = Some("al2023");
         } else if path == "kubelet/kubelet-config.json" && self.os.is_none() {
@@ -243,10 +241,7 @@ impl Facts {
 
     /// Whether a member of `kind` was in the bundle.
     pub fn has(&self, kind: SourceKind) -> bool {
-        serde_json::to_value(kind)
-            .ok()
-            .and_then(|v| v.as_str().map(|s| self.kinds_seen.contains(s)))
-            .unwrap_or(false)
+        self.kinds_seen.contains(&kind)
     }
 
     /// Takes the marker occurrences and derives versions and the instance type from them.

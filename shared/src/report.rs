@@ -76,6 +76,22 @@ pub enum FixTarget {
     Cluster,
 }
 
+impl FixTarget {
+    /// The kebab-case name used in every format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FixTarget::Al2Bootstrap => "al2-bootstrap",
+            FixTarget::Al2023Nodeconfig => "al2023-nodeconfig",
+            FixTarget::Karpenter => "karpenter",
+            FixTarget::VpcCniAddon => "vpc-cni-addon",
+            FixTarget::UserData => "user-data",
+            FixTarget::AwsAccount => "aws-account",
+            FixTarget::Ec2 => "ec2",
+            FixTarget::Cluster => "cluster",
+        }
+    }
+}
+
 /// A concrete change to make.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fix {

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 /// The kind of a bundle member. Rules name the kinds they read; members no rule reads are not scanned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceKind {
     /// `kubelet/kubelet.log`: the kubelet journal.

@@ -117,14 +117,11 @@ pub(super) fn render(r: &Report) -> String {
         if !f.fix.is_empty() {
             let _ = write!(o, "<h3>Fix</h3><ul>");
             for fx in &f.fix {
-                let target = serde_json::to_value(fx.target)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
+                let target = fx.target.as_str();
                 let _ = write!(
                     o,
                     "<li><strong>{}</strong>: {}",
-                    escape(&target),
+                    escape(target),
                     escape(&fx.instruction)
                 );
                 if let Some(s) = &fx.snippet {

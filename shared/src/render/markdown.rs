@@ -72,10 +72,7 @@ pub(super) fn render(r: &Report) -> String {
         if !f.fix.is_empty() {
             let _ = writeln!(o, "**Fix**\n");
             for fx in &f.fix {
-                let target = serde_json::to_value(fx.target)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
+                let target = fx.target.as_str();
                 let _ = writeln!(o, "- *{target}*: {}", fx.instruction);
                 if let Some(s) = &fx.snippet {
                     let _ = writeln!(

@@ -68,7 +68,8 @@ pub(super) fn render(r: &Report, color: bool) -> String {
             crate::rules::ids().len()
         );
     } else {
-        let _ = writeln!(o, "{} findings.", r.findings.len());
+        let n = r.findings.len();
+        let _ = writeln!(o, "{n} finding{}.", if n == 1 { "" } else { "s" });
     }
     if let Some(rc) = &r.root_cause {
         let _ = writeln!(o, "{}", p.bold(&rc.summary));
@@ -93,10 +94,12 @@ pub(super) fn render(r: &Report, color: bool) -> String {
                 o,
                 "  {}",
                 p.dim(&format!(
-                    "seen {}× · first {} {} · last {}",
+                    "seen {}× · first {}{} · last {}",
                     f.count,
                     when(f.first_seen),
-                    offset(f.first_seen_since_boot_s),
+                    f.first_seen_since_boot_s
+                        .map(|s| format!(" ({} after boot)", offset(Some(s))))
+                        .unwrap_or_default(),
                     when(f.last_seen)
                 ))
             );
@@ -116,10 +119,7 @@ pub(super) fn render(r: &Report, color: bool) -> String {
         if !f.fix.is_empty() {
             let _ = writeln!(o, "  fix:");
             for fx in &f.fix {
-                let target = serde_json::to_value(fx.target)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
+                let target = fx.target.as_str();
                 let _ = writeln!(o, "    [{target}] {}", fx.instruction);
                 for line in fx.snippet.iter().flat_map(|s| s.lines()) {
                     let _ = writeln!(o, "        {}", p.code("36", line));
