@@ -12,6 +12,9 @@ use eks_remedy_core::bundle::{self, Limits};
 use eks_remedy_core::render::{self, Format};
 use eks_remedy_core::{Analyzer, BundleError, Options};
 
+#[cfg(feature = "aws")]
+pub mod replay;
+
 /// Bundles at least this large (compressed) get a progress bar on a terminal.
 const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 
@@ -29,6 +32,13 @@ enum Command {
     Analyze(AnalyzeArgs),
     /// List the rules and what each detects.
     Rules,
+    /// Run a pipeline event (file) through the same handler as its Lambda function, against the
+    /// configured AWS endpoint. Needs the `aws` feature.
+    #[cfg(feature = "aws")]
+    Replay {
+        /// The event JSON (EventBridge event, SQS batch, or a manual payload).
+        event: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -119,6 +129,8 @@ where
     };
     match cli.command {
         Command::Analyze(a) => analyze(a),
+        #[cfg(feature = "aws")]
+        Command::Replay { event } => run_replay(&event),
         Command::Rules => {
             let mut out = std::io::stdout().lock();
             for r in eks_remedy_core::rules::all() {
@@ -126,6 +138,43 @@ where
                 let _ = writeln!(out, "{:<32} {:<8} {}", m.id, m.severity.as_str(), m.title);
             }
             ExitCode::SUCCESS
+        }
+    }
+}
+
+#[cfg(feature = "aws")]
+fn run_replay(path: &std::path::Path) -> ExitCode {
+    let event = match std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("not JSON: {e}")))
+    {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("eks-remedy: {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("eks-remedy: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(replay::replay(event)) {
+        Ok(answer) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&answer).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("eks-remedy: {e}");
+            ExitCode::from(2)
         }
     }
 }
@@ -161,6 +210,7 @@ fn analyze(a: AnalyzeArgs) -> ExitCode {
         },
         instance_type: a.instance_type.clone(),
         progress: bar.as_ref().map(|_| progress.clone()),
+        ..Options::default()
     };
     let result = analyzer.analyze(&a.bundle, &opts);
     done.store(true, Ordering::Relaxed);

@@ -196,6 +196,6 @@ fn instance_type_flag_decides_max_pods() {
 #[test]
 fn rules_lists_the_catalogue() {
     let out = stdout(&run(&["rules"]));
-    assert_eq!(out.lines().count(), 17);
+    assert_eq!(out.lines().count(), eks_remedy_core::rules::ids().len());
     assert!(out.contains("ipamd-grpc-unavailable"));
 }

@@ -15,6 +15,25 @@ use crate::rule::{EvalCtx, Rule, Verdict};
 use crate::scan::{Engine, Scanner, SignatureError};
 use crate::stamp::Clock;
 
+/// What the pipeline knows about the node's cluster from the EKS API (the CLI has none).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClusterContext {
+    /// Kubernetes version, `1.30`.
+    pub version: Option<String>,
+    /// API server endpoint.
+    pub endpoint: Option<String>,
+    /// Private endpoint access enabled.
+    pub private_access: Option<bool>,
+    /// Installed VPC CNI managed add-on version (`v1.18.3-eksbuild.1`).
+    pub vpc_cni_addon_version: Option<String>,
+    /// Default add-on version for the cluster's Kubernetes version.
+    pub vpc_cni_default_version: Option<String>,
+    /// The add-on's `configurationValues`.
+    pub vpc_cni_configuration: Option<String>,
+    /// The VPC CNI is self-managed (no managed add-on).
+    pub self_managed_cni: bool,
+}
+
 /// How to analyse.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -22,6 +41,11 @@ pub struct Options {
     pub limits: Limits,
     /// Instance type, when the bundle does not say (it wins over the bundle).
     pub instance_type: Option<String>,
+    /// (ENIs, IPv4 per ENI) of the instance type from EC2 `DescribeInstanceTypes`; wins over the
+    /// built-in table.
+    pub instance_limits: Option<(u32, u32)>,
+    /// The cluster, from the EKS API.
+    pub cluster: Option<ClusterContext>,
     /// Advanced with compressed bytes read.
     pub progress: Option<Arc<AtomicU64>>,
 }
@@ -123,6 +147,18 @@ impl Analyzer {
             .max();
         facts.absorb_markers(counted.markers, opts.instance_type.as_deref());
         facts.damage = summary.damage.clone();
+        facts.type_limits = opts.instance_limits;
+        if let Some(c) = &opts.cluster {
+            // The API's version is authoritative; ipamd's log only shows what it saw at start.
+            if let Some(v) = &c.version {
+                facts.cluster_version = Some(if v.starts_with('v') {
+                    v.clone()
+                } else {
+                    format!("v{v}")
+                });
+            }
+            facts.cluster = Some(c.clone());
+        }
         let info = parse_bundle_name(name);
         let mut clock = Clock {
             reference: info.collected_at.or(latest_full),

@@ -159,6 +159,10 @@ pub struct Facts {
     pub markers: BTreeMap<&'static str, Occurrences>,
     /// Source kinds present in the bundle.
     pub kinds_seen: BTreeSet<SourceKind>,
+    /// (ENIs, IPv4 per ENI) from EC2, when the pipeline looked them up.
+    pub type_limits: Option<(u32, u32)>,
+    /// The cluster from the EKS API, in the pipeline.
+    pub cluster: Option<crate::analyze::ClusterContext>,
     /// Damage the reader met (truncation, corruption, limits).
     pub damage: Vec<crate::bundle::Damage>,
 }

@@ -140,6 +140,11 @@ pub enum Action {
         /// Cluster version seen.
         cluster: String,
     },
+    /// Update the VPC CNI managed add-on to this version, preserving its configuration.
+    VpcCniAddonUpdate {
+        /// Target version.
+        version: String,
+    },
     /// Re-run collection: the bundle was incomplete.
     Recollect {},
 }

@@ -5,6 +5,8 @@
 //! readable text, and archives are made from them on demand so tests cover the archive paths too.
 
 pub mod generate;
+pub mod moto;
+pub mod runtime_api;
 
 use std::fs::File;
 use std::io::{self, Write};

@@ -9,10 +9,27 @@ use eks_remedy_core::report::Report;
 use eks_remedy_core::{Analyzer, Options};
 use eks_remedy_tests::{fixtures_dir, pack_temp};
 
+/// What the pipeline would add from the AWS APIs, for rules that need it: `<kind>.options.json`.
+#[derive(serde::Deserialize, Default)]
+struct FixtureOptions {
+    cluster: Option<eks_remedy_core::analyze::ClusterContext>,
+}
+
+fn options_for(path: &Path) -> Options {
+    let file = path.with_extension("options.json");
+    let extra: FixtureOptions = std::fs::read_to_string(&file)
+        .map(|t| serde_json::from_str(&t).expect("options.json"))
+        .unwrap_or_default();
+    Options {
+        cluster: extra.cluster,
+        ..Options::default()
+    }
+}
+
 fn analyze(path: &Path) -> Report {
     let analyzer = Analyzer::new().expect("catalogue compiles");
     let mut r = analyzer
-        .analyze(path, &Options::default())
+        .analyze(path, &options_for(path))
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     r.bundle.source = "<fixture>".into();
     r
@@ -88,13 +105,19 @@ fn folder_and_archive_give_the_same_findings() {
         }
         let from_dir = analyze(&dir);
         let packed = pack_temp(&dir, None).expect("pack");
-        let from_tar = analyze(&packed.path);
+        let from_tar = Analyzer::new()
+            .expect("catalogue")
+            .analyze(&packed.path, &options_for(&dir))
+            .expect("analyze");
         let lead = pack_temp(
             &dir,
             Some("eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9"),
         )
         .expect("pack");
-        let from_lead = analyze(&lead.path);
+        let from_lead = Analyzer::new()
+            .expect("catalogue")
+            .analyze(&lead.path, &options_for(&dir))
+            .expect("analyze");
         // The archive's name carries the collection date, which can only add timestamps.
         let strip = |r: &Report| {
             r.findings

@@ -73,6 +73,14 @@ impl Rule for IpamdApiserverUnreachable {
             _ => format!("ipamd failed to reach the API server {count} times and the bundle shows no recovery."),
         };
         builder = builder.detail("recovered", recovered.is_some());
+        // With the cluster known and private access on, the action can carry the real endpoint.
+        let endpoint = ctx
+            .facts
+            .cluster
+            .as_ref()
+            .filter(|c| c.private_access == Some(true))
+            .and_then(|c| c.endpoint.clone())
+            .unwrap_or_else(|| "<cluster endpoint>".to_string());
         builder
             .summary(summary)
             .fix(fix(
@@ -87,7 +95,7 @@ impl Rule for IpamdApiserverUnreachable {
                 None,
             ))
             .action(Action::VpcCniEnv {
-                set: BTreeMap::from([("CLUSTER_ENDPOINT".to_string(), "<cluster endpoint>".to_string())]),
+                set: BTreeMap::from([("CLUSTER_ENDPOINT".to_string(), endpoint)]),
             })
             .fire()
     }

@@ -51,7 +51,7 @@ impl Rule for MaxPodsExceedsIpCapacity {
                 "instance type unknown: not in the bundle; pass --instance-type".into(),
             );
         };
-        let Some((enis, ips)) = eni::limits(itype) else {
+        let Some((enis, ips)) = f.type_limits.or_else(|| eni::limits(itype)) else {
             return Verdict::Skipped(format!(
                 "instance type {itype} is not in the built-in ENI table; the pipeline reads it from EC2 DescribeInstanceTypes"
             ));

@@ -17,6 +17,7 @@ mod oom_kill;
 mod pleg_unhealthy;
 mod pod_ip_assignment_failed;
 mod subnet_ip_exhaustion;
+mod vpc_cni_addon_outdated;
 
 use crate::rule::Rule;
 
@@ -39,6 +40,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &pleg_unhealthy::PlegUnhealthy,
         &oom_kill::OomKill,
         &kubelet_version_skew::KubeletVersionSkew,
+        &vpc_cni_addon_outdated::VpcCniAddonOutdated,
         &bundle_incomplete::BundleIncomplete,
     ]
 }
@@ -59,7 +61,7 @@ mod tests {
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(sorted.len(), ids.len(), "duplicate rule id");
-        assert_eq!(ids.len(), 17);
+        assert_eq!(ids.len(), 18);
         let rules = all();
         crate::scan::Engine::new(&rules).expect("catalogue compiles");
     }

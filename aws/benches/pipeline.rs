@@ -1,0 +1,233 @@
+//! Pipeline benchmark (issue targets), run with `cargo bench -p eks-remedy-aws --bench pipeline`
+//! (release binaries; needs `scripts/setup.sh` for moto):
+//! - cold start: each function binary spawned 10 times against a local Runtime API; time from
+//!   process start to its first `next` poll (ready for the first event), median, target <= 50 ms;
+//!   baseline in the same run: spawn-to-exit of `/bin/true`. Binary sizes.
+//! - analysis from S3: a ~200 MB (compressed) bundle put in moto S3, analysed by the bundle-analyzer
+//!   binary streaming it; peak RSS of that process (VmHWM), target < 128 MiB; baseline in the same
+//!   run: the CLI analysing the same bundle from a local file.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark fails loudly
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use eks_remedy_tests::moto::{client_env, moto, unique};
+use eks_remedy_tests::runtime_api::{Outcome, RuntimeApi};
+
+const FUNCTIONS: [&str; 5] = [
+    "throttle-watcher",
+    "scaleup-watcher",
+    "ebs-alarm-watcher",
+    "collector",
+    "bundle-analyzer",
+];
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn release_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target"))
+        .join("release")
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn spawn_fn(bin: &Path, api: &RuntimeApi, env: &[(String, String)]) -> std::process::Child {
+    let mut cmd = Command::new(bin);
+    cmd.env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("spawn function")
+}
+
+fn main() {
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "eks-remedy-cli",
+            "-p",
+            "eks-remedy-tests",
+        ])
+        .args(FUNCTIONS.iter().flat_map(|f| ["-p", f]))
+        .status()
+        .expect("cargo build");
+    assert!(status.success());
+    let bin = release_dir();
+    let m = moto();
+    let mut env: Vec<(String, String)> = client_env(&m.endpoint)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    for (k, v) in [
+        ("TABLE_NAME", "t"),
+        ("COLLECTION_QUEUE_URL", "http://127.0.0.1/q"),
+        ("BUCKET", "b"),
+        ("FINDINGS_BUS", "bus"),
+    ] {
+        env.push((k.into(), v.into()));
+    }
+
+    println!("== cold start (spawn -> first Runtime API poll), median of 10");
+    let baseline = median(
+        (0..10)
+            .map(|_| {
+                let t = Instant::now();
+                let _ = Command::new("/bin/true").status();
+                t.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect(),
+    );
+    println!("baseline: spawn-to-exit of /bin/true {baseline:.2} ms");
+    for f in FUNCTIONS {
+        let path = bin.join(f);
+        let ms = median(
+            (0..10)
+                .map(|_| {
+                    let api = RuntimeApi::start();
+                    let t = Instant::now();
+                    let mut child = spawn_fn(&path, &api, &env);
+                    let ready = api.wait_ready(Duration::from_secs(10)).expect("ready");
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    (ready - t).as_secs_f64() * 1000.0
+                })
+                .collect(),
+        );
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "{f:<18} ready in {ms:6.2} ms ({:.1}x baseline; target <= 50 ms)  binary {:.1} MiB",
+            ms / baseline,
+            size as f64 / 1048576.0
+        );
+    }
+
+    println!("== analysis streamed from S3");
+    let size = std::env::var("BENCH_S3_BUNDLE").unwrap_or_else(|_| "1400M".into());
+    let dir = repo().join("bench-out/s3");
+    let file = dir.join("eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz");
+    if !file.exists() {
+        assert!(Command::new(bin.join("gen-bundle"))
+            .args(["big", "--size", &size])
+            .arg(&file)
+            .status()
+            .expect("gen")
+            .success());
+    }
+    let compressed = std::fs::metadata(&file).expect("bundle").len();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let bucket = unique("bench");
+    let key = "bundles/prod/i-0abc12345def67890/prod_throttling_20261019T0500/eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz";
+    let table = unique("bench-incidents");
+    let bus = unique("bench-bus");
+    rt.block_on(async {
+        let sdk = eks_remedy_aws::load_config().await;
+        use aws_sdk_dynamodb::types::*;
+        aws_sdk_dynamodb::Client::new(&sdk)
+            .create_table()
+            .table_name(&table)
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .expect("key"),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("attr"),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .expect("table");
+        aws_sdk_eventbridge::Client::new(&sdk)
+            .create_event_bus()
+            .name(&bus)
+            .send()
+            .await
+            .expect("bus");
+        let s3 = eks_remedy_aws::objects::client(&sdk);
+        s3.create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("bucket");
+        let body = aws_sdk_s3::primitives::ByteStream::from_path(&file)
+            .await
+            .expect("body");
+        s3.put_object()
+            .bucket(&bucket)
+            .key(key)
+            .body(body)
+            .send()
+            .await
+            .expect("put");
+    });
+    let api = RuntimeApi::start();
+    let mut env2 = env.clone();
+    env2.push(("BUCKET".into(), bucket.clone()));
+    env2.push(("TABLE_NAME".into(), table.clone()));
+    env2.push(("FINDINGS_BUS".into(), bus.clone()));
+    let mut child = spawn_fn(&bin.join("bundle-analyzer"), &api, &env2);
+    api.wait_ready(Duration::from_secs(10)).expect("ready");
+    let event = serde_json::json!({"action": "analyze", "bucket": bucket, "key": key});
+    let t = Instant::now();
+    let out = api.call(&event);
+    let secs = t.elapsed().as_secs_f64();
+    let rss = peak_rss_kib(child.id()).unwrap_or(0) as f64 / 1024.0;
+    let _ = child.kill();
+    let _ = child.wait();
+    let ok = matches!(&out, Outcome::Response(v) if v["ok"] == true);
+    let cli = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg(bin.join("eks-remedy"))
+        .args(["analyze", "--format", "json"])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output();
+    let cli_rss = cli
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .last()
+                .and_then(|l| l.trim().parse::<f64>().ok())
+        })
+        .map(|k| k / 1024.0);
+    println!(
+        "bundle {:.1} MiB compressed, streamed from moto S3 in {secs:.1} s; answered: {ok}",
+        compressed as f64 / 1048576.0
+    );
+    println!("bundle-analyzer peak RSS {rss:.1} MiB (target < 128 MiB); baseline CLI on the local file {}", cli_rss.map_or("n/a (needs /usr/bin/time)".into(), |r| format!("{r:.1} MiB, ratio {:.2}", rss / r)));
+}

@@ -1,0 +1,144 @@
+//! EKS: which cluster an IRSA OIDC provider belongs to; cluster version, endpoint and VPC CNI add-on.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use aws_sdk_eks::Client;
+use eks_remedy_pipeline::model::ClusterInfo;
+use eks_remedy_pipeline::ports::ClusterDirectory;
+use eks_remedy_pipeline::PortError;
+
+use crate::classify;
+
+/// The adapter; the OIDC issuer → cluster map is built once per container.
+pub struct Eks {
+    client: Client,
+    issuers: Mutex<Option<HashMap<String, String>>>,
+}
+
+impl Eks {
+    /// Wraps a client.
+    pub fn new(client: Client) -> Self {
+        Eks {
+            client,
+            issuers: Mutex::new(None),
+        }
+    }
+
+    async fn issuers(&self) -> Result<HashMap<String, String>, PortError> {
+        if let Some(m) = self
+            .issuers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            return Ok(m.clone());
+        }
+        let mut map = HashMap::new();
+        let mut pages = self.client.list_clusters().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for name in page.map_err(|e| classify("eks", e))?.clusters() {
+                let c = self
+                    .client
+                    .describe_cluster()
+                    .name(name)
+                    .send()
+                    .await
+                    .map_err(|e| classify("eks", e))?;
+                if let Some(issuer) = c
+                    .cluster()
+                    .and_then(|c| c.identity())
+                    .and_then(|i| i.oidc())
+                    .and_then(|o| o.issuer())
+                {
+                    map.insert(
+                        issuer.trim_start_matches("https://").to_string(),
+                        name.clone(),
+                    );
+                }
+            }
+        }
+        *self.issuers.lock().unwrap_or_else(|p| p.into_inner()) = Some(map.clone());
+        Ok(map)
+    }
+}
+
+impl ClusterDirectory for Eks {
+    async fn cluster_for_oidc(&self, provider_arn: &str) -> Result<Option<String>, PortError> {
+        // arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<ID>
+        let Some((_, issuer)) = provider_arn.split_once(":oidc-provider/") else {
+            return Ok(None);
+        };
+        Ok(self.issuers().await?.get(issuer).cloned())
+    }
+
+    async fn describe(&self, cluster: &str) -> Result<ClusterInfo, PortError> {
+        let out = self
+            .client
+            .describe_cluster()
+            .name(cluster)
+            .send()
+            .await
+            .map_err(|e| classify("eks", e))?;
+        let c = out.cluster();
+        let mut info = ClusterInfo {
+            version: c.and_then(|c| c.version()).map(str::to_string),
+            endpoint: c.and_then(|c| c.endpoint()).map(str::to_string),
+            private_access: c
+                .and_then(|c| c.resources_vpc_config())
+                .map(|v| v.endpoint_private_access()),
+            ..ClusterInfo::default()
+        };
+        match self
+            .client
+            .describe_addon()
+            .cluster_name(cluster)
+            .addon_name("vpc-cni")
+            .send()
+            .await
+        {
+            Ok(a) => {
+                info.vpc_cni_version = a
+                    .addon()
+                    .and_then(|a| a.addon_version())
+                    .map(str::to_string);
+                info.vpc_cni_config = a
+                    .addon()
+                    .and_then(|a| a.configuration_values())
+                    .map(str::to_string);
+            }
+            Err(e) => match classify("eks", e) {
+                PortError::NotFound { .. } => info.self_managed_cni = true,
+                other => tracing::warn!(error = %other, "DescribeAddon failed; add-on unknown"),
+            },
+        }
+        if let (Some(k8s), false) = (info.version.clone(), info.self_managed_cni) {
+            match self
+                .client
+                .describe_addon_versions()
+                .addon_name("vpc-cni")
+                .kubernetes_version(k8s.clone())
+                .send()
+                .await
+            {
+                Ok(v) => {
+                    info.vpc_cni_default = v
+                        .addons()
+                        .iter()
+                        .flat_map(|a| a.addon_versions())
+                        .find(|av| {
+                            av.compatibilities().iter().any(|c| {
+                                c.default_version() && c.cluster_version() == Some(k8s.as_str())
+                            })
+                        })
+                        .and_then(|av| av.addon_version())
+                        .map(str::to_string)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %classify("eks", e), "DescribeAddonVersions failed; default version unknown")
+                }
+            }
+        }
+        Ok(info)
+    }
+}

@@ -1,0 +1,67 @@
+//! S3: bundles are streamed (GetObject body → a blocking `Read`), never downloaded whole.
+
+use std::io::Read;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::Client;
+use eks_remedy_pipeline::ports::ObjectStore;
+use eks_remedy_pipeline::PortError;
+use tokio_util::io::SyncIoBridge;
+
+use crate::classify;
+
+/// The adapter.
+pub struct Objects {
+    client: Client,
+}
+
+impl Objects {
+    /// Wraps a client (moto needs path-style addressing: see [`client`]).
+    pub fn new(client: Client) -> Self {
+        Objects { client }
+    }
+}
+
+/// An S3 client; `S3_FORCE_PATH_STYLE=true` for endpoints without virtual-host buckets (moto).
+pub fn client(config: &aws_config::SdkConfig) -> Client {
+    let path_style = std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true");
+    Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(path_style)
+            .build(),
+    )
+}
+
+impl ObjectStore for Objects {
+    async fn open(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, PortError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify("s3", e))?;
+        // The bridge blocks on the runtime handle: read it from a blocking thread only.
+        Ok(Box::new(SyncIoBridge::new(out.body.into_async_read())))
+    }
+
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), PortError> {
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| classify("s3", e))?;
+        Ok(())
+    }
+}

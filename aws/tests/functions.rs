@@ -1,0 +1,506 @@
+//! The five Lambda binaries, built and run as processes against a local Lambda Runtime API
+//! (`eks_remedy_tests::runtime_api`) and moto, fed the real event fixtures from
+//! `tests/fixtures/events/`. Ends with the end-to-end flow: throttling events in → collection
+//! requested → the node's bundle uploaded → analysed from S3 → reports and incident hold the findings.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail by panicking
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::*;
+use eks_remedy_pipeline::ports::IncidentStore;
+use eks_remedy_tests::moto::{bin_dir, client_env};
+use eks_remedy_tests::runtime_api::{Outcome, RuntimeApi};
+use serde_json::{json, Value};
+
+const FUNCTIONS: [&str; 5] = [
+    "throttle-watcher",
+    "scaleup-watcher",
+    "ebs-alarm-watcher",
+    "collector",
+    "bundle-analyzer",
+];
+
+/// Builds the function binaries once (cargo test builds only this package's targets).
+fn built(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.arg("build").arg("--quiet");
+        for f in FUNCTIONS {
+            cmd.args(["-p", f]);
+        }
+        assert!(
+            cmd.status().expect("cargo build").success(),
+            "building the functions failed"
+        );
+    });
+    bin_dir().join(name)
+}
+
+fn fixture(name: &str) -> Value {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/events")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+/// Everything one pipeline deployment has, created in moto.
+struct Stack {
+    table: String,
+    queue_url: String,
+    bucket: String,
+    bus: String,
+}
+
+async fn stack() -> (aws_config::SdkConfig, Stack) {
+    let sdk = sdk().await;
+    let table = table(&sdk).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(unique("collect"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let bucket = unique("bundles");
+    eks_remedy_aws::objects::client(&sdk)
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let bus = unique("findings");
+    aws_sdk_eventbridge::Client::new(&sdk)
+        .create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .unwrap();
+    (
+        sdk,
+        Stack {
+            table,
+            queue_url,
+            bucket,
+            bus,
+        },
+    )
+}
+
+/// A running function process and its Runtime API.
+struct Function {
+    child: Child,
+    api: RuntimeApi,
+    cold_start: Duration,
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(name: &str, stack: &Stack, extra: &[(&str, &str)]) -> Function {
+    let bin = built(name);
+    let api = RuntimeApi::start();
+    let mut cmd = Command::new(&bin);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("TABLE_NAME", &stack.table)
+        .env("COLLECTION_QUEUE_URL", &stack.queue_url)
+        .env("BUCKET", &stack.bucket)
+        .env("FINDINGS_BUS", &stack.bus)
+        .env("SETTLE_DELAY_SECONDS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in client_env(&moto().endpoint) {
+        cmd.env(k, v);
+    }
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let spawned = std::time::Instant::now();
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    let ready = api
+        .wait_ready(Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("{name} never polled the Runtime API"));
+    Function {
+        child,
+        api,
+        cold_start: ready - spawned,
+    }
+}
+
+fn sqs_event(bodies: &[String]) -> Value {
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| json!({"messageId": format!("m-{i}"), "receiptHandle": "r", "body": b, "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}))
+        .collect();
+    json!({ "Records": records })
+}
+
+fn response(o: Outcome) -> Value {
+    match o {
+        Outcome::Response(v) => v,
+        Outcome::Error(e) => panic!("function error: {e}"),
+    }
+}
+
+async fn receive_all(sdk: &aws_config::SdkConfig, url: &str) -> Vec<String> {
+    let c = aws_sdk_sqs::Client::new(sdk);
+    let mut out = Vec::new();
+    for _ in 0..3 {
+        let got = c
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(2)
+            .send()
+            .await
+            .unwrap();
+        for m in got.messages() {
+            out.push(m.body().unwrap().to_string());
+            c.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+        if !out.is_empty() {
+            break;
+        }
+    }
+    out
+}
+
+fn throttle_from(ip: &str, n: usize) -> String {
+    let mut e = fixture("cloudtrail-throttle-vpc-cni.json");
+    e["detail"]["sourceIPAddress"] = json!(ip);
+    e["detail"]["eventID"] = json!(unique(&format!("evt{n}")));
+    e["detail"]["userIdentity"]["sessionContext"]["webIdFederationData"] = Value::Null;
+    e.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttle_watcher_binary_folds_and_reports_bad_messages() {
+    let (sdk, st) = stack().await;
+    let cluster = unique("prod");
+    let (node_id, ip) = node(&sdk, Some(&cluster), "m5.large").await;
+    let f = start("throttle-watcher", &st, &[]);
+    let event = sqs_event(&[
+        throttle_from(&ip, 1),
+        "not json".into(),
+        throttle_from(&ip, 2),
+    ]);
+    let resp = response(f.api.call(&event));
+    assert_eq!(
+        resp["batchItemFailures"],
+        json!([{"itemIdentifier": "m-1"}])
+    );
+    let store = eks_remedy_aws::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), &st.table);
+    let item = store
+        .incident(&format!("{cluster}:throttling:20261019T0500"))
+        .await
+        .unwrap()
+        .expect("incident");
+    assert_eq!(item["events"], 2);
+    let requests = receive_all(&sdk, &st.queue_url).await;
+    assert_eq!(requests.len(), 1);
+    assert!(requests[0].contains(&node_id));
+    // The same batch again (SQS redelivery): nothing changes.
+    let again = response(f.api.call(&event));
+    assert_eq!(
+        again["batchItemFailures"],
+        json!([{"itemIdentifier": "m-1"}])
+    );
+    assert_eq!(
+        store
+            .incident(&format!("{cluster}:throttling:20261019T0500"))
+            .await
+            .unwrap()
+            .unwrap()["events"],
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scaleup_watcher_binary_schedules_and_completes_lifecycle() {
+    let (sdk, st) = stack().await;
+    let cluster = unique("prod");
+    let (node_id, _) = node(&sdk, Some(&cluster), "m5.large").await;
+    let f = start("scaleup-watcher", &st, &[]);
+    let mut launch = fixture("asg-launch-successful.json");
+    launch["detail"]["EC2InstanceId"] = json!(node_id);
+    launch["id"] = json!(unique("launch"));
+    let resp = response(f.api.call(&launch));
+    assert_eq!(resp["ok"], true, "{resp}");
+    assert!(
+        resp["result"].as_str().unwrap().contains("Scheduled"),
+        "{resp}"
+    );
+    let bad = json!({"source": "aws.autoscaling", "detail-type": "EC2 Instance Launch Successful", "detail": {"StatusCode": "InProgress"}});
+    assert!(
+        matches!(f.api.call(&bad), Outcome::Error(_)),
+        "a launch without a group or instance is an error (to the DLQ)"
+    );
+    let foreign = json!({"source": "aws.health", "detail-type": "AWS Health Event", "detail": {}});
+    assert_eq!(
+        response(f.api.call(&foreign))["ok"],
+        true,
+        "foreign events are acknowledged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ebs_alarm_watcher_binary_reaches_the_node() {
+    let (sdk, st) = stack().await;
+    let cluster = unique("prod");
+    let (node_id, _) = node(&sdk, Some(&cluster), "m5.large").await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let vol = ec2
+        .create_volume()
+        .availability_zone("us-east-1a")
+        .size(20)
+        .volume_type(aws_sdk_ec2::types::VolumeType::Gp3)
+        .send()
+        .await
+        .unwrap();
+    let vid = vol.volume_id().unwrap().to_string();
+    ec2.attach_volume()
+        .volume_id(&vid)
+        .instance_id(&node_id)
+        .device("/dev/xvdb")
+        .send()
+        .await
+        .unwrap();
+    let f = start("ebs-alarm-watcher", &st, &[]);
+    let mut alarm = fixture("cloudwatch-alarm-ebs.json");
+    alarm["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]
+        ["VolumeId"] = json!(vid);
+    let resp = response(f.api.call(&alarm));
+    assert!(
+        resp["result"].as_str().unwrap().contains(&node_id),
+        "{resp}"
+    );
+    let store = eks_remedy_aws::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), &st.table);
+    let item = store
+        .incident(&format!("{cluster}:ebs-alarm:20261019T0500"))
+        .await
+        .unwrap()
+        .expect("incident");
+    assert!(
+        item["notes"][0].as_str().unwrap().contains("gp3 20 GiB"),
+        "{item}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn collector_binary_sends_once_and_records_failed_status() {
+    let (sdk, st) = stack().await;
+    let cluster = unique("prod");
+    let (node_id, _) = node(&sdk, Some(&cluster), "m5.large").await;
+    let f = start("collector", &st, &[]);
+    let req = json!({"incident_id": format!("{cluster}:throttling:20261019T0500"), "cluster": {"account": "123456789012", "region": "us-east-1", "cluster": cluster}, "instance_id": node_id, "reason": "test", "window": "2026-10-19T05:00:00Z"});
+    let resp = response(
+        f.api
+            .call(&sqs_event(&[req.to_string(), req.to_string(), "{".into()])),
+    );
+    assert_eq!(
+        resp["batchItemFailures"],
+        json!([{"itemIdentifier": "m-2"}])
+    );
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let cmds = ssm
+        .list_commands()
+        .instance_id(&node_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cmds.commands().len(),
+        1,
+        "one collection per node and window"
+    );
+    let cmd_id = cmds.commands()[0].command_id().unwrap().to_string();
+    let mut status = fixture("ssm-command-status.json");
+    status["detail"]["command-id"] = json!(cmd_id);
+    status["detail"]["instance-id"] = json!(node_id);
+    status["detail"]["status"] = json!("TimedOut");
+    response(f.api.call(&status));
+    let store = eks_remedy_aws::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), &st.table);
+    let item = store
+        .incident(&format!("{cluster}:throttling:20261019T0500"))
+        .await
+        .unwrap()
+        .expect("incident");
+    assert!(
+        item["notes"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("collection-failed:"),
+        "{item}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn end_to_end_throttling_to_findings() {
+    let (sdk, st) = stack().await;
+    let cluster = unique("prod");
+    let eks = aws_sdk_eks::Client::new(&sdk);
+    eks.create_cluster()
+        .name(&cluster)
+        .version("1.30")
+        .role_arn("arn:aws:iam::123456789012:role/eks")
+        .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
+        .send()
+        .await
+        .unwrap();
+    eks.create_addon()
+        .cluster_name(&cluster)
+        .addon_name("vpc-cni")
+        .addon_version("v1.18.3-eksbuild.1")
+        .send()
+        .await
+        .unwrap();
+    let (node_id, ip) = node(&sdk, Some(&cluster), "m5.large").await;
+
+    // 1. Throttling events in: one incident, one collection requested.
+    let watcher = start("throttle-watcher", &st, &[]);
+    let bodies: Vec<String> = (0..10).map(|n| throttle_from(&ip, n)).collect();
+    assert_eq!(
+        response(watcher.api.call(&sqs_event(&bodies)))["batchItemFailures"],
+        json!([])
+    );
+    let requests = receive_all(&sdk, &st.queue_url).await;
+    assert_eq!(requests.len(), 1);
+
+    // 2. The collector starts SSM on the node (moto runs nothing, so the test uploads as the node would).
+    let collector = start("collector", &st, &[]);
+    assert_eq!(
+        response(collector.api.call(&sqs_event(&requests)))["batchItemFailures"],
+        json!([])
+    );
+    let incident = format!("{cluster}:throttling:20261019T0500");
+    let prefix = format!(
+        "bundles/{cluster}/{node_id}/{}/",
+        incident.replace(':', "_")
+    );
+    let key = format!("{prefix}eks_{node_id}_2026-10-19_0812-UTC_0.7.9.tar.gz");
+    let bundle = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../samples/eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz"),
+    )
+    .unwrap();
+    let s3 = eks_remedy_aws::objects::client(&sdk);
+    s3.put_object()
+        .bucket(&st.bucket)
+        .key(&key)
+        .body(bundle.into())
+        .send()
+        .await
+        .unwrap();
+
+    // 3. Object Created → the analyzer streams it from S3.
+    let analyzer = start("bundle-analyzer", &st, &[]);
+    let mut created = fixture("s3-object-created.json");
+    created["detail"]["bucket"]["name"] = json!(st.bucket);
+    created["detail"]["object"]["key"] = json!(key);
+    let resp = response(analyzer.api.call(&created));
+    assert_eq!(resp["ok"], true, "{resp}");
+
+    // 4. Reports beside the bundle, findings on the incident.
+    let report = s3
+        .get_object()
+        .bucket(&st.bucket)
+        .key(format!("{prefix}report.json"))
+        .send()
+        .await
+        .unwrap();
+    let report: Value =
+        serde_json::from_slice(&report.body.collect().await.unwrap().into_bytes()).unwrap();
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.contains(&"ec2-api-throttling") && rules.contains(&"ebs-io-throttling"),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&"vpc-cni-addon-outdated"),
+        "EKS context from DescribeAddon/DescribeAddonVersions: {rules:?}"
+    );
+    assert_eq!(
+        report["bundle"]["source"],
+        format!("s3://{}/{key}", st.bucket)
+    );
+    let html = s3
+        .get_object()
+        .bucket(&st.bucket)
+        .key(format!("{prefix}report.html"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        String::from_utf8(html.body.collect().await.unwrap().into_bytes().to_vec())
+            .unwrap()
+            .contains("<svg")
+    );
+    let store = eks_remedy_aws::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), &st.table);
+    let item = store.incident(&incident).await.unwrap().expect("incident");
+    assert_eq!(item["events"], 10);
+    let recorded: Vec<&str> = item[format!("findings:{node_id}").as_str()]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(recorded, rules);
+
+    // 5. A bundle that is not a bundle: acknowledged with a clear log, no crash, no report.
+    let bad_key = format!("{prefix}eks_{node_id}_2026-10-19_0900-UTC_0.7.9.tar.gz");
+    s3.put_object()
+        .bucket(&st.bucket)
+        .key(&bad_key)
+        .body(b"<Error>AccessDenied</Error>".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    created["detail"]["object"]["key"] = json!(bad_key);
+    let resp = response(analyzer.api.call(&created));
+    assert!(
+        resp["acknowledged"]
+            .as_str()
+            .unwrap()
+            .contains("not a log bundle"),
+        "{resp}"
+    );
+    for f in [&watcher, &collector, &analyzer] {
+        assert!(
+            f.cold_start < Duration::from_secs(5),
+            "ready in {:?}",
+            f.cold_start
+        );
+    }
+}

@@ -1,0 +1,531 @@
+//! Inbound events, parsed from untrusted JSON into what the handlers act on.
+//!
+//! Every trigger arrives as an EventBridge envelope (directly, or as the body of an SQS message), or as
+//! a documented manual payload. Parsing never panics; a payload that is not what it claims to be gets
+//! an [`EventError`] naming what was wrong, and events for other sources are [`Inbound::Foreign`] so a
+//! handler can acknowledge them without retrying.
+
+use std::collections::BTreeMap;
+
+use aws_lambda_events::event::cloudwatch_alarms::{
+    CloudWatchAlarmData, CloudWatchMetricAlarmConfiguration,
+};
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Why an event could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    /// Not JSON at all.
+    #[error("not JSON: {0}")]
+    NotJson(serde_json::Error),
+    /// JSON of the right source and type, but a field is missing or has the wrong type.
+    #[error("malformed {what}: {source}")]
+    Malformed {
+        /// Which event kind.
+        what: &'static str,
+        /// The serde error, which names the field.
+        source: serde_json::Error,
+    },
+    /// A required value is absent or unusable.
+    #[error("{what}: {reason}")]
+    Invalid {
+        /// Which event kind.
+        what: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Which caller made a throttled EC2 call, from its user agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Caller {
+    /// The Amazon VPC CNI (ipamd).
+    VpcCni,
+    /// Karpenter.
+    Karpenter,
+    /// Anything else.
+    Other,
+}
+
+impl Caller {
+    /// Classifies a CloudTrail `userAgent`. The VPC CNI's format changed in v1.22.0; both contain
+    /// `amazon-vpc-cni-k8s`.
+    pub fn from_user_agent(ua: &str) -> Caller {
+        if ua.contains("amazon-vpc-cni-k8s") {
+            Caller::VpcCni
+        } else if ua.contains("karpenter.sh") || ua.contains("karpenter") {
+            Caller::Karpenter
+        } else {
+            Caller::Other
+        }
+    }
+
+    /// Name used in counters.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Caller::VpcCni => "vpc-cni",
+            Caller::Karpenter => "karpenter",
+            Caller::Other => "other",
+        }
+    }
+}
+
+/// An EC2 API call that CloudTrail recorded as throttled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThrottledCall {
+    /// CloudTrail `eventID` (idempotency key).
+    pub event_id: String,
+    /// Account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// The API (`AssignPrivateIpAddresses`).
+    pub api: String,
+    /// Who called.
+    pub caller: Caller,
+    /// Source IP (the node's address for ipamd).
+    pub source_ip: String,
+    /// The IAM role or user ARN behind the call.
+    pub principal_arn: Option<String>,
+    /// The IRSA OIDC provider, when the caller used web identity (identifies the cluster).
+    pub oidc_provider: Option<String>,
+    /// When.
+    pub time: DateTime<Utc>,
+}
+
+/// An Auto Scaling instance launch, plain or as a lifecycle hook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Launch {
+    /// EventBridge event id.
+    pub event_id: String,
+    /// Account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// Auto Scaling group.
+    pub asg: String,
+    /// The new instance.
+    pub instance_id: String,
+    /// When.
+    pub time: DateTime<Utc>,
+    /// For lifecycle actions: (hook name, token), to complete with CONTINUE.
+    pub lifecycle: Option<(String, String)>,
+}
+
+/// A CloudWatch alarm that went to ALARM on an EBS or EC2 EBS-balance metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EbsAlarm {
+    /// EventBridge event id.
+    pub event_id: String,
+    /// Account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// Alarm name.
+    pub alarm: String,
+    /// Metric name.
+    pub metric: String,
+    /// `vol-…` for AWS/EBS metrics.
+    pub volume_id: Option<String>,
+    /// `i-…` for AWS/EC2 EBSIOBalance% / EBSByteBalance%.
+    pub instance_id: Option<String>,
+    /// When.
+    pub time: DateTime<Utc>,
+}
+
+/// An SSM Run Command invocation changed status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandStatus {
+    /// Command id.
+    #[serde(rename = "command-id")]
+    pub command_id: String,
+    /// Instance.
+    #[serde(rename = "instance-id")]
+    pub instance_id: String,
+    /// Document.
+    #[serde(rename = "document-name", default)]
+    pub document: String,
+    /// `Pending, InProgress, Delayed, Success, Failed, Cancelled, TimedOut`.
+    pub status: String,
+}
+
+impl CommandStatus {
+    /// Whether the command has finished, one way or another.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "Success" | "Failed" | "Cancelled" | "TimedOut" | "Undeliverable" | "Terminated"
+        )
+    }
+}
+
+/// A new object in the pipeline's bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectRef {
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// Size in bytes, when known.
+    #[serde(default)]
+    pub size: Option<u64>,
+}
+
+/// Manual payloads, documented in the README. `"action"` selects the kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Manual {
+    /// Collect logs from these instances of this cluster.
+    Collect {
+        /// Cluster name.
+        cluster: String,
+        /// Instances.
+        instance_ids: Vec<String>,
+        /// Region (defaults to the function's).
+        #[serde(default)]
+        region: Option<String>,
+        /// Why, for the incident.
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// Analyze this bundle object.
+    Analyze {
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+    },
+}
+
+/// What arrived.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inbound {
+    /// Throttled EC2 call.
+    Throttled(ThrottledCall),
+    /// Instance launch.
+    Launch(Launch),
+    /// EBS alarm.
+    EbsAlarm(EbsAlarm),
+    /// SSM status change.
+    Command(CommandStatus),
+    /// S3 Object Created.
+    Object(ObjectRef),
+    /// A manual payload.
+    Manual(Manual),
+    /// A well-formed event this pipeline does not handle (source, type): acknowledged, not retried.
+    Foreign(String, String),
+}
+
+#[derive(Serialize, Deserialize)]
+struct S3Detail {
+    bucket: S3Bucket,
+    object: S3Object,
+}
+#[derive(Serialize, Deserialize)]
+struct S3Bucket {
+    name: String,
+}
+#[derive(Serialize, Deserialize)]
+struct S3Object {
+    key: String,
+    #[serde(default)]
+    size: Option<u64>,
+}
+
+/// The parts of a CloudTrail record the watcher reads. Not `aws_lambda_events`' `AWSAPICall`: that
+/// types `webIdFederationData.attributes` as a string, but real IRSA events carry an object there,
+/// and it requires fields (`requestID`, `eventType`, ...) that are irrelevant here.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CloudTrailDetail {
+    #[serde(rename = "eventID", default)]
+    event_id: Option<String>,
+    #[serde(default)]
+    event_name: Option<String>,
+    #[serde(default)]
+    event_time: Option<String>,
+    #[serde(default)]
+    aws_region: Option<String>,
+    #[serde(rename = "sourceIPAddress", default)]
+    source_ip_address: Option<String>,
+    #[serde(default)]
+    user_agent: Option<String>,
+    #[serde(default)]
+    error_code: Option<String>,
+    #[serde(default)]
+    user_identity: Option<Identity>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Identity {
+    #[serde(default)]
+    arn: Option<String>,
+    #[serde(default)]
+    account_id: Option<String>,
+    #[serde(default)]
+    session_context: Option<SessionContext>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionContext {
+    #[serde(default)]
+    session_issuer: Option<Value>,
+    #[serde(default)]
+    web_id_federation_data: Option<Value>,
+}
+
+/// Metrics the EBS alarm watcher acts on.
+pub const EBS_METRICS: &[(&str, &str)] = &[
+    ("AWS/EBS", "VolumeIOPSExceededCheck"),
+    ("AWS/EBS", "VolumeThroughputExceededCheck"),
+    ("AWS/EBS", "BurstBalance"),
+    ("AWS/EBS", "VolumeQueueLength"),
+    ("AWS/EBS", "VolumeStalledIOCheck"),
+    ("AWS/EC2", "EBSIOBalance%"),
+    ("AWS/EC2", "EBSByteBalance%"),
+];
+
+fn malformed(what: &'static str) -> impl FnOnce(serde_json::Error) -> EventError {
+    move |source| EventError::Malformed { what, source }
+}
+
+fn required(what: &'static str, field: &str, v: Option<String>) -> Result<String, EventError> {
+    v.filter(|s| !s.is_empty())
+        .ok_or_else(|| EventError::Invalid {
+            what,
+            reason: format!("missing {field}"),
+        })
+}
+
+/// Parses one event body (EventBridge envelope or manual payload).
+pub fn parse(body: &str) -> Result<Inbound, EventError> {
+    let value: Value = serde_json::from_str(body).map_err(EventError::NotJson)?;
+    parse_value(value)
+}
+
+/// Parses one already-decoded event.
+pub fn parse_value(value: Value) -> Result<Inbound, EventError> {
+    if value.get("action").is_some() {
+        return serde_json::from_value(value)
+            .map(Inbound::Manual)
+            .map_err(malformed("manual payload"));
+    }
+    let (Some(source), Some(detail_type)) = (
+        value
+            .get("source")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        value
+            .get("detail-type")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    ) else {
+        return Err(EventError::Invalid {
+            what: "event",
+            reason:
+                "neither an EventBridge event (source, detail-type) nor a manual payload (action)"
+                    .into(),
+        });
+    };
+    match (source.as_str(), detail_type.as_str()) {
+        ("aws.ec2", "AWS API Call via CloudTrail") => parse_throttle(value)
+            .map(|t| t.map_or(Inbound::Foreign(source, detail_type), Inbound::Throttled)),
+        (
+            "aws.autoscaling",
+            "EC2 Instance Launch Successful" | "EC2 Instance-launch Lifecycle Action",
+        ) => parse_launch(value).map(Inbound::Launch),
+        ("aws.cloudwatch", "CloudWatch Alarm State Change") => parse_alarm(value)
+            .map(|a| a.map_or(Inbound::Foreign(source, detail_type), Inbound::EbsAlarm)),
+        ("aws.ssm", "EC2 Command Invocation Status-change Notification") => {
+            let e: EventBridgeEvent<CommandStatus> =
+                serde_json::from_value(value).map_err(malformed("SSM status change"))?;
+            Ok(Inbound::Command(e.detail))
+        }
+        ("aws.s3", "Object Created") => {
+            let e: EventBridgeEvent<S3Detail> =
+                serde_json::from_value(value).map_err(malformed("S3 Object Created"))?;
+            Ok(Inbound::Object(ObjectRef {
+                bucket: e.detail.bucket.name,
+                key: e.detail.object.key,
+                size: e.detail.object.size,
+            }))
+        }
+        _ => Ok(Inbound::Foreign(source, detail_type)),
+    }
+}
+
+/// `None`: a CloudTrail EC2 event that is not a throttling error (the rule should not send those).
+fn parse_throttle(value: Value) -> Result<Option<ThrottledCall>, EventError> {
+    const WHAT: &str = "CloudTrail EC2 event";
+    let e: EventBridgeEvent<CloudTrailDetail> =
+        serde_json::from_value(value).map_err(malformed(WHAT))?;
+    let call = e.detail;
+    if !matches!(
+        call.error_code.as_deref(),
+        Some("Client.RequestLimitExceeded" | "RequestLimitExceeded")
+    ) {
+        return Ok(None);
+    }
+    let identity = call.user_identity.as_ref();
+    let session = identity.and_then(|i| i.session_context.as_ref());
+    let text = |v: Option<&Value>, k: &str| {
+        v.and_then(|v| v.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let principal_arn = text(session.and_then(|s| s.session_issuer.as_ref()), "arn")
+        .or_else(|| identity.and_then(|i| i.arn.clone()));
+    let oidc_provider = text(
+        session.and_then(|s| s.web_id_federation_data.as_ref()),
+        "federatedProvider",
+    );
+    let time = call
+        .event_time
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .or(e.time)
+        .ok_or_else(|| EventError::Invalid {
+            what: WHAT,
+            reason: format!("unreadable eventTime {:?}", call.event_time),
+        })?;
+    Ok(Some(ThrottledCall {
+        event_id: required(WHAT, "eventID", call.event_id)?,
+        account: required(
+            WHAT,
+            "account",
+            e.account
+                .or_else(|| identity.and_then(|i| i.account_id.clone())),
+        )?,
+        region: required(WHAT, "awsRegion", call.aws_region.or(e.region))?,
+        api: required(WHAT, "eventName", call.event_name)?,
+        caller: Caller::from_user_agent(call.user_agent.as_deref().unwrap_or_default()),
+        source_ip: call.source_ip_address.unwrap_or_default(),
+        principal_arn,
+        oidc_provider,
+        time,
+    }))
+}
+
+fn parse_launch(value: Value) -> Result<Launch, EventError> {
+    const WHAT: &str = "Auto Scaling launch event";
+    // The crate leaves Auto Scaling's detail untyped; read the documented fields by name.
+    let e: EventBridgeEvent<BTreeMap<String, Value>> =
+        serde_json::from_value(value).map_err(malformed(WHAT))?;
+    let s = |k: &str| e.detail.get(k).and_then(Value::as_str).map(str::to_string);
+    let lifecycle = match (s("LifecycleHookName"), s("LifecycleActionToken")) {
+        (Some(h), Some(t)) => Some((h, t)),
+        _ => None,
+    };
+    Ok(Launch {
+        event_id: required(WHAT, "id", e.id.clone())?,
+        account: required(WHAT, "account", e.account.clone())?,
+        region: required(WHAT, "region", e.region.clone())?,
+        asg: required(WHAT, "AutoScalingGroupName", s("AutoScalingGroupName"))?,
+        instance_id: required(WHAT, "EC2InstanceId", s("EC2InstanceId"))?,
+        time: e.time.unwrap_or_else(Utc::now),
+        lifecycle,
+    })
+}
+
+/// `None`: an alarm on another metric, or a transition to a state other than ALARM.
+fn parse_alarm(value: Value) -> Result<Option<EbsAlarm>, EventError> {
+    const WHAT: &str = "CloudWatch alarm state change";
+    let e: EventBridgeEvent<CloudWatchAlarmData<CloudWatchMetricAlarmConfiguration>> =
+        serde_json::from_value(value).map_err(malformed(WHAT))?;
+    let in_alarm = e.detail.state.as_ref().is_some_and(|s| {
+        serde_json::to_value(&s.value)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .as_deref()
+            == Some("ALARM")
+    });
+    if !in_alarm {
+        return Ok(None);
+    }
+    let watched = e.detail.configuration.metrics.iter().find(|m| {
+        let metric = &m.metric_stat.metric;
+        EBS_METRICS
+            .iter()
+            .any(|(ns, name)| metric.namespace.as_deref() == Some(*ns) && metric.name == *name)
+    });
+    let Some(m) = watched else { return Ok(None) };
+    let dims = &m.metric_stat.metric.dimensions;
+    let alarm = EbsAlarm {
+        event_id: required(WHAT, "id", e.id.clone())?,
+        account: required(WHAT, "account", e.account.clone())?,
+        region: required(WHAT, "region", e.region.clone())?,
+        alarm: e.detail.alarm_name.clone(),
+        metric: m.metric_stat.metric.name.clone(),
+        volume_id: dims.get("VolumeId").cloned(),
+        instance_id: dims.get("InstanceId").cloned(),
+        time: e.time.unwrap_or_else(Utc::now),
+    };
+    if alarm.volume_id.is_none() && alarm.instance_id.is_none() {
+        return Err(EventError::Invalid {
+            what: WHAT,
+            reason: "metric has neither a VolumeId nor an InstanceId dimension".into(),
+        });
+    }
+    Ok(Some(alarm))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_agents() {
+        assert_eq!(
+            Caller::from_user_agent("amazon-vpc-cni-k8s/version/v1.18.3 aws-sdk-go/1.55.5"),
+            Caller::VpcCni
+        );
+        assert_eq!(Caller::from_user_agent("aws-sdk-go-v2/1.30.3 ua/2.1 os/linux lang/go#1.22.7 md/GOOS#linux api/ec2#1.173.0 amazon-vpc-cni-k8s/v1.22.1"), Caller::VpcCni);
+        assert_eq!(
+            Caller::from_user_agent("karpenter.sh-v1.0.6 aws-sdk-go/1.55.5"),
+            Caller::Karpenter
+        );
+        assert_eq!(Caller::from_user_agent("aws-cli/2.17.0"), Caller::Other);
+    }
+
+    /// Real IRSA events carry `webIdFederationData.attributes` as an object; a typed parser that
+    /// expects a string rejected every one of them.
+    #[test]
+    fn regression_irsa_attributes_object_is_accepted() {
+        let body = r#"{"source":"aws.ec2","detail-type":"AWS API Call via CloudTrail","account":"1","region":"us-east-1","time":"2026-10-19T05:11:02Z","detail":{"eventID":"e","eventName":"AssignPrivateIpAddresses","eventTime":"2026-10-19T05:11:02Z","awsRegion":"us-east-1","sourceIPAddress":"10.0.1.23","userAgent":"amazon-vpc-cni-k8s","errorCode":"Client.RequestLimitExceeded","userIdentity":{"type":"AssumedRole","sessionContext":{"webIdFederationData":{"federatedProvider":"arn:aws:iam::1:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X","attributes":{}},"attributes":{"creationDate":"2026-10-19T05:00:00Z","mfaAuthenticated":"false"}}}}}"#;
+        let Ok(Inbound::Throttled(t)) = parse(body) else {
+            panic!("IRSA event rejected")
+        };
+        assert_eq!(
+            t.oidc_provider.as_deref(),
+            Some("arn:aws:iam::1:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X")
+        );
+    }
+
+    #[test]
+    fn bad_input_names_what_is_wrong() {
+        assert!(matches!(parse("not json"), Err(EventError::NotJson(_))));
+        let e = parse(r#"{"hello":"world"}"#).expect_err("not an event");
+        assert!(
+            e.to_string().contains("neither an EventBridge event"),
+            "{e}"
+        );
+        let e = parse(r#"{"source":"aws.ssm","detail-type":"EC2 Command Invocation Status-change Notification","detail":{"status":"Success"}}"#).expect_err("missing field");
+        assert!(e.to_string().contains("command-id"), "{e}");
+        let e = parse(r#"{"action":"collect","cluster":"c"}"#).expect_err("missing field");
+        assert!(e.to_string().contains("instance_ids"), "{e}");
+        assert_eq!(
+            parse(r#"{"source":"aws.health","detail-type":"AWS Health Event","detail":{}}"#).ok(),
+            Some(Inbound::Foreign(
+                "aws.health".into(),
+                "AWS Health Event".into()
+            ))
+        );
+    }
+}

@@ -1,0 +1,343 @@
+//! In-memory ports, for tests and the storm benchmark. They behave like the real services where the
+//! handlers depend on it (conditional writes, idempotent event markers, budgets) and count calls.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use crate::model::{ClusterInfo, CollectionRequest, FoldResult, FoldWrite, Instance, Volume};
+use crate::ports::{
+    ClusterDirectory, CollectionQueue, CommandRunner, Ec2Directory, FindingsPublisher,
+    IncidentStore, Lifecycle, NodeLock, ObjectStore,
+};
+use crate::PortError;
+
+fn guard<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// EC2 with a fixed set of instances and volumes.
+#[derive(Default)]
+pub struct FakeEc2 {
+    /// Instances.
+    pub instances: Vec<Instance>,
+    /// Volumes.
+    pub volumes: Vec<Volume>,
+    /// Calls made.
+    pub calls: AtomicU64,
+}
+
+impl Ec2Directory for FakeEc2 {
+    async fn instance_by_ip(&self, ip: &str) -> Result<Option<Instance>, PortError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        Ok(self
+            .instances
+            .iter()
+            .find(|i| i.private_ip.as_deref() == Some(ip))
+            .cloned())
+    }
+    async fn instances(&self, ids: &[String]) -> Result<Vec<Instance>, PortError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        Ok(self
+            .instances
+            .iter()
+            .filter(|i| ids.contains(&i.instance_id))
+            .cloned()
+            .collect())
+    }
+    async fn volume(&self, id: &str) -> Result<Option<Volume>, PortError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        Ok(self.volumes.iter().find(|v| v.volume_id == id).cloned())
+    }
+    async fn type_limits(&self, instance_type: &str) -> Result<Option<(u32, u32)>, PortError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        Ok(eks_remedy_core::eni::limits(instance_type))
+    }
+}
+
+/// EKS with fixed clusters.
+#[derive(Default)]
+pub struct FakeEks {
+    /// OIDC provider ARN → cluster.
+    pub oidc: HashMap<String, String>,
+    /// Cluster → info.
+    pub clusters: HashMap<String, ClusterInfo>,
+}
+
+impl ClusterDirectory for FakeEks {
+    async fn cluster_for_oidc(&self, provider_arn: &str) -> Result<Option<String>, PortError> {
+        Ok(self.oidc.get(provider_arn).cloned())
+    }
+    async fn describe(&self, cluster: &str) -> Result<ClusterInfo, PortError> {
+        self.clusters
+            .get(cluster)
+            .cloned()
+            .ok_or_else(|| PortError::NotFound {
+                service: "eks",
+                message: cluster.to_string(),
+            })
+    }
+}
+
+#[derive(Default, Debug, Clone)]
+struct IncidentItem {
+    apis: BTreeMap<String, u64>,
+    callers: BTreeMap<String, u64>,
+    nodes: BTreeSet<String>,
+    claimed: BTreeSet<String>,
+    events: u64,
+    notes: Vec<String>,
+    findings: BTreeMap<String, Vec<String>>,
+}
+
+/// (events, API counts, claimed nodes, notes) of an incident.
+pub type IncidentSummary = (u64, BTreeMap<String, u64>, BTreeSet<String>, Vec<String>);
+
+/// DynamoDB-like incident store.
+#[derive(Default)]
+pub struct FakeStore {
+    incidents: Mutex<BTreeMap<String, IncidentItem>>,
+    events: Mutex<BTreeSet<String>>,
+    locks: Mutex<BTreeMap<String, (String, Option<String>)>>,
+    commands: Mutex<BTreeMap<String, CollectionRequest>>,
+    /// Write calls made (one per fold, lock, record, note).
+    pub writes: AtomicU64,
+}
+
+impl FakeStore {
+    /// Incident ids.
+    pub fn incident_ids(&self) -> Vec<String> {
+        guard(&self.incidents).keys().cloned().collect()
+    }
+    /// (events, API counts, claimed nodes, notes) of an incident.
+    pub fn summary(&self, id: &str) -> Option<IncidentSummary> {
+        guard(&self.incidents)
+            .get(id)
+            .map(|i| (i.events, i.apis.clone(), i.claimed.clone(), i.notes.clone()))
+    }
+}
+
+impl IncidentStore for FakeStore {
+    async fn fold(&self, w: &FoldWrite) -> Result<FoldResult, PortError> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        let mut events = guard(&self.events);
+        let seen: BTreeSet<String> = w
+            .delta
+            .event_ids
+            .iter()
+            .filter(|e| events.contains(*e))
+            .cloned()
+            .collect();
+        if !seen.is_empty() {
+            return Ok(FoldResult::Replayed { seen });
+        }
+        let mut incidents = guard(&self.incidents);
+        let item = incidents.entry(w.incident_id.clone()).or_default();
+        if !w.claim.is_empty() && item.claimed.len() + w.claim.len() > w.max_claims as usize {
+            return Ok(FoldResult::BudgetSpent);
+        }
+        events.extend(w.delta.event_ids.iter().cloned());
+        for (k, v) in &w.delta.apis {
+            *item.apis.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &w.delta.callers {
+            *item.callers.entry(k.clone()).or_default() += v;
+        }
+        item.nodes.extend(w.delta.nodes.iter().cloned());
+        item.claimed.extend(w.claim.iter().cloned());
+        item.events += w.delta.events();
+        Ok(FoldResult::Written {
+            claimed: item.claimed.clone(),
+        })
+    }
+    async fn lock_node(
+        &self,
+        instance_id: &str,
+        window: &str,
+        incident_id: &str,
+        _expires: i64,
+    ) -> Result<NodeLock, PortError> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        let mut locks = guard(&self.locks);
+        let key = format!("{instance_id}#{window}");
+        Ok(match locks.get(&key) {
+            None => {
+                locks.insert(key, (incident_id.to_string(), None));
+                NodeLock::Acquired
+            }
+            Some((owner, cmd)) if owner == incident_id => NodeLock::Ours {
+                command_id: cmd.clone(),
+            },
+            Some(_) => NodeLock::Taken,
+        })
+    }
+    async fn record_command(
+        &self,
+        command_id: &str,
+        req: &CollectionRequest,
+        _expires: i64,
+    ) -> Result<(), PortError> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        let key = format!("{}#{}", req.instance_id, req.window.format("%Y%m%dT%H%M"));
+        if let Some(l) = guard(&self.locks).get_mut(&key) {
+            l.1 = Some(command_id.to_string());
+        }
+        guard(&self.commands).insert(command_id.to_string(), req.clone());
+        Ok(())
+    }
+    async fn command(&self, command_id: &str) -> Result<Option<CollectionRequest>, PortError> {
+        Ok(guard(&self.commands).get(command_id).cloned())
+    }
+    async fn note(&self, incident_id: &str, note: &str) -> Result<(), PortError> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        guard(&self.incidents)
+            .entry(incident_id.to_string())
+            .or_default()
+            .notes
+            .push(note.to_string());
+        Ok(())
+    }
+    async fn record_findings(
+        &self,
+        incident_id: &str,
+        instance_id: &str,
+        rules: &[String],
+        _report_key: &str,
+    ) -> Result<(), PortError> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        guard(&self.incidents)
+            .entry(incident_id.to_string())
+            .or_default()
+            .findings
+            .insert(instance_id.to_string(), rules.to_vec());
+        Ok(())
+    }
+    async fn incident(&self, incident_id: &str) -> Result<Option<serde_json::Value>, PortError> {
+        Ok(guard(&self.incidents).get(incident_id).map(|i| {
+            serde_json::json!({"events": i.events, "apis": i.apis, "callers": i.callers, "claimed": i.claimed, "notes": i.notes, "findings": i.findings})
+        }))
+    }
+}
+
+/// Records what was enqueued.
+#[derive(Default)]
+pub struct FakeQueue {
+    /// (request, delay seconds).
+    pub sent: Mutex<Vec<(CollectionRequest, u32)>>,
+}
+
+impl CollectionQueue for FakeQueue {
+    async fn enqueue(
+        &self,
+        request: &CollectionRequest,
+        delay_seconds: u32,
+    ) -> Result<(), PortError> {
+        guard(&self.sent).push((request.clone(), delay_seconds));
+        Ok(())
+    }
+}
+
+impl FakeQueue {
+    /// Requests sent so far.
+    pub fn requests(&self) -> Vec<(CollectionRequest, u32)> {
+        guard(&self.sent).clone()
+    }
+}
+
+/// SSM: records commands; `fail_with` makes every call fail.
+#[derive(Default)]
+pub struct FakeRunner {
+    /// (instance, bucket, prefix).
+    pub commands: Mutex<Vec<(String, String, String)>>,
+    /// Fail every call with this.
+    pub fail_with: Option<PortError>,
+}
+
+impl CommandRunner for FakeRunner {
+    async fn collect(
+        &self,
+        instance_id: &str,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<String, PortError> {
+        if let Some(e) = &self.fail_with {
+            return Err(e.clone());
+        }
+        let mut c = guard(&self.commands);
+        c.push((
+            instance_id.to_string(),
+            bucket.to_string(),
+            prefix.to_string(),
+        ));
+        Ok(format!("cmd-{}", c.len()))
+    }
+}
+
+/// Auto Scaling: records completed actions.
+#[derive(Default)]
+pub struct FakeLifecycle {
+    /// (asg, hook, token, instance).
+    pub completed: Mutex<Vec<(String, String, String, String)>>,
+}
+
+impl Lifecycle for FakeLifecycle {
+    async fn proceed(
+        &self,
+        asg: &str,
+        hook: &str,
+        token: &str,
+        instance_id: &str,
+    ) -> Result<(), PortError> {
+        guard(&self.completed).push((asg.into(), hook.into(), token.into(), instance_id.into()));
+        Ok(())
+    }
+}
+
+/// S3 in memory.
+#[derive(Default)]
+pub struct FakeObjects {
+    /// (bucket, key) → body.
+    pub objects: Mutex<BTreeMap<(String, String), Vec<u8>>>,
+}
+
+impl ObjectStore for FakeObjects {
+    async fn open(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, PortError> {
+        let body = guard(&self.objects)
+            .get(&(bucket.to_string(), key.to_string()))
+            .cloned()
+            .ok_or_else(|| PortError::NotFound {
+                service: "s3",
+                message: format!("s3://{bucket}/{key}"),
+            })?;
+        Ok(Box::new(std::io::Cursor::new(body)))
+    }
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        _content_type: &str,
+    ) -> Result<(), PortError> {
+        guard(&self.objects).insert((bucket.to_string(), key.to_string()), body);
+        Ok(())
+    }
+}
+
+/// Records published events.
+#[derive(Default)]
+pub struct FakePublisher {
+    /// (detail type, detail).
+    pub events: Mutex<Vec<(String, serde_json::Value)>>,
+}
+
+impl FindingsPublisher for FakePublisher {
+    async fn publish(
+        &self,
+        detail_type: &str,
+        detail: &serde_json::Value,
+    ) -> Result<(), PortError> {
+        guard(&self.events).push((detail_type.to_string(), detail.clone()));
+        Ok(())
+    }
+}

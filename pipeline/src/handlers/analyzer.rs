@@ -1,0 +1,240 @@
+//! Bundle analyzer: `Object Created` under `bundles/` (or a manual `analyze` payload) → stream the
+//! object from S3 through the analyzer on a blocking thread (bounded memory, nothing written to /tmp)
+//! → enrich with EC2 instance-type limits and the cluster's version, endpoint and VPC CNI add-on →
+//! write `report.json` and `report.html` beside the bundle → record findings on the incident →
+//! publish a findings event.
+
+use eks_remedy_core::analyze::ClusterContext;
+use eks_remedy_core::render::{render, Format};
+use eks_remedy_core::report::Report;
+use eks_remedy_core::{Analyzer, Options};
+
+use crate::events::{Inbound, Manual};
+use crate::ports::{ClusterDirectory, Ec2Directory, FindingsPublisher, IncidentStore, ObjectStore};
+use crate::HandlerError;
+
+/// Detail type of the findings event.
+pub const FINDINGS_DETAIL_TYPE: &str = "eks-remedy findings";
+
+/// Where a bundle sits: `bundles/<cluster>/<instance-id>/<incident>/<file>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleKey {
+    /// Cluster.
+    pub cluster: String,
+    /// Node.
+    pub instance_id: String,
+    /// Incident id (`:` stored as `_` in keys).
+    pub incident_id: String,
+    /// The bundle's file name.
+    pub file: String,
+    /// The folder, for the reports.
+    pub dir: String,
+}
+
+impl BundleKey {
+    /// Parses a key; `None` for anything that is not a bundle upload (our own reports included).
+    pub fn parse(key: &str) -> Option<BundleKey> {
+        let rest = key.strip_prefix("bundles/")?;
+        let parts: Vec<&str> = rest.split('/').collect();
+        let [cluster, instance_id, incident, file] = parts.as_slice() else {
+            return None;
+        };
+        let is_bundle =
+            file.ends_with(".tar.gz") || file.ends_with(".tgz") || file.ends_with(".tar");
+        if !is_bundle || cluster.is_empty() || !instance_id.starts_with("i-") || incident.is_empty()
+        {
+            return None;
+        }
+        Some(BundleKey {
+            cluster: cluster.to_string(),
+            instance_id: instance_id.to_string(),
+            incident_id: incident.replace('_', ":"),
+            file: file.to_string(),
+            dir: format!("bundles/{cluster}/{instance_id}/{incident}/"),
+        })
+    }
+}
+
+/// What one analysis produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analyzed {
+    /// The report.
+    pub report: Report,
+    /// Where `report.json` was written.
+    pub report_key: String,
+}
+
+/// The handler.
+pub struct BundleAnalyzer<O, E, C, S, P> {
+    objects: O,
+    ec2: E,
+    eks: C,
+    store: S,
+    publisher: P,
+    analyzer: std::sync::Arc<Analyzer>,
+    options: Options,
+}
+
+impl<
+        O: ObjectStore,
+        E: Ec2Directory,
+        C: ClusterDirectory,
+        S: IncidentStore,
+        P: FindingsPublisher,
+    > BundleAnalyzer<O, E, C, S, P>
+{
+    /// Builds the handler; `options` carries the reader limits.
+    pub fn new(
+        objects: O,
+        ec2: E,
+        eks: C,
+        store: S,
+        publisher: P,
+        options: Options,
+    ) -> Result<Self, HandlerError> {
+        let analyzer = Analyzer::new().map_err(|e| HandlerError::Config(e.to_string()))?;
+        Ok(BundleAnalyzer {
+            objects,
+            ec2,
+            eks,
+            store,
+            publisher,
+            analyzer: std::sync::Arc::new(analyzer),
+            options,
+        })
+    }
+
+    /// The store, for tests.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Handles `Object Created` or a manual `analyze` payload. `Ok(None)`: not a bundle, ignored.
+    pub async fn handle(&self, event: serde_json::Value) -> Result<Option<Analyzed>, HandlerError> {
+        let (bucket, key) = match crate::events::parse_value(event)? {
+            Inbound::Object(o) => (o.bucket, o.key),
+            Inbound::Manual(Manual::Analyze { bucket, key }) => (bucket, key),
+            _ => return Ok(None),
+        };
+        let Some(bk) = BundleKey::parse(&key) else {
+            tracing::info!(%bucket, %key, "not a bundle upload; ignored");
+            return Ok(None);
+        };
+        self.analyze(&bucket, &key, &bk).await.map(Some)
+    }
+
+    async fn analyze(
+        &self,
+        bucket: &str,
+        key: &str,
+        bk: &BundleKey,
+    ) -> Result<Analyzed, HandlerError> {
+        let mut options = self.options.clone();
+        // Authoritative instance facts from EC2; a failure here degrades to the bundle's own facts.
+        match self
+            .ec2
+            .instances(std::slice::from_ref(&bk.instance_id))
+            .await
+        {
+            Ok(found) => {
+                if let Some(t) = found.into_iter().next().and_then(|i| i.instance_type) {
+                    options.instance_limits = self.ec2.type_limits(&t).await.unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "DescribeInstanceTypes failed; using the built-in table");
+                        None
+                    });
+                    options.instance_type = Some(t);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, instance = %bk.instance_id, "instance lookup failed; analysing with bundle facts only")
+            }
+        }
+        match self.eks.describe(&bk.cluster).await {
+            Ok(info) => {
+                options.cluster = Some(ClusterContext {
+                    version: info.version,
+                    endpoint: info.endpoint,
+                    private_access: info.private_access,
+                    vpc_cni_addon_version: info.vpc_cni_version,
+                    vpc_cni_default_version: info.vpc_cni_default,
+                    vpc_cni_configuration: info.vpc_cni_config,
+                    self_managed_cni: info.self_managed_cni,
+                })
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, cluster = %bk.cluster, "DescribeCluster failed; analysing without cluster context")
+            }
+        }
+        let body = self.objects.open(bucket, key).await?;
+        let analyzer = self.analyzer.clone();
+        let source = format!("s3://{bucket}/{key}");
+        let file = bk.file.clone();
+        // The analyzer reads synchronously; a blocking thread keeps the async workers free.
+        let report = tokio::task::spawn_blocking(move || {
+            analyzer.analyze_stream(body, &source, &file, &options)
+        })
+        .await
+        .map_err(|e| HandlerError::Config(format!("analysis thread: {e}")))??;
+        let report_key = format!("{}report.json", bk.dir);
+        self.objects
+            .put(
+                bucket,
+                &report_key,
+                render(&report, Format::Json, false).into_bytes(),
+                "application/json",
+            )
+            .await?;
+        self.objects
+            .put(
+                bucket,
+                &format!("{}report.html", bk.dir),
+                render(&report, Format::Html, false).into_bytes(),
+                "text/html; charset=utf-8",
+            )
+            .await?;
+        let rules: Vec<String> = report.findings.iter().map(|f| f.rule.clone()).collect();
+        self.store
+            .record_findings(&bk.incident_id, &bk.instance_id, &rules, &report_key)
+            .await?;
+        let detail = serde_json::json!({
+            "incident_id": bk.incident_id,
+            "cluster": bk.cluster,
+            "instance_id": bk.instance_id,
+            "bucket": bucket,
+            "report_json": report_key,
+            "report_html": format!("{}report.html", bk.dir),
+            "root_cause": report.root_cause,
+            "findings": report.findings.iter().map(|f| serde_json::json!({
+                "rule": f.rule, "severity": f.severity, "title": f.title, "summary": f.summary,
+                "count": f.count, "actions": f.actions, "root_cause": f.root_cause,
+            })).collect::<Vec<_>>(),
+        });
+        self.publisher
+            .publish(FINDINGS_DETAIL_TYPE, &detail)
+            .await?;
+        Ok(Analyzed { report, report_key })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BundleKey;
+
+    #[test]
+    fn bundle_keys() {
+        let k = BundleKey::parse("bundles/prod/i-0abc/prod_throttling_20261019T0500/eks_i-0abc_2026-10-19_0812-UTC_0.7.9.tar.gz").unwrap();
+        assert_eq!(k.incident_id, "prod:throttling:20261019T0500");
+        assert_eq!(k.dir, "bundles/prod/i-0abc/prod_throttling_20261019T0500/");
+        assert_eq!(
+            BundleKey::parse("bundles/prod/i-0abc/inc/report.json"),
+            None,
+            "our own reports are not bundles"
+        );
+        assert_eq!(BundleKey::parse("other/prod/i-0abc/inc/x.tar.gz"), None);
+        assert_eq!(
+            BundleKey::parse("bundles/prod/not-an-instance/inc/x.tar.gz"),
+            None
+        );
+        assert_eq!(BundleKey::parse("bundles/../../etc/x.tar.gz"), None);
+    }
+}

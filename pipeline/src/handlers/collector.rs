@@ -1,0 +1,183 @@
+//! Collector: the one place that starts log collection. Consumes the collection queue (small reserved
+//! concurrency in the template, so SSM is never stormed), takes the node's lock for the window (never
+//! two collections of one node per window), runs the EKS Logs Collector through SSM and records the
+//! command. SSM status-change events close the loop: a failed or timed-out collection becomes a note
+//! on the incident, not silence.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+
+use super::{batch_response, expiry, records, settle};
+use crate::events::{parse_value, Inbound, Manual};
+use crate::model::{incident_id, window_start, ClusterKey, CollectionRequest, IncidentKind};
+use crate::ports::{CommandRunner, IncidentStore, NodeLock};
+use crate::{Config, HandlerError};
+
+/// What happened to one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CollectOutcome {
+    /// Command sent.
+    Started {
+        /// SSM command (or automation execution) id.
+        command_id: String,
+    },
+    /// The node was collected in this window already.
+    AlreadyCollected,
+    /// A status event was recorded on its incident.
+    StatusRecorded,
+    /// Nothing to do.
+    Ignored,
+}
+
+/// The S3 key prefix a node's bundle is uploaded under.
+pub fn bundle_prefix(req: &CollectionRequest) -> String {
+    format!(
+        "bundles/{}/{}/{}/",
+        req.cluster.cluster,
+        req.instance_id,
+        req.incident_id.replace(':', "_")
+    )
+}
+
+/// The handler.
+pub struct Collector<R, S> {
+    runner: R,
+    store: S,
+    cfg: Config,
+}
+
+impl<R: CommandRunner, S: IncidentStore> Collector<R, S> {
+    /// Builds the handler.
+    pub fn new(runner: R, store: S, cfg: Config) -> Self {
+        Collector { runner, store, cfg }
+    }
+
+    /// The store, for tests.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Handles a batch from the collection queue.
+    pub async fn handle_queue(&self, event: SqsEvent) -> SqsBatchResponse {
+        let mut failed = Vec::new();
+        for (msg_id, body) in records(&event) {
+            let result = match body.map(serde_json::from_str::<CollectionRequest>) {
+                Some(Ok(req)) => self.collect(&req).await,
+                Some(Err(e)) => Err(HandlerError::Event(crate::events::EventError::Malformed {
+                    what: "collection request",
+                    source: e,
+                })),
+                None => Err(HandlerError::Event(crate::events::EventError::Invalid {
+                    what: "collection request",
+                    reason: "empty body".into(),
+                })),
+            };
+            if let Err(e) = result {
+                if settle("collection request", &msg_id, &e) {
+                    failed.push(msg_id);
+                }
+            }
+        }
+        batch_response(failed)
+    }
+
+    /// Handles a direct event: SSM status change, or a manual `collect` payload.
+    pub async fn handle_event(
+        &self,
+        event: serde_json::Value,
+    ) -> Result<Vec<CollectOutcome>, HandlerError> {
+        match parse_value(event)? {
+            Inbound::Command(status) => {
+                let Some(req) = self.store.command(&status.command_id).await? else {
+                    tracing::info!(command = %status.command_id, "status of a command this pipeline did not send; acknowledged");
+                    return Ok(vec![CollectOutcome::Ignored]);
+                };
+                if !status.is_final() {
+                    return Ok(vec![CollectOutcome::Ignored]);
+                }
+                let note = if status.status == "Success" {
+                    format!(
+                        "collection on {} finished (command {})",
+                        status.instance_id, status.command_id
+                    )
+                } else {
+                    format!(
+                        "collection-failed: log collection on {} ended {} (command {}); no bundle will arrive from it",
+                        status.instance_id, status.status, status.command_id
+                    )
+                };
+                self.store.note(&req.incident_id, &note).await?;
+                Ok(vec![CollectOutcome::StatusRecorded])
+            }
+            Inbound::Manual(Manual::Collect {
+                cluster,
+                instance_ids,
+                region,
+                reason,
+            }) => {
+                let now = chrono::Utc::now();
+                let window = window_start(now, self.cfg.window_minutes);
+                let mut out = Vec::new();
+                for instance_id in instance_ids {
+                    let req = CollectionRequest {
+                        incident_id: incident_id(&cluster, IncidentKind::Manual, window),
+                        cluster: ClusterKey {
+                            account: String::new(),
+                            region: region.clone().unwrap_or_default(),
+                            cluster: cluster.clone(),
+                        },
+                        instance_id,
+                        reason: reason.clone().unwrap_or_else(|| "manual request".into()),
+                        window,
+                    };
+                    out.push(self.collect(&req).await?);
+                }
+                Ok(out)
+            }
+            _ => Ok(vec![CollectOutcome::Ignored]),
+        }
+    }
+
+    /// Starts one collection, unless the node was collected in this window.
+    pub async fn collect(&self, req: &CollectionRequest) -> Result<CollectOutcome, HandlerError> {
+        let window = req.window.format("%Y%m%dT%H%M").to_string();
+        let expires = expiry(req.window, self.cfg.ttl_days);
+        match self
+            .store
+            .lock_node(&req.instance_id, &window, &req.incident_id, expires)
+            .await?
+        {
+            NodeLock::Taken
+            | NodeLock::Ours {
+                command_id: Some(_),
+            } => {
+                tracing::info!(instance = %req.instance_id, incident = %req.incident_id, "node already collected in this window");
+                return Ok(CollectOutcome::AlreadyCollected);
+            }
+            NodeLock::Acquired | NodeLock::Ours { command_id: None } => {}
+        }
+        let command_id = match self
+            .runner
+            .collect(&req.instance_id, &self.cfg.bucket, &bundle_prefix(req))
+            .await
+        {
+            Ok(id) => id,
+            Err(e) if !e.is_retryable() => {
+                // e.g. the instance is not managed by SSM: the incident must say so.
+                self.store
+                    .note(
+                        &req.incident_id,
+                        &format!(
+                            "collection-failed: could not start collection on {}: {e}",
+                            req.instance_id
+                        ),
+                    )
+                    .await?;
+                return Err(e.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.store.record_command(&command_id, req, expires).await?;
+        tracing::info!(instance = %req.instance_id, incident = %req.incident_id, command = %command_id, "collection started");
+        Ok(CollectOutcome::Started { command_id })
+    }
+}

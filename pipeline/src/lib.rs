@@ -1,0 +1,245 @@
+//! # eks-remedy pipeline
+//!
+//! The serverless pipeline's logic, free of AWS SDKs so it builds fast and tests with fakes:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`events`] | inbound event JSON (EventBridge, SQS bodies, manual payloads) → typed events, never panicking |
+//! | [`model`] | incidents, windows, the fold of a storm into one incident |
+//! | [`ports`] | one small trait per AWS capability; adapters live in `eks-remedy-aws` |
+//! | [`handlers`] | the five functions' logic, generic over the ports |
+//! | [`fakes`] | in-memory ports for tests and benchmarks |
+//!
+//! Error handling at the Lambda edge is decided in one place, [`Outcome::of`].
+
+pub mod events;
+pub mod fakes;
+pub mod handlers;
+pub mod model;
+pub mod ports;
+
+use std::time::Duration;
+
+/// An AWS call failed. Adapters map SDK errors into these kinds, keeping the message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    /// Rate-limited (`ThrottlingException`, `RequestLimitExceeded`, `TooManyRequests`): retry later.
+    #[error("{service} throttled: {message}")]
+    Throttled {
+        /// AWS service.
+        service: &'static str,
+        /// The error's message.
+        message: String,
+    },
+    /// A transient fault (5xx, timeout, connection): retry.
+    #[error("{service} unavailable: {message}")]
+    Transient {
+        /// AWS service.
+        service: &'static str,
+        /// The error's message.
+        message: String,
+    },
+    /// The resource does not exist (unknown instance, object, command).
+    #[error("{service}: not found: {message}")]
+    NotFound {
+        /// AWS service.
+        service: &'static str,
+        /// What.
+        message: String,
+    },
+    /// Refused for good: access denied, invalid request, unsupported.
+    #[error("{service} refused: {message}")]
+    Refused {
+        /// AWS service.
+        service: &'static str,
+        /// The error's message.
+        message: String,
+    },
+}
+
+impl PortError {
+    /// Whether trying again later can help.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            PortError::Throttled { .. } | PortError::Transient { .. }
+        )
+    }
+}
+
+/// Why a handler could not finish an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The event itself is unusable.
+    #[error(transparent)]
+    Event(#[from] events::EventError),
+    /// An AWS call failed.
+    #[error(transparent)]
+    Port(#[from] PortError),
+    /// The bundle could not be analysed.
+    #[error("bundle: {0}")]
+    Bundle(#[from] eks_remedy_core::BundleError),
+    /// A setting is missing or wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+/// What to do with an event that failed, decided in one place for every function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done with it: log and acknowledge (retrying cannot help and nothing is lost by dropping it).
+    Acknowledge,
+    /// Transient: report it failed so SQS / Lambda retries it with back-off.
+    Retry,
+    /// Unusable input: fail it so it lands in the dead-letter queue for a person to look at.
+    DeadLetter,
+}
+
+impl Outcome {
+    /// The outcome for an error.
+    pub fn of(e: &HandlerError) -> Outcome {
+        match e {
+            HandlerError::Event(_) => Outcome::DeadLetter,
+            HandlerError::Port(p) if p.is_retryable() => Outcome::Retry,
+            // An unknown instance or a refused call will not change on retry.
+            HandlerError::Port(_) => Outcome::Acknowledge,
+            HandlerError::Bundle(_) => Outcome::Acknowledge,
+            HandlerError::Config(_) => Outcome::Retry,
+        }
+    }
+
+    /// Whether the event must be reported as failed (SQS partial batch failure, or a Lambda error).
+    pub fn fails(self) -> bool {
+        !matches!(self, Outcome::Acknowledge)
+    }
+}
+
+/// How collection is run on the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CollectionMethod {
+    /// SSM Run Command `AWS-RunShellScript` with the collector script.
+    RunCommand,
+    /// The `AWSSupport-CollectEKSInstanceLogs` automation.
+    Automation,
+}
+
+/// Settings, read from the function's environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Bundle bucket.
+    pub bucket: String,
+    /// Incident window.
+    pub window_minutes: u32,
+    /// Most nodes collected per incident and window.
+    pub max_collections: u32,
+    /// New nodes sampled per Auto Scaling group and window.
+    pub sample_per_group: u32,
+    /// Delay between launch and collection (faults show in the first minutes of boot; SQS allows ≤ 900).
+    pub settle_delay: Duration,
+    /// Incident lifetime (DynamoDB TTL).
+    pub ttl_days: u32,
+    /// Run Command or automation.
+    pub method: CollectionMethod,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bucket: String::new(),
+            window_minutes: 30,
+            max_collections: 3,
+            sample_per_group: 2,
+            settle_delay: Duration::from_secs(300),
+            ttl_days: 14,
+            method: CollectionMethod::RunCommand,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `BUCKET`, `WINDOW_MINUTES`, `MAX_COLLECTIONS`, `SAMPLE_PER_GROUP`, `SETTLE_DELAY_SECONDS`,
+    /// `TTL_DAYS`, `COLLECTION_METHOD` (`run-command` | `automation`) through `get`.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, HandlerError> {
+        let d = Config::default();
+        let num = |k: &str, default: u32, max: u32| -> Result<u32, HandlerError> {
+            match get(k) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or_else(|| {
+                        HandlerError::Config(format!(
+                            "{k}={v:?}: expected a whole number from 1 to {max}"
+                        ))
+                    }),
+            }
+        };
+        let method = match get("COLLECTION_METHOD").as_deref() {
+            None | Some("run-command") => CollectionMethod::RunCommand,
+            Some("automation") => CollectionMethod::Automation,
+            Some(other) => {
+                return Err(HandlerError::Config(format!(
+                    "COLLECTION_METHOD={other:?}: expected run-command or automation"
+                )))
+            }
+        };
+        Ok(Config {
+            bucket: get("BUCKET").unwrap_or_default(),
+            window_minutes: num("WINDOW_MINUTES", d.window_minutes, 24 * 60)?,
+            max_collections: num("MAX_COLLECTIONS", d.max_collections, 50)?,
+            sample_per_group: num("SAMPLE_PER_GROUP", d.sample_per_group, 50)?,
+            settle_delay: Duration::from_secs(u64::from(num("SETTLE_DELAY_SECONDS", 300, 900)?)),
+            ttl_days: num("TTL_DAYS", d.ttl_days, 365)?,
+            method,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_from_env_validates() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let c = Config::from_env(env(&[("BUCKET", "b"), ("MAX_COLLECTIONS", "5")])).unwrap();
+        assert_eq!(
+            (c.bucket.as_str(), c.max_collections, c.window_minutes),
+            ("b", 5, 30)
+        );
+        let e = Config::from_env(env(&[("SETTLE_DELAY_SECONDS", "3600")])).unwrap_err();
+        assert!(e.to_string().contains("SETTLE_DELAY_SECONDS"), "{e}");
+        assert!(Config::from_env(env(&[("COLLECTION_METHOD", "carrier-pigeon")])).is_err());
+    }
+
+    #[test]
+    fn outcomes() {
+        let throttled = HandlerError::Port(PortError::Throttled {
+            service: "ssm",
+            message: "x".into(),
+        });
+        assert_eq!(Outcome::of(&throttled), Outcome::Retry);
+        let unknown = HandlerError::Port(PortError::NotFound {
+            service: "ec2",
+            message: "i-1".into(),
+        });
+        assert_eq!(Outcome::of(&unknown), Outcome::Acknowledge);
+        let bad = HandlerError::Event(events::EventError::Invalid {
+            what: "x",
+            reason: "y".into(),
+        });
+        assert_eq!(Outcome::of(&bad), Outcome::DeadLetter);
+        assert!(
+            Outcome::DeadLetter.fails() && Outcome::Retry.fails() && !Outcome::Acknowledge.fails()
+        );
+    }
+}

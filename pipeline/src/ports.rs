@@ -1,0 +1,168 @@
+//! Ports: one small trait per capability the handlers need. The AWS adapters (crate `eks-remedy-aws`)
+//! implement them with the SDK; [`crate::fakes`] implements them in memory for tests.
+//!
+//! Methods return `impl Future + Send` so handlers stay generic (static dispatch) and run on the
+//! multi-threaded Lambda runtime.
+
+use std::future::Future;
+use std::io::Read;
+
+use crate::model::{ClusterInfo, CollectionRequest, FoldResult, FoldWrite, Instance, Volume};
+
+/// The state of a node's collection lock for a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeLock {
+    /// Taken now, for this incident.
+    Acquired,
+    /// Already this incident's (a retry); holds the command sent, if any.
+    Ours {
+        /// Command already sent under this lock.
+        command_id: Option<String>,
+    },
+    /// Held by another incident in this window.
+    Taken,
+}
+use crate::PortError;
+
+/// Finds instances and volumes (EC2).
+pub trait Ec2Directory: Send + Sync {
+    /// The instance that owns a private (or public) IP, if any.
+    fn instance_by_ip(
+        &self,
+        ip: &str,
+    ) -> impl Future<Output = Result<Option<Instance>, PortError>> + Send;
+    /// Instances by id; unknown ids are left out.
+    fn instances(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<Instance>, PortError>> + Send;
+    /// A volume by id.
+    fn volume(&self, id: &str) -> impl Future<Output = Result<Option<Volume>, PortError>> + Send;
+    /// (ENIs, IPv4 per ENI) of an instance type, from `DescribeInstanceTypes`.
+    fn type_limits(
+        &self,
+        instance_type: &str,
+    ) -> impl Future<Output = Result<Option<(u32, u32)>, PortError>> + Send;
+}
+
+/// Finds clusters and their settings (EKS).
+pub trait ClusterDirectory: Send + Sync {
+    /// The cluster whose OIDC issuer backs an IAM OIDC provider ARN (IRSA callers).
+    fn cluster_for_oidc(
+        &self,
+        provider_arn: &str,
+    ) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
+    /// Cluster version, endpoint and VPC CNI add-on.
+    fn describe(
+        &self,
+        cluster: &str,
+    ) -> impl Future<Output = Result<ClusterInfo, PortError>> + Send;
+}
+
+/// Incident state (DynamoDB): conditional writes, TTL honoured on read.
+pub trait IncidentStore: Send + Sync {
+    /// Folds a batch into an incident (creating it), claiming nodes within the budget, in one write.
+    fn fold(&self, write: &FoldWrite)
+        -> impl Future<Output = Result<FoldResult, PortError>> + Send;
+    /// Takes the one-collection-per-node-per-window lock for `incident_id`.
+    fn lock_node(
+        &self,
+        instance_id: &str,
+        window: &str,
+        incident_id: &str,
+        expires_epoch: i64,
+    ) -> impl Future<Output = Result<NodeLock, PortError>> + Send;
+    /// Records a command sent for an incident (so status events find their incident), on the node lock too.
+    fn record_command(
+        &self,
+        command_id: &str,
+        request: &CollectionRequest,
+        expires_epoch: i64,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// The request behind a command id.
+    fn command(
+        &self,
+        command_id: &str,
+    ) -> impl Future<Output = Result<Option<CollectionRequest>, PortError>> + Send;
+    /// Appends a note (e.g. a failed collection) to an incident.
+    fn note(
+        &self,
+        incident_id: &str,
+        note: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Records the findings of one node's bundle on its incident.
+    fn record_findings(
+        &self,
+        incident_id: &str,
+        instance_id: &str,
+        rules: &[String],
+        report_key: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// The incident item as stored (None when absent or expired).
+    fn incident(
+        &self,
+        incident_id: &str,
+    ) -> impl Future<Output = Result<Option<serde_json::Value>, PortError>> + Send;
+}
+
+/// The collection queue (SQS), rate-limited by the collector's concurrency.
+pub trait CollectionQueue: Send + Sync {
+    /// Enqueues a request, delivered after `delay_seconds` (settle time after a launch).
+    fn enqueue(
+        &self,
+        request: &CollectionRequest,
+        delay_seconds: u32,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Starts log collection on a node (SSM).
+pub trait CommandRunner: Send + Sync {
+    /// Runs the EKS Logs Collector on `instance_id` and uploads the bundle under `prefix` in `bucket`.
+    /// Returns the command (or automation execution) id.
+    fn collect(
+        &self,
+        instance_id: &str,
+        bucket: &str,
+        prefix: &str,
+    ) -> impl Future<Output = Result<String, PortError>> + Send;
+}
+
+/// Completes Auto Scaling lifecycle actions.
+pub trait Lifecycle: Send + Sync {
+    /// `CompleteLifecycleAction` with `CONTINUE`.
+    fn proceed(
+        &self,
+        asg: &str,
+        hook: &str,
+        token: &str,
+        instance_id: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Bundle and report objects (S3).
+pub trait ObjectStore: Send + Sync {
+    /// Streams an object's body; the reader is used on a blocking thread.
+    fn open(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Box<dyn Read + Send>, PortError>> + Send;
+    /// Writes an object.
+    fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Publishes the findings event for notification and remediation (EventBridge).
+pub trait FindingsPublisher: Send + Sync {
+    /// Publishes one event.
+    fn publish(
+        &self,
+        detail_type: &str,
+        detail: &serde_json::Value,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}

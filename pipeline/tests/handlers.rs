@@ -1,0 +1,514 @@
+//! The five handlers against in-memory ports, with the real event fixtures from
+//! `tests/fixtures/events/`. The AWS adapters are tested against moto in `eks-remedy-aws`.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail by panicking
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use eks_remedy_pipeline::events::{parse, Inbound};
+use eks_remedy_pipeline::fakes::*;
+use eks_remedy_pipeline::handlers::analyzer::BundleAnalyzer;
+use eks_remedy_pipeline::handlers::collector::{CollectOutcome, Collector};
+use eks_remedy_pipeline::handlers::ebs::{AlarmOutcome, EbsAlarmWatcher};
+use eks_remedy_pipeline::handlers::scaleup::{LaunchOutcome, ScaleUpWatcher};
+use eks_remedy_pipeline::handlers::throttle::ThrottleWatcher;
+use eks_remedy_pipeline::model::{ClusterInfo, Instance, Volume};
+use eks_remedy_pipeline::{Config, PortError};
+
+const OIDC: &str = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/5C9A2B7E1F4D3A6B8C0E2F4A6B8D0C1E";
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
+fn event(name: &str) -> String {
+    std::fs::read_to_string(fixtures().join("events").join(name)).expect("fixture")
+}
+
+fn json(name: &str) -> serde_json::Value {
+    serde_json::from_str(&event(name)).expect("fixture JSON")
+}
+
+fn node(id: &str, ip: &str, cluster: Option<&str>) -> Instance {
+    Instance {
+        instance_id: id.into(),
+        instance_type: Some("m5.large".into()),
+        private_ip: Some(ip.into()),
+        cluster: cluster.map(str::to_string),
+        asg: Some("eks-payments-4ec9a1b2-7f3d-6e5c-9a8b-0c1d2e3f4a5b".into()),
+        state: Some("running".into()),
+    }
+}
+
+fn ec2() -> FakeEc2 {
+    let mut instances: Vec<Instance> = (0..50)
+        .map(|i| {
+            node(
+                &format!("i-0{i:016x}"),
+                &format!("10.0.2.{i}"),
+                Some("prod-cluster"),
+            )
+        })
+        .collect();
+    instances.push(node(
+        "i-0abc12345def67890",
+        "10.0.1.23",
+        Some("prod-cluster"),
+    ));
+    instances.push(node(
+        "i-0abc12345def67891",
+        "10.0.1.24",
+        Some("prod-cluster"),
+    ));
+    instances.push(node("i-0ffff000000000001", "10.9.9.9", None));
+    let volumes = vec![Volume {
+        volume_id: "vol-0123456789abcdef0".into(),
+        volume_type: Some("gp3".into()),
+        size_gib: Some(20),
+        iops: Some(3000),
+        throughput: Some(125),
+        instance_id: Some("i-0abc12345def67890".into()),
+    }];
+    FakeEc2 {
+        instances,
+        volumes,
+        ..FakeEc2::default()
+    }
+}
+
+fn eks() -> FakeEks {
+    let mut e = FakeEks::default();
+    e.oidc.insert(OIDC.into(), "prod-cluster".into());
+    e.clusters.insert(
+        "prod-cluster".into(),
+        ClusterInfo {
+            version: Some("1.30".into()),
+            endpoint: Some("https://5C9A2B7E.gr7.us-east-1.eks.amazonaws.com".into()),
+            private_access: Some(true),
+            vpc_cni_version: Some("v1.18.3-eksbuild.1".into()),
+            vpc_cni_default: Some("v1.19.0-eksbuild.1".into()),
+            vpc_cni_config: None,
+            self_managed_cni: false,
+        },
+    );
+    e
+}
+
+fn cfg() -> Config {
+    Config {
+        bucket: "eks-remedy-bundles-111122223333".into(),
+        ..Config::default()
+    }
+}
+
+/// An SQS batch whose bodies are the given strings.
+fn sqs(bodies: &[String]) -> SqsEvent {
+    let records: Vec<serde_json::Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| serde_json::json!({"messageId": format!("m-{i}"), "receiptHandle": "r", "body": b, "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs", "awsRegion": "us-east-1"}))
+        .collect();
+    serde_json::from_value(serde_json::json!({ "Records": records })).expect("sqs event")
+}
+
+/// The VPC CNI throttle fixture, as event `n` from node `ip`.
+fn throttle(n: usize, ip: &str) -> String {
+    let mut v = json("cloudtrail-throttle-vpc-cni.json");
+    v["detail"]["eventID"] = serde_json::json!(format!("evt-{n:08}"));
+    v["detail"]["sourceIPAddress"] = serde_json::json!(ip);
+    v["detail"]["eventName"] = serde_json::json!(if n % 3 == 0 {
+        "CreateNetworkInterface"
+    } else {
+        "AssignPrivateIpAddresses"
+    });
+    v.to_string()
+}
+
+#[test]
+fn every_event_fixture_parses_to_its_kind() {
+    let kinds = [
+        ("cloudtrail-throttle-vpc-cni.json", "Throttled"),
+        ("cloudtrail-throttle-karpenter.json", "Throttled"),
+        ("asg-launch-successful.json", "Launch"),
+        ("asg-lifecycle-launch.json", "Launch"),
+        ("cloudwatch-alarm-ebs.json", "EbsAlarm"),
+        ("ssm-command-status.json", "Command"),
+        ("s3-object-created.json", "Object"),
+        ("manual-collect.json", "Manual"),
+        ("manual-analyze.json", "Manual"),
+    ];
+    for (file, kind) in kinds {
+        let parsed = parse(&event(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(
+            format!("{parsed:?}").starts_with(kind),
+            "{file} parsed as {parsed:?}"
+        );
+    }
+    let Inbound::Throttled(t) = parse(&event("cloudtrail-throttle-vpc-cni.json")).unwrap() else {
+        unreachable!()
+    };
+    assert_eq!(t.oidc_provider.as_deref(), Some(OIDC));
+    assert_eq!(t.api, "AssignPrivateIpAddresses");
+}
+
+#[tokio::test]
+async fn storm_of_throttles_is_one_incident_with_bounded_collections() {
+    let w = ThrottleWatcher::new(
+        ec2(),
+        eks(),
+        FakeStore::default(),
+        FakeQueue::default(),
+        cfg(),
+    );
+    let ips: Vec<String> = (0..50).map(|i| format!("10.0.2.{i}")).collect();
+    let mut n = 0;
+    let mut writes_per_batch = Vec::new();
+    for _batch in 0..100 {
+        let bodies: Vec<String> = (0..10)
+            .map(|_| {
+                n += 1;
+                throttle(n, &ips[n % ips.len()])
+            })
+            .collect();
+        let before = w.store().writes.load(Ordering::Relaxed);
+        let (resp, _) = w.handle(sqs(&bodies)).await;
+        assert!(resp.batch_item_failures.is_empty());
+        writes_per_batch.push(w.store().writes.load(Ordering::Relaxed) - before);
+    }
+    let ids = w.store().incident_ids();
+    assert_eq!(ids, ["prod-cluster:throttling:20261019T0500"]);
+    let (events, apis, claimed, _) = w.store().summary(&ids[0]).unwrap();
+    assert_eq!(events, 1000);
+    assert_eq!(apis.values().sum::<u64>(), 1000);
+    assert_eq!(claimed.len(), 3, "max_collections = 3");
+    assert!(
+        writes_per_batch.iter().all(|&x| x == 1),
+        "one store write per batch: {writes_per_batch:?}"
+    );
+}
+
+#[tokio::test]
+async fn replayed_batch_changes_nothing() {
+    let queue = FakeQueue::default();
+    let w = ThrottleWatcher::new(ec2(), eks(), FakeStore::default(), queue, cfg());
+    let bodies: Vec<String> = (0..10).map(|n| throttle(n, "10.0.1.23")).collect();
+    let (_, first) = w.handle(sqs(&bodies)).await;
+    assert_eq!(first.folded, 10);
+    let before = w
+        .store()
+        .summary("prod-cluster:throttling:20261019T0500")
+        .unwrap();
+    let (resp, again) = w.handle(sqs(&bodies)).await;
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!((again.folded, again.replayed), (0, 10));
+    assert_eq!(
+        w.store()
+            .summary("prod-cluster:throttling:20261019T0500")
+            .unwrap(),
+        before
+    );
+}
+
+#[tokio::test]
+async fn bad_and_foreign_messages_get_the_right_outcome() {
+    let w = ThrottleWatcher::new(
+        ec2(),
+        eks(),
+        FakeStore::default(),
+        FakeQueue::default(),
+        cfg(),
+    );
+    let mut foreign_ct = json("cloudtrail-throttle-vpc-cni.json");
+    foreign_ct["detail"]["errorCode"] = serde_json::json!("Client.UnauthorizedOperation");
+    let mut missing = json("cloudtrail-throttle-vpc-cni.json");
+    missing["detail"]
+        .as_object_mut()
+        .unwrap()
+        .remove("eventName");
+    let mut outsider = json("cloudtrail-throttle-vpc-cni.json");
+    outsider["detail"]["sourceIPAddress"] = serde_json::json!("10.9.9.9");
+    outsider["detail"]["userIdentity"]["sessionContext"]["webIdFederationData"] =
+        serde_json::Value::Null;
+    let bodies = vec![
+        "this is not json".to_string(),                 // m-0: dead-letter
+        missing.to_string(),                            // m-1: malformed, dead-letter
+        foreign_ct.to_string(),                         // m-2: not a throttle: acknowledged
+        json("asg-launch-successful.json").to_string(), // m-3: foreign: acknowledged
+        outsider.to_string(),                           // m-4: not an EKS caller: acknowledged
+        throttle(1, "10.0.1.23"),                       // m-5: folded
+    ];
+    let (resp, summary) = w.handle(sqs(&bodies)).await;
+    let failed: Vec<&str> = resp
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["m-0", "m-1"]);
+    assert_eq!(
+        (summary.folded, summary.foreign, summary.unknown_callers),
+        (1, 2, 1)
+    );
+}
+
+#[tokio::test]
+async fn karpenter_throttles_count_but_collect_no_node() {
+    let w = ThrottleWatcher::new(
+        ec2(),
+        eks(),
+        FakeStore::default(),
+        FakeQueue::default(),
+        cfg(),
+    );
+    let (_, s) = w
+        .handle(sqs(&[event("cloudtrail-throttle-karpenter.json")]))
+        .await;
+    assert_eq!((s.folded, s.collections), (1, 0));
+    let item = w
+        .store()
+        .summary("prod-cluster:throttling:20261019T0500")
+        .unwrap();
+    assert_eq!(item.1.get("DescribeInstanceTypes"), Some(&1));
+}
+
+#[tokio::test]
+async fn scale_up_samples_nodes_and_completes_lifecycle_actions() {
+    let lifecycle = FakeLifecycle::default();
+    let w = ScaleUpWatcher::new(
+        ec2(),
+        FakeStore::default(),
+        FakeQueue::default(),
+        lifecycle,
+        cfg(),
+    );
+    let mut scheduled = 0;
+    for i in 0..50 {
+        let mut e = json("asg-launch-successful.json");
+        e["id"] = serde_json::json!(format!("launch-{i}"));
+        e["detail"]["EC2InstanceId"] = serde_json::json!(format!("i-0{i:016x}"));
+        if let [LaunchOutcome::Scheduled { .. }] = w.handle(e).await.unwrap().as_slice() {
+            scheduled += 1;
+        }
+    }
+    assert_eq!(
+        scheduled, 2,
+        "a 50-node scale-up is sampled, not collected 50 times"
+    );
+    let out = w.handle(json("asg-lifecycle-launch.json")).await.unwrap();
+    assert_eq!(
+        out,
+        [LaunchOutcome::NotSampled],
+        "the group's sample is full"
+    );
+}
+
+#[tokio::test]
+async fn lifecycle_action_is_completed_even_for_non_eks_instances() {
+    let lifecycle = FakeLifecycle::default();
+    let w = ScaleUpWatcher::new(
+        FakeEc2::default(),
+        FakeStore::default(),
+        FakeQueue::default(),
+        lifecycle,
+        cfg(),
+    );
+    let out = w.handle(json("asg-lifecycle-launch.json")).await.unwrap();
+    assert_eq!(out, [LaunchOutcome::NotEks]);
+}
+
+#[tokio::test]
+async fn ebs_alarm_reaches_the_node_and_notes_the_volume() {
+    let w = EbsAlarmWatcher::new(ec2(), FakeStore::default(), FakeQueue::default(), cfg());
+    let out = w.handle(json("cloudwatch-alarm-ebs.json")).await.unwrap();
+    assert_eq!(
+        out,
+        AlarmOutcome::Collecting {
+            incident_id: "prod-cluster:ebs-alarm:20261019T0500".into(),
+            instance_id: "i-0abc12345def67890".into()
+        }
+    );
+    let mut ok = json("cloudwatch-alarm-ebs.json");
+    ok["detail"]["state"]["value"] = serde_json::json!("OK");
+    assert_eq!(w.handle(ok).await.unwrap(), AlarmOutcome::Ignored);
+}
+
+#[tokio::test]
+async fn collector_collects_once_per_node_and_window_and_records_failures() {
+    let c = Collector::new(FakeRunner::default(), FakeStore::default(), cfg());
+    let w = ThrottleWatcher::new(
+        ec2(),
+        eks(),
+        FakeStore::default(),
+        FakeQueue::default(),
+        cfg(),
+    );
+    let (_, _) = w.handle(sqs(&[throttle(1, "10.0.1.23")])).await;
+    let req = eks_remedy_pipeline::model::CollectionRequest {
+        incident_id: "prod-cluster:throttling:20261019T0500".into(),
+        cluster: eks_remedy_pipeline::model::ClusterKey {
+            account: "111122223333".into(),
+            region: "us-east-1".into(),
+            cluster: "prod-cluster".into(),
+        },
+        instance_id: "i-0abc12345def67890".into(),
+        reason: "test".into(),
+        window: chrono::DateTime::parse_from_rfc3339("2026-10-19T05:00:00Z")
+            .unwrap()
+            .into(),
+    };
+    let body = serde_json::to_string(&req).unwrap();
+    let resp = c
+        .handle_queue(sqs(&[body.clone(), body, "{broken".into()]))
+        .await;
+    assert_eq!(
+        resp.batch_item_failures.len(),
+        1,
+        "the broken request goes to the dead-letter queue"
+    );
+    assert_eq!(
+        c.collect(&req).await.unwrap(),
+        CollectOutcome::AlreadyCollected
+    );
+    let status = json("ssm-command-status.json");
+    let mut ours = status.clone();
+    ours["detail"]["command-id"] = serde_json::json!("cmd-1");
+    assert_eq!(
+        c.handle_event(ours).await.unwrap(),
+        [CollectOutcome::StatusRecorded]
+    );
+    let (_, _, _, notes) = c
+        .store()
+        .summary("prod-cluster:throttling:20261019T0500")
+        .unwrap();
+    assert!(notes[0].starts_with("collection-failed:"), "{notes:?}");
+    assert_eq!(
+        c.handle_event(status).await.unwrap(),
+        [CollectOutcome::Ignored],
+        "not our command"
+    );
+}
+
+#[tokio::test]
+async fn collector_notes_a_refused_start_and_retries_throttling() {
+    let refused = Collector::new(
+        FakeRunner {
+            fail_with: Some(PortError::Refused {
+                service: "ssm",
+                message: "InvalidInstanceId".into(),
+            }),
+            ..FakeRunner::default()
+        },
+        FakeStore::default(),
+        cfg(),
+    );
+    let out = refused.handle_event(json("manual-collect.json")).await;
+    assert!(out.is_err());
+    let ids = refused.store().incident_ids();
+    let (_, _, _, notes) = refused.store().summary(&ids[0]).unwrap();
+    assert!(notes[0].contains("InvalidInstanceId"));
+    let throttled = Collector::new(
+        FakeRunner {
+            fail_with: Some(PortError::Throttled {
+                service: "ssm",
+                message: "ThrottlingException".into(),
+            }),
+            ..FakeRunner::default()
+        },
+        FakeStore::default(),
+        cfg(),
+    );
+    let req = serde_json::json!({"incident_id": "c:manual:20261019T0500", "cluster": {"account": "1", "region": "us-east-1", "cluster": "c"}, "instance_id": "i-1", "reason": "r", "window": "2026-10-19T05:00:00Z"});
+    let resp = throttled.handle_queue(sqs(&[req.to_string()])).await;
+    assert_eq!(
+        resp.batch_item_failures.len(),
+        1,
+        "throttled: retried with SQS back-off"
+    );
+}
+
+#[tokio::test]
+async fn analyzer_streams_the_bundle_and_writes_reports() {
+    let objects = FakeObjects::default();
+    let bundle = std::fs::read(
+        fixtures().join("../../samples/eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz"),
+    )
+    .unwrap();
+    let created = json("s3-object-created.json");
+    let bucket = created["detail"]["bucket"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let key = created["detail"]["object"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    objects
+        .objects
+        .lock()
+        .unwrap()
+        .insert((bucket.clone(), key.clone()), bundle);
+    let a = BundleAnalyzer::new(
+        objects,
+        ec2(),
+        eks(),
+        FakeStore::default(),
+        FakePublisher::default(),
+        Default::default(),
+    )
+    .unwrap();
+    let out = a.handle(created).await.unwrap().expect("a bundle");
+    let rules: Vec<&str> = out
+        .report
+        .findings
+        .iter()
+        .map(|f| f.rule.as_str())
+        .collect();
+    assert!(
+        rules.contains(&"vpc-cni-addon-outdated"),
+        "cluster context from EKS: {rules:?}"
+    );
+    assert!(rules.contains(&"ebs-io-throttling"));
+    assert!(out.report_key.ends_with("/report.json"));
+    let apiserver = out.report.finding("ipamd-apiserver-unreachable").unwrap();
+    assert!(
+        serde_json::to_string(&apiserver.actions)
+            .unwrap()
+            .contains("https://5C9A2B7E.gr7.us-east-1.eks.amazonaws.com"),
+        "real endpoint in the action"
+    );
+    let report_html = format!(
+        "{}report.html",
+        out.report_key.trim_end_matches("report.json")
+    );
+    let reports = a.handle(serde_json::json!({"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {"name": bucket}, "object": {"key": report_html}}})).await.unwrap();
+    assert!(reports.is_none(), "our own report uploads are not analysed");
+}
+
+#[tokio::test]
+async fn analyzer_rejects_a_non_bundle_object() {
+    let objects = FakeObjects::default();
+    let key = "bundles/prod-cluster/i-0abc12345def67890/inc/eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz";
+    objects.objects.lock().unwrap().insert(
+        ("b".into(), key.into()),
+        b"<html>an error page, not a bundle</html>".to_vec(),
+    );
+    let a = BundleAnalyzer::new(
+        objects,
+        ec2(),
+        eks(),
+        FakeStore::default(),
+        FakePublisher::default(),
+        Default::default(),
+    )
+    .unwrap();
+    let err = a
+        .handle(serde_json::json!({"action": "analyze", "bucket": "b", "key": key}))
+        .await
+        .expect_err("not a bundle");
+    assert!(err.to_string().contains("not a log bundle"), "{err}");
+    assert_eq!(
+        eks_remedy_pipeline::Outcome::of(&err),
+        eks_remedy_pipeline::Outcome::Acknowledge
+    );
+}
