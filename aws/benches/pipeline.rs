@@ -1,5 +1,5 @@
-//! Pipeline benchmark (issue targets), run with `cargo bench -p eks-remedy-aws --bench pipeline`
-//! (release binaries; needs `scripts/setup.sh` for moto):
+//! Pipeline benchmark (issue targets). Measures the binaries SAM deploys: run `scripts/sam-build.sh`,
+//! then `cargo bench -p eks-remedy-aws --bench pipeline` (needs `scripts/setup.sh` for moto):
 //! - cold start: each function binary spawned 10 times against a local Runtime API; time from
 //!   process start to its first `next` poll (ready for the first event), median, target <= 50 ms;
 //!   baseline in the same run: spawn-to-exit of `/bin/true`. Binary sizes.
@@ -33,6 +33,27 @@ fn release_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("target"))
         .join("release")
+}
+
+/// The deployable artifact of a function, as `sam build` left it.
+fn artifact(function: &str) -> PathBuf {
+    let resource = match function {
+        "throttle-watcher" => "ThrottleWatcherFunction",
+        "scaleup-watcher" => "ScaleUpWatcherFunction",
+        "ebs-alarm-watcher" => "EbsAlarmWatcherFunction",
+        "collector" => "CollectorFunction",
+        _ => "BundleAnalyzerFunction",
+    };
+    let p = repo()
+        .join(".aws-sam/build")
+        .join(resource)
+        .join("bootstrap");
+    assert!(
+        p.exists(),
+        "{} missing: run scripts/sam-build.sh first",
+        p.display()
+    );
+    p
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -105,7 +126,7 @@ fn main() {
     );
     println!("baseline: spawn-to-exit of /bin/true {baseline:.2} ms");
     for f in FUNCTIONS {
-        let path = bin.join(f);
+        let path = artifact(f);
         let ms = median(
             (0..10)
                 .map(|_| {
@@ -197,7 +218,7 @@ fn main() {
     env2.push(("BUCKET".into(), bucket.clone()));
     env2.push(("TABLE_NAME".into(), table.clone()));
     env2.push(("FINDINGS_BUS".into(), bus.clone()));
-    let mut child = spawn_fn(&bin.join("bundle-analyzer"), &api, &env2);
+    let mut child = spawn_fn(&artifact("bundle-analyzer"), &api, &env2);
     api.wait_ready(Duration::from_secs(10)).expect("ready");
     let event = serde_json::json!({"action": "analyze", "bucket": bucket, "key": key});
     let t = Instant::now();

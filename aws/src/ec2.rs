@@ -29,11 +29,6 @@ impl Ec2 {
         }
     }
 
-    /// EC2 API calls made so far (the pipeline keeps them few while EC2 is throttling).
-    pub fn calls(&self) -> u64 {
-        self.calls.load(Ordering::Relaxed)
-    }
-
     fn count(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
     }
@@ -98,6 +93,10 @@ fn to_instance(i: &Ec2Instance) -> Instance {
 }
 
 impl Ec2Directory for Ec2 {
+    fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
     async fn instance_by_ip(&self, ip: &str) -> Result<Option<Instance>, PortError> {
         let f = Filter::builder()
             .name("private-ip-address")

@@ -109,7 +109,8 @@ pub async fn replay(event: Value) -> Result<Value, String> {
                 clients.ssm(&cfg),
                 clients.store().map_err(e)?,
                 cfg,
-            );
+            )
+            .map_err(e)?;
             if event.get("Records").is_some() {
                 let batch = serde_json::from_value(event).map_err(|err| err.to_string())?;
                 serde_json::to_value(c.handle_queue(batch).await).map_err(|err| err.to_string())?

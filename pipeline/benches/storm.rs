@@ -95,19 +95,22 @@ async fn main() {
         );
         let t = Instant::now();
         let mut collections = 0;
+        let mut ec2_calls = 0;
         for b in input.clone() {
             let (resp, s) = w.handle(b).await;
             assert!(resp.batch_item_failures.is_empty());
             collections += s.collections;
+            ec2_calls += s.ec2_calls;
         }
         fold_secs.push(t.elapsed().as_secs_f64());
         last = Some((
             w.store().incident_ids().len(),
             collections,
             w.store().writes.load(Ordering::Relaxed),
+            ec2_calls,
         ));
     }
-    let (incidents, collections, writes) = last.expect("ran");
+    let (incidents, collections, writes, ec2_calls) = last.expect("ran");
     let fold = median(fold_secs);
     let parse = median(parse_secs);
     println!(
@@ -119,6 +122,7 @@ async fn main() {
         "collections requested: {collections} (target <= {})",
         Config::default().max_collections
     );
+    println!("EC2 calls for the whole storm: {ec2_calls} (one per distinct node, then cached)");
     println!(
         "store writes per batch: {:.3} (target <= 1)",
         writes as f64 / (EVENTS / BATCH) as f64

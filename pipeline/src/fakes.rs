@@ -54,6 +54,9 @@ impl Ec2Directory for FakeEc2 {
         self.calls.fetch_add(1, Ordering::Relaxed);
         Ok(eks_remedy_core::eni::limits(instance_type))
     }
+    fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
 }
 
 /// EKS with fixed clusters.

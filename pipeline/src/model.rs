@@ -62,6 +62,20 @@ pub fn incident_id(cluster: &str, kind: IncidentKind, window: DateTime<Utc>) -> 
     )
 }
 
+/// A value made safe for an incident id (ids end up in S3 keys and a shell command): characters
+/// other than letters, digits, `.`, `_` and `-` become `-`.
+pub fn id_part(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
 /// Collection of one node for an incident.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollectionRequest {

@@ -43,6 +43,10 @@ pub trait Ec2Directory: Send + Sync {
         &self,
         instance_type: &str,
     ) -> impl Future<Output = Result<Option<(u32, u32)>, PortError>> + Send;
+    /// EC2 API calls made so far: the pipeline must not add much to the throttling it reacts to.
+    fn calls(&self) -> u64 {
+        0
+    }
 }
 
 /// Finds clusters and their settings (EKS).

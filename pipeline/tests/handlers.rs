@@ -165,6 +165,7 @@ async fn storm_of_throttles_is_one_incident_with_bounded_collections() {
     let ips: Vec<String> = (0..50).map(|i| format!("10.0.2.{i}")).collect();
     let mut n = 0;
     let mut writes_per_batch = Vec::new();
+    let mut ec2_calls = 0;
     for _batch in 0..100 {
         let bodies: Vec<String> = (0..10)
             .map(|_| {
@@ -173,8 +174,9 @@ async fn storm_of_throttles_is_one_incident_with_bounded_collections() {
             })
             .collect();
         let before = w.store().writes.load(Ordering::Relaxed);
-        let (resp, _) = w.handle(sqs(&bodies)).await;
+        let (resp, s) = w.handle(sqs(&bodies)).await;
         assert!(resp.batch_item_failures.is_empty());
+        ec2_calls += s.ec2_calls;
         writes_per_batch.push(w.store().writes.load(Ordering::Relaxed) - before);
     }
     let ids = w.store().incident_ids();
@@ -187,6 +189,7 @@ async fn storm_of_throttles_is_one_incident_with_bounded_collections() {
         writes_per_batch.iter().all(|&x| x == 1),
         "one store write per batch: {writes_per_batch:?}"
     );
+    assert_eq!(ec2_calls, 50, "one lookup per distinct node, then cached");
 }
 
 #[tokio::test]
@@ -335,7 +338,7 @@ async fn ebs_alarm_reaches_the_node_and_notes_the_volume() {
 
 #[tokio::test]
 async fn collector_collects_once_per_node_and_window_and_records_failures() {
-    let c = Collector::new(FakeRunner::default(), FakeStore::default(), cfg());
+    let c = Collector::new(FakeRunner::default(), FakeStore::default(), cfg()).unwrap();
     let w = ThrottleWatcher::new(
         ec2(),
         eks(),
@@ -389,6 +392,18 @@ async fn collector_collects_once_per_node_and_window_and_records_failures() {
     );
 }
 
+#[test]
+fn collector_refuses_to_start_without_a_bucket() {
+    let e = Collector::new(
+        FakeRunner::default(),
+        FakeStore::default(),
+        Config::default(),
+    )
+    .err()
+    .expect("no bucket");
+    assert!(e.to_string().contains("BUCKET"));
+}
+
 #[tokio::test]
 async fn collector_notes_a_refused_start_and_retries_throttling() {
     let refused = Collector::new(
@@ -401,7 +416,8 @@ async fn collector_notes_a_refused_start_and_retries_throttling() {
         },
         FakeStore::default(),
         cfg(),
-    );
+    )
+    .unwrap();
     let out = refused.handle_event(json("manual-collect.json")).await;
     assert!(out.is_err());
     let ids = refused.store().incident_ids();
@@ -417,7 +433,8 @@ async fn collector_notes_a_refused_start_and_retries_throttling() {
         },
         FakeStore::default(),
         cfg(),
-    );
+    )
+    .unwrap();
     let req = serde_json::json!({"incident_id": "c:manual:20261019T0500", "cluster": {"account": "1", "region": "us-east-1", "cluster": "c"}, "instance_id": "i-1", "reason": "r", "window": "2026-10-19T05:00:00Z"});
     let resp = throttled.handle_queue(sqs(&[req.to_string()])).await;
     assert_eq!(

@@ -23,7 +23,7 @@ pub struct BundleKey {
     pub cluster: String,
     /// Node.
     pub instance_id: String,
-    /// Incident id (`:` stored as `_` in keys).
+    /// Incident id.
     pub incident_id: String,
     /// The bundle's file name.
     pub file: String,
@@ -48,7 +48,7 @@ impl BundleKey {
         Some(BundleKey {
             cluster: cluster.to_string(),
             instance_id: instance_id.to_string(),
-            incident_id: incident.replace('_', ":"),
+            incident_id: incident.to_string(),
             file: file.to_string(),
             dir: format!("bundles/{cluster}/{instance_id}/{incident}/"),
         })
@@ -222,9 +222,15 @@ mod tests {
 
     #[test]
     fn bundle_keys() {
-        let k = BundleKey::parse("bundles/prod/i-0abc/prod_throttling_20261019T0500/eks_i-0abc_2026-10-19_0812-UTC_0.7.9.tar.gz").unwrap();
-        assert_eq!(k.incident_id, "prod:throttling:20261019T0500");
-        assert_eq!(k.dir, "bundles/prod/i-0abc/prod_throttling_20261019T0500/");
+        let k = BundleKey::parse("bundles/my_cluster/i-0abc/my_cluster:throttling:20261019T0500/eks_i-0abc_2026-10-19_0812-UTC_0.7.9.tar.gz").unwrap();
+        assert_eq!(
+            k.incident_id, "my_cluster:throttling:20261019T0500",
+            "cluster names may hold underscores"
+        );
+        assert_eq!(
+            k.dir,
+            "bundles/my_cluster/i-0abc/my_cluster:throttling:20261019T0500/"
+        );
         assert_eq!(
             BundleKey::parse("bundles/prod/i-0abc/inc/report.json"),
             None,

@@ -32,9 +32,7 @@ pub enum CollectOutcome {
 pub fn bundle_prefix(req: &CollectionRequest) -> String {
     format!(
         "bundles/{}/{}/{}/",
-        req.cluster.cluster,
-        req.instance_id,
-        req.incident_id.replace(':', "_")
+        req.cluster.cluster, req.instance_id, req.incident_id
     )
 }
 
@@ -46,9 +44,14 @@ pub struct Collector<R, S> {
 }
 
 impl<R: CommandRunner, S: IncidentStore> Collector<R, S> {
-    /// Builds the handler.
-    pub fn new(runner: R, store: S, cfg: Config) -> Self {
-        Collector { runner, store, cfg }
+    /// Builds the handler; the bundle bucket must be configured.
+    pub fn new(runner: R, store: S, cfg: Config) -> Result<Self, HandlerError> {
+        if cfg.bucket.is_empty() {
+            return Err(HandlerError::Config(
+                "BUCKET is not set: the collector needs the bundle bucket".into(),
+            ));
+        }
+        Ok(Collector { runner, store, cfg })
     }
 
     /// The store, for tests.

@@ -23,8 +23,10 @@ use crate::{Config, HandlerError, PortError};
 struct Cache {
     by_ip: HashMap<String, Option<Instance>>,
     by_oidc: HashMap<String, Option<String>>,
-    /// Incident → nodes claimed, as last seen; full means the budget is spent.
+    /// Incident → nodes claimed, as last seen.
     claimed: HashMap<String, BTreeSet<String>>,
+    /// Incidents whose budget another container spent: claim nothing more.
+    spent: std::collections::HashSet<String>,
 }
 
 /// What one invocation did, for logs and tests.
@@ -42,6 +44,8 @@ pub struct ThrottleSummary {
     pub writes: u64,
     /// Collections requested.
     pub collections: u64,
+    /// EC2 API calls this invocation made (caller lookups; cached across invocations).
+    pub ec2_calls: u64,
 }
 
 /// The handler.
@@ -82,6 +86,7 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
     /// Handles one SQS batch; failed message ids are returned for retry (or the dead-letter queue).
     pub async fn handle(&self, event: SqsEvent) -> (SqsBatchResponse, ThrottleSummary) {
         let mut summary = ThrottleSummary::default();
+        let ec2_before = self.ec2.calls();
         let mut failed: BTreeSet<String> = BTreeSet::new();
         let mut groups: BTreeMap<Group, Vec<(String, ThrottledCall, Option<String>)>> =
             BTreeMap::new();
@@ -143,6 +148,7 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
                 }
             }
         }
+        summary.ec2_calls = self.ec2.calls() - ec2_before;
         (batch_response(failed), summary)
     }
 
@@ -239,13 +245,7 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
                     claim = self.claimable(&id, &delta.nodes);
                 }
                 FoldResult::BudgetSpent => {
-                    let max = self.cfg.max_collections as usize;
-                    let mut cache = self.lock();
-                    let entry = cache.claimed.entry(id.clone()).or_default();
-                    // Unknown which nodes; mark the budget spent so later batches skip the claim.
-                    while entry.len() < max {
-                        entry.insert(format!("(claimed elsewhere #{})", entry.len()));
-                    }
+                    self.lock().spent.insert(id.clone());
                     claim.clear();
                 }
             }
@@ -259,6 +259,9 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
     /// Nodes of this batch to claim, within what the container knows of the budget.
     fn claimable(&self, id: &str, nodes: &BTreeSet<String>) -> BTreeSet<String> {
         let cache = self.lock();
+        if cache.spent.contains(id) {
+            return BTreeSet::new();
+        }
         let claimed = cache.claimed.get(id);
         let left =
             (self.cfg.max_collections as usize).saturating_sub(claimed.map_or(0, BTreeSet::len));
