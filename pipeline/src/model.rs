@@ -91,6 +91,30 @@ pub struct CollectionRequest {
     pub window: DateTime<Utc>,
 }
 
+impl CollectionRequest {
+    /// A request from a manual `collect` payload, on the current window's manual incident.
+    pub fn manual(
+        cluster: &str,
+        region: &str,
+        instance_id: &str,
+        reason: Option<&str>,
+        window_minutes: u32,
+    ) -> Self {
+        let window = window_start(chrono::Utc::now(), window_minutes);
+        CollectionRequest {
+            incident_id: incident_id(&id_part(cluster), IncidentKind::Manual, window),
+            cluster: ClusterKey {
+                account: String::new(),
+                region: region.to_string(),
+                cluster: cluster.to_string(),
+            },
+            instance_id: instance_id.to_string(),
+            reason: reason.unwrap_or("manual request").to_string(),
+            window,
+        }
+    }
+}
+
 /// What one batch adds to an incident.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FoldDelta {
@@ -243,6 +267,12 @@ pub fn caller_key(c: Caller) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_parts_are_key_and_shell_safe() {
+        assert_eq!(id_part("eks-ng 1/$(id)"), "eks-ng-1---id-");
+        assert_eq!(id_part("my_cluster.v2"), "my_cluster.v2");
+    }
 
     #[test]
     fn windows_and_ids() {

@@ -8,7 +8,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 use super::{batch_response, expiry, records, settle};
 use crate::events::{parse_value, Inbound, Manual};
-use crate::model::{incident_id, window_start, ClusterKey, CollectionRequest, IncidentKind};
+use crate::model::CollectionRequest;
 use crate::ports::{CommandRunner, IncidentStore, NodeLock};
 use crate::{Config, HandlerError};
 
@@ -117,21 +117,15 @@ impl<R: CommandRunner, S: IncidentStore> Collector<R, S> {
                 region,
                 reason,
             }) => {
-                let now = chrono::Utc::now();
-                let window = window_start(now, self.cfg.window_minutes);
                 let mut out = Vec::new();
                 for instance_id in instance_ids {
-                    let req = CollectionRequest {
-                        incident_id: incident_id(&cluster, IncidentKind::Manual, window),
-                        cluster: ClusterKey {
-                            account: String::new(),
-                            region: region.clone().unwrap_or_default(),
-                            cluster: cluster.clone(),
-                        },
-                        instance_id,
-                        reason: reason.clone().unwrap_or_else(|| "manual request".into()),
-                        window,
-                    };
+                    let req = CollectionRequest::manual(
+                        &cluster,
+                        region.as_deref().unwrap_or_default(),
+                        &instance_id,
+                        reason.as_deref(),
+                        self.cfg.window_minutes,
+                    );
                     out.push(self.collect(&req).await?);
                 }
                 Ok(out)

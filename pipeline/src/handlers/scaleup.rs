@@ -109,7 +109,7 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue, L: Lifecycle>
         let id = format!(
             "{}:{}",
             incident_id(&key.cluster, IncidentKind::ScaleUp, window),
-            l.asg
+            crate::model::id_part(&l.asg)
         );
         let mut delta = FoldDelta::default();
         delta.event_ids.push(l.event_id.clone());
@@ -165,21 +165,16 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue, L: Lifecycle>
         instance_id: &str,
         reason: Option<&str>,
     ) -> Result<LaunchOutcome, HandlerError> {
-        let now = chrono::Utc::now();
-        let window = window_start(now, self.cfg.window_minutes);
-        let id = incident_id(cluster, IncidentKind::Manual, window);
-        let req = CollectionRequest {
-            incident_id: id.clone(),
-            cluster: ClusterKey {
-                account: String::new(),
-                region: region.to_string(),
-                cluster: cluster.to_string(),
-            },
-            instance_id: instance_id.to_string(),
-            reason: reason.unwrap_or("manual request").to_string(),
-            window,
-        };
+        let req = CollectionRequest::manual(
+            cluster,
+            region,
+            instance_id,
+            reason,
+            self.cfg.window_minutes,
+        );
         self.queue.enqueue(&req, 0).await?;
-        Ok(LaunchOutcome::Scheduled { incident_id: id })
+        Ok(LaunchOutcome::Scheduled {
+            incident_id: req.incident_id,
+        })
     }
 }

@@ -1,5 +1,5 @@
 //! Pipeline benchmark (issue targets). Measures the binaries SAM deploys: run `scripts/sam-build.sh`,
-//! then `cargo bench -p eks-remedy-aws --bench pipeline` (needs `scripts/setup.sh` for moto):
+//! then `cargo bench -p eks-remedy-tests --bench pipeline` (moto and boto3 from `scripts/setup.sh`):
 //! - cold start: each function binary spawned 10 times against a local Runtime API; time from
 //!   process start to its first `next` poll (ready for the first event), median, target <= 50 ms;
 //!   baseline in the same run: spawn-to-exit of `/bin/true`. Binary sizes.
@@ -161,58 +161,27 @@ fn main() {
             .success());
     }
     let compressed = std::fs::metadata(&file).expect("bundle").len();
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
     let bucket = unique("bench");
-    let key = "bundles/prod/i-0abc12345def67890/prod_throttling_20261019T0500/eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz";
+    let key = "bundles/prod/i-0abc12345def67890/prod:throttling:20261019T0500/eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz";
     let table = unique("bench-incidents");
     let bus = unique("bench-bus");
-    rt.block_on(async {
-        let sdk = eks_remedy_aws::load_config().await;
-        use aws_sdk_dynamodb::types::*;
-        aws_sdk_dynamodb::Client::new(&sdk)
-            .create_table()
-            .table_name(&table)
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .expect("key"),
-            )
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .expect("attr"),
-            )
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .expect("table");
-        aws_sdk_eventbridge::Client::new(&sdk)
-            .create_event_bus()
-            .name(&bus)
-            .send()
-            .await
-            .expect("bus");
-        let s3 = eks_remedy_aws::objects::client(&sdk);
-        s3.create_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("bucket");
-        let body = aws_sdk_s3::primitives::ByteStream::from_path(&file)
-            .await
-            .expect("body");
-        s3.put_object()
-            .bucket(&bucket)
-            .key(key)
-            .body(body)
-            .send()
-            .await
-            .expect("put");
-    });
+    // Set-up through boto3 from the project venv keeps this benchmark free of the Rust AWS SDK.
+    let setup = format!(
+        "import boto3\n\
+         kw = dict(endpoint_url='{ep}', region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')\n\
+         boto3.client('s3', **kw).create_bucket(Bucket='{bucket}')\n\
+         boto3.client('s3', **kw).upload_file('{file}', '{bucket}', '{key}')\n\
+         boto3.client('dynamodb', **kw).create_table(TableName='{table}', KeySchema=[{{'AttributeName': 'pk', 'KeyType': 'HASH'}}], AttributeDefinitions=[{{'AttributeName': 'pk', 'AttributeType': 'S'}}], BillingMode='PAY_PER_REQUEST')\n\
+         boto3.client('events', **kw).create_event_bus(Name='{bus}')\n",
+        ep = m.endpoint,
+        file = file.display()
+    );
+    let ok = Command::new(repo().join(".venv/bin/python"))
+        .arg("-c")
+        .arg(&setup)
+        .status()
+        .expect("python");
+    assert!(ok.success(), "moto set-up failed");
     let api = RuntimeApi::start();
     let mut env2 = env.clone();
     env2.push(("BUCKET".into(), bucket.clone()));
