@@ -1,5 +1,7 @@
-//! Pipeline benchmark (issue targets). Measures the binaries SAM deploys: run `scripts/sam-build.sh`,
-//! then `cargo bench -p eks-remedy-tests --bench pipeline` (moto and boto3 from `scripts/setup.sh`):
+//! Pipeline benchmark (issue targets). Measures the binaries SAM deploys; run it with
+//! `bench/pipeline.sh`, which builds them (`scripts/sam-build.sh`) and the release CLI first. A bench
+//! must not run cargo itself: `cargo bench` holds the build-directory lock while the bench runs, so a
+//! nested `cargo build` waits for ever (with `--quiet` it does so silently).
 //! - cold start: each function binary spawned 10 times against a local Runtime API; time from
 //!   process start to its first `next` poll (ready for the first event), median, target <= 50 ms;
 //!   baseline in the same run: spawn-to-exit of `/bin/true`. Binary sizes.
@@ -85,21 +87,12 @@ fn spawn_fn(bin: &Path, api: &RuntimeApi, env: &[(String, String)]) -> std::proc
 }
 
 fn main() {
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "-p",
-            "eks-remedy-cli",
-            "-p",
-            "eks-remedy-tests",
-        ])
-        .args(FUNCTIONS.iter().flat_map(|f| ["-p", f]))
-        .status()
-        .expect("cargo build");
-    assert!(status.success());
     let bin = release_dir();
+    assert!(
+        bin.join("eks-remedy").exists(),
+        "{}/eks-remedy missing: run bench/pipeline.sh (it builds the release CLI)",
+        bin.display()
+    );
     let m = moto();
     let mut env: Vec<(String, String)> = client_env(&m.endpoint)
         .into_iter()
@@ -153,12 +146,11 @@ fn main() {
     let dir = repo().join("bench-out/s3");
     let file = dir.join("eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz");
     if !file.exists() {
-        assert!(Command::new(bin.join("gen-bundle"))
-            .args(["big", "--size", &size])
-            .arg(&file)
-            .status()
-            .expect("gen")
-            .success());
+        std::fs::create_dir_all(&dir).expect("bench-out");
+        let target = eks_remedy_tests::generate::parse_size(&size)
+            .expect("BENCH_S3_BUNDLE: a size like 1400M");
+        println!("generating a {size} bundle at {}", file.display());
+        eks_remedy_tests::generate::write_big_bundle(&file, target, 1).expect("generate bundle");
     }
     let compressed = std::fs::metadata(&file).expect("bundle").len();
     let bucket = unique("bench");

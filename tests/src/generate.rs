@@ -235,6 +235,16 @@ pub struct BigStats {
 
 type LineFn = fn(&mut Rng, &Clock) -> String;
 
+/// A size such as `1G`, `200M` or plain bytes; `None` when it is not one.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let (n, mul) = match s.chars().last()? {
+        'G' | 'g' => (&s[..s.len() - 1], 1u64 << 30),
+        'M' | 'm' => (&s[..s.len() - 1], 1 << 20),
+        _ => (s, 1),
+    };
+    n.parse::<u64>().ok()?.checked_mul(mul)
+}
+
 /// Writes a bundle of about `target` uncompressed bytes to `out`.
 pub fn write_big_bundle(out: &Path, target: u64, seed: u64) -> io::Result<BigStats> {
     let mut rng = Rng::new(seed);
@@ -324,4 +334,20 @@ pub fn write_big_bundle(out: &Path, target: u64, seed: u64) -> io::Result<BigSta
     w.flush()?;
     stats.compressed = std::fs::metadata(out)?.len();
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_suffixes_and_reject_garbage() {
+        assert_eq!(parse_size("1G"), Some(1 << 30));
+        assert_eq!(parse_size("200m"), Some(200 << 20));
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size(""), None);
+        assert_eq!(parse_size("G"), None);
+        assert_eq!(parse_size("12X"), None);
+        assert_eq!(parse_size("99999999999999G"), None);
+    }
 }

@@ -34,15 +34,6 @@ enum Cmd {
     Patterns,
 }
 
-fn size(s: &str) -> anyhow::Result<u64> {
-    let (n, mul) = match s.chars().last() {
-        Some('G' | 'g') => (&s[..s.len() - 1], 1u64 << 30),
-        Some('M' | 'm') => (&s[..s.len() - 1], 1 << 20),
-        _ => (s, 1),
-    };
-    Ok(n.parse::<u64>().with_context(|| format!("bad size {s}"))? * mul)
-}
-
 fn main() -> anyhow::Result<()> {
     match Args::parse().cmd {
         Cmd::Big { size: s, seed, out } => {
@@ -50,7 +41,12 @@ fn main() -> anyhow::Result<()> {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?;
             }
-            let st = eks_remedy_tests::generate::write_big_bundle(&out, size(&s)?, seed)?;
+            let st = eks_remedy_tests::generate::write_big_bundle(
+                &out,
+                eks_remedy_tests::generate::parse_size(&s)
+                    .with_context(|| format!("bad size {s}: expected e.g. 1G, 200M or bytes"))?,
+                seed,
+            )?;
             println!(
                 "{} uncompressed bytes, {} compressed, {} members -> {}",
                 st.uncompressed,
