@@ -8,11 +8,21 @@ Added, with state kept on moto's own per-account/region backends (so /moto-api/r
   DescribeAddonVersions (a realistic vpc-cni catalogue: one default version per Kubernetes version).
 - Auto Scaling CompleteLifecycleAction (validates group, hook token format and result; records calls,
   readable at GET /moto-api/eks-remedy/lifecycle-actions for assertions).
+- SSM StartAutomationExecution / GetAutomationExecution for the AWSSupport-CollectEKSInstanceLogs
+  runbook only: parameters are validated as the runbook declares them (EKSInstanceId required;
+  LogDestination, AutomationAssumeRole optional; nothing else). Like moto's SendCommand nothing runs:
+  an execution ends at once, Success when the instance and the destination bucket exist, else Failed
+  with the reason in FailureMessage.
+- EventBridge pattern matching into arrays of objects, as EventBridge does it (moto 5.2 only matches
+  scalars and arrays of scalars): CloudWatch alarm events carry `configuration.metrics` as an array
+  of objects, and the EBS alarm rule matches `metrics.metricStat.metric.name` inside it.
 Everything else is stock moto. Requests still go through real HTTP and the real SDK serializers.
 """
 
 import json
 import sys
+import time
+import uuid
 
 from moto import server
 from moto.autoscaling import responses as asg_responses
@@ -20,6 +30,10 @@ from moto.autoscaling.models import autoscaling_backends
 from moto.eks import responses as eks_responses
 from moto.eks import urls as eks_urls
 from moto.eks.models import eks_backends
+from moto.events.models import EventPattern
+from moto.ec2.models import ec2_backends
+from moto.s3.models import s3_backends
+from moto.ssm import responses as ssm_responses
 
 # vpc-cni versions per Kubernetes version; the first of each list is the default (as DescribeAddonVersions marks it).
 VPC_CNI = {
@@ -128,6 +142,99 @@ def _asg_error(code, message):
     )
 
 
+RUNBOOK = "AWSSupport-CollectEKSInstanceLogs"
+RUNBOOK_PARAMETERS = {"EKSInstanceId", "LogDestination", "AutomationAssumeRole"}
+
+
+def _ssm_error(code, message):
+    return 400, {"status": 400, "content-type": "application/x-amz-json-1.1"}, json.dumps({"__type": code, "message": message})
+
+
+def _executions(backend):
+    if not hasattr(backend, "eks_remedy_automations"):
+        backend.eks_remedy_automations = {}
+    return backend.eks_remedy_automations
+
+
+def _instance_exists(account, region, instance_id):
+    try:
+        ec2_backends[account][region].get_instance(instance_id)
+        return True
+    except Exception:  # moto raises InvalidInstanceIdError for unknown ids
+        return False
+
+
+def start_automation_execution(self):
+    document = self._get_param("DocumentName")
+    params = self._get_param("Parameters", {}) or {}
+    if document != RUNBOOK:
+        return _ssm_error("AutomationDefinitionNotFoundException", f"Automation definition {document} not found")
+    unknown = sorted(set(params) - RUNBOOK_PARAMETERS)
+    if unknown:
+        return _ssm_error("InvalidAutomationExecutionParametersException", f"Parameters {unknown} are not defined in the document")
+    instance = (params.get("EKSInstanceId") or [""])[0]
+    if not instance:
+        return _ssm_error("InvalidAutomationExecutionParametersException", "Parameter EKSInstanceId is required")
+    bucket = (params.get("LogDestination") or [""])[0]
+    failure = None
+    if not _instance_exists(self.current_account, self.region, instance):
+        failure = f"Step fails when it is verifying the instance. Instance {instance} was not found."
+    elif bucket and bucket not in s3_backends[self.current_account]["aws"].buckets:
+        failure = f"Step fails when it is validating the destination. Bucket {bucket} does not exist."
+    now = time.time()
+    execution_id = str(uuid.uuid4())
+    _executions(self.ssm_backend)[execution_id] = {
+        "AutomationExecutionId": execution_id,
+        "DocumentName": document,
+        "DocumentVersion": "1",
+        "ExecutionStartTime": now,
+        "ExecutionEndTime": now,
+        "AutomationExecutionStatus": "Failed" if failure else "Success",
+        "Parameters": params,
+        "Outputs": {},
+        "Mode": "Auto",
+        **({"FailureMessage": failure} if failure else {}),
+    }
+    return 200, {"content-type": "application/x-amz-json-1.1"}, json.dumps({"AutomationExecutionId": execution_id})
+
+
+def get_automation_execution(self):
+    execution_id = self._get_param("AutomationExecutionId")
+    execution = _executions(self.ssm_backend).get(execution_id)
+    if execution is None:
+        return _ssm_error("AutomationExecutionNotFoundException", f"Automation execution {execution_id} not found")
+    return 200, {"content-type": "application/x-amz-json-1.1"}, json.dumps({"AutomationExecution": execution})
+
+
+def _merge(result, key, value):
+    if key not in result:
+        result[key] = value
+        return
+    have = result[key] if isinstance(result[key], list) else [result[key]]
+    result[key] = have + (value if isinstance(value, list) else [value])
+
+
+def _flatten_event(node, prefix="", result=None):
+    """Dotted paths to leaf values; leaves reached through arrays of objects collect into lists."""
+    if result is None:
+        result = {}
+    if isinstance(node, dict):
+        for k, v in node.items():
+            key = f"{prefix}.{k}" if prefix else k
+            if isinstance(v, dict) and v:
+                _flatten_event(v, key, result)
+            elif isinstance(v, list) and any(isinstance(x, dict) for x in v):
+                for x in v:
+                    if isinstance(x, dict):
+                        for kk, vv in _flatten_event(x, key).items():
+                            _merge(result, kk, vv)
+                    else:
+                        _merge(result, key, x)
+            else:
+                _merge(result, key, v)
+    return result
+
+
 def _install():
     eks_responses.EKSResponse.create_addon = create_addon
     eks_responses.EKSResponse.describe_addon = describe_addon
@@ -139,6 +246,9 @@ def _install():
         "{0}/addons/supported-versions$": dispatch,
     })
     asg_responses.AutoScalingResponse.complete_lifecycle_action = complete_lifecycle_action
+    ssm_responses.SimpleSystemManagerResponse.start_automation_execution = start_automation_execution
+    ssm_responses.SimpleSystemManagerResponse.get_automation_execution = get_automation_execution
+    EventPattern._flatten_dict = staticmethod(_flatten_event)
 
 
 def _lifecycle_route(app):

@@ -56,7 +56,9 @@ impl Clients {
         crate::ssm::Ssm::new(
             aws_sdk_ssm::Client::new(&self.sdk),
             cfg.method,
-            std::env::var("AUTOMATION_ROLE_ARN").ok(),
+            std::env::var("AUTOMATION_ROLE_ARN")
+                .ok()
+                .filter(|arn| !arn.is_empty()),
         )
     }
     /// Auto Scaling lifecycle adapter.
@@ -79,12 +81,12 @@ impl Clients {
 /// Turns a handler result for a directly invoked function into the Lambda answer: acknowledged
 /// outcomes succeed (with a summary), retryable and dead-letter ones fail so Lambda retries them and
 /// then sends them to the function's dead-letter queue.
-pub fn answer<T: std::fmt::Debug>(
+pub fn answer<T: serde::Serialize>(
     what: &str,
     r: Result<T, HandlerError>,
 ) -> Result<serde_json::Value, lambda_runtime::Error> {
     match r {
-        Ok(v) => Ok(serde_json::json!({ "ok": true, "result": format!("{v:?}") })),
+        Ok(v) => Ok(serde_json::json!({ "ok": true, "result": serde_json::to_value(v)? })),
         Err(e) => {
             if crate::settle_direct(what, &e) {
                 Err(Box::new(e))

@@ -6,6 +6,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use eks_remedy_pipeline::ports::ObjectStore;
 use eks_remedy_pipeline::PortError;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use tokio_util::io::SyncIoBridge;
 
 use crate::classify;
@@ -21,6 +22,15 @@ impl Objects {
         Objects { client }
     }
 }
+
+/// What `CopySource` may carry unencoded: keys hold `:` (incident ids) and `/`, which S3 wants
+/// percent-encoded except for the separators.
+const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// An S3 client; `S3_FORCE_PATH_STYLE=true` for endpoints without virtual-host buckets (moto).
 pub fn client(config: &aws_config::SdkConfig) -> Client {
@@ -59,6 +69,52 @@ impl ObjectStore for Objects {
             .key(key)
             .content_type(content_type)
             .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| classify("s3", e))?;
+        Ok(())
+    }
+
+    async fn list(&self, bucket: &str, prefix: &str, max: usize) -> Result<Vec<String>, PortError> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("s3", e))?;
+            for object in page.contents() {
+                if keys.len() == max {
+                    return Ok(keys);
+                }
+                if let Some(key) = object.key() {
+                    keys.push(key.to_string());
+                }
+            }
+        }
+        Ok(keys)
+    }
+
+    async fn relocate(&self, bucket: &str, from: &str, to: &str) -> Result<(), PortError> {
+        self.client
+            .copy_object()
+            .bucket(bucket)
+            .key(to)
+            .copy_source(format!(
+                "{bucket}/{}",
+                utf8_percent_encode(from, COPY_SOURCE)
+            ))
+            .send()
+            .await
+            .map_err(|e| classify("s3", e))?;
+        // Only after the copy landed: a failed copy leaves the original for a retry.
+        self.client
+            .delete_object()
+            .bucket(bucket)
+            .key(from)
             .send()
             .await
             .map_err(|e| classify("s3", e))?;

@@ -326,17 +326,29 @@ impl IncidentStore for Store {
     }
 
     async fn note(&self, incident_id: &str, note: &str) -> Result<(), PortError> {
-        self.client
+        // A replayed status event must not repeat its note: append only what is not there yet.
+        let update = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(format!("incident#{incident_id}")))
             .update_expression("SET notes = list_append(if_not_exists(notes, :empty), :n)")
+            .condition_expression("attribute_not_exists(notes) OR NOT contains(notes, :note)")
             .expression_attribute_values(":empty", AttributeValue::L(vec![]))
             .expression_attribute_values(":n", AttributeValue::L(vec![s(note)]))
+            .expression_attribute_values(":note", s(note))
             .send()
-            .await
-            .map_err(|e| classify("dynamodb", e))?;
-        Ok(())
+            .await;
+        match update {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(classify("dynamodb", e)),
+        }
     }
 
     async fn record_findings(

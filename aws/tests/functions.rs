@@ -197,6 +197,16 @@ async fn receive_all(sdk: &aws_config::SdkConfig, url: &str) -> Vec<String> {
     out
 }
 
+/// Runs the analyzer binary on the `Object Created` event of `key`; it must succeed.
+fn analyze(st: &Stack, key: &str) {
+    let analyzer = start("bundle-analyzer", st, &[]);
+    let mut created = fixture("s3-object-created.json");
+    created["detail"]["bucket"]["name"] = json!(st.bucket);
+    created["detail"]["object"]["key"] = json!(key);
+    let resp = response(analyzer.api.call(&created));
+    assert_eq!(resp["ok"], true, "{resp}");
+}
+
 fn throttle_from(ip: &str, n: usize) -> String {
     let mut e = fixture("cloudtrail-throttle-vpc-cni.json");
     e["detail"]["sourceIPAddress"] = json!(ip);
@@ -258,10 +268,7 @@ async fn scaleup_watcher_binary_schedules_and_completes_lifecycle() {
     launch["id"] = json!(unique("launch"));
     let resp = response(f.api.call(&launch));
     assert_eq!(resp["ok"], true, "{resp}");
-    assert!(
-        resp["result"].as_str().unwrap().contains("Scheduled"),
-        "{resp}"
-    );
+    assert_eq!(resp["result"][0]["outcome"], "scheduled", "{resp}");
     let bad = json!({"source": "aws.autoscaling", "detail-type": "EC2 Instance Launch Successful", "detail": {"StatusCode": "InProgress"}});
     assert!(
         matches!(f.api.call(&bad), Outcome::Error(_)),
@@ -302,10 +309,8 @@ async fn ebs_alarm_watcher_binary_reaches_the_node() {
     alarm["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]
         ["VolumeId"] = json!(vid);
     let resp = response(f.api.call(&alarm));
-    assert!(
-        resp["result"].as_str().unwrap().contains(&node_id),
-        "{resp}"
-    );
+    assert_eq!(resp["result"]["outcome"], "collecting", "{resp}");
+    assert_eq!(resp["result"]["instance_id"], json!(node_id), "{resp}");
     let store = eks_remedy_aws::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), &st.table);
     let item = store
         .incident(&format!("{cluster}:ebs-alarm:20261019T0500"))
@@ -366,6 +371,88 @@ async fn collector_binary_sends_once_and_records_failed_status() {
     );
 }
 
+/// `COLLECTION_METHOD=automation`: the collector starts the runbook (moto extension), the runbook's
+/// upload lands at the bucket root (the test puts it there), its success event moves the bundle
+/// under the incident's prefix, and the analyzer binary reads it from there. Replaying the success
+/// changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn collector_binary_automation_method_hands_the_bundle_to_the_analyzer() {
+    let (sdk, st) = stack().await;
+    let cluster = unique("prod");
+    let (node_id, _) = node(&sdk, Some(&cluster), "m5.large").await;
+    let role = "arn:aws:iam::123456789012:role/eks-remedy-AutomationRole-1";
+    let collector = start(
+        "collector",
+        &st,
+        &[
+            ("COLLECTION_METHOD", "automation"),
+            ("AUTOMATION_ROLE_ARN", role),
+        ],
+    );
+    let mut manual = fixture("manual-collect.json");
+    manual["cluster"] = json!(cluster);
+    manual["instance_ids"] = json!([node_id]);
+    let started = response(collector.api.call(&manual));
+    assert_eq!(started["result"][0]["outcome"], "started", "{started}");
+    let execution = started["result"][0]["command_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no execution id in {started}"))
+        .to_string();
+    let run = automation(&sdk, &execution).await;
+    let params = run.parameters().unwrap();
+    assert_eq!(params["EKSInstanceId"], std::slice::from_ref(&node_id));
+    assert_eq!(params["LogDestination"], std::slice::from_ref(&st.bucket));
+    assert_eq!(params["AutomationAssumeRole"], [role.to_string()]);
+
+    let name = format!("eks_{node_id}_2026-10-19_0812-UTC_0.7.9.tar.gz");
+    upload_sample(&sdk, &st.bucket, &name).await;
+    let mut status = fixture("ssm-automation-status.json");
+    status["detail"]["ExecutionId"] = json!(execution);
+    let adopted = response(collector.api.call(&status));
+    assert_eq!(
+        adopted["result"][0]["outcome"], "bundle_adopted",
+        "{adopted}"
+    );
+    let key = adopted["result"][0]["key"]
+        .as_str()
+        .unwrap_or_else(|| panic!("bundle not adopted: {adopted}"))
+        .to_string();
+    assert!(
+        key.starts_with(&format!("bundles/{cluster}/{node_id}/{cluster}:manual:"))
+            && key.ends_with(&name),
+        "{key}"
+    );
+    assert_eq!(response(collector.api.call(&status)), adopted, "replay");
+    let s3 = eks_remedy_aws::objects::client(&sdk);
+    let root = s3
+        .list_objects_v2()
+        .bucket(&st.bucket)
+        .prefix("eks_")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(root.key_count(), Some(0), "moved, not copied");
+
+    analyze(&st, &key);
+    let incident = key.split('/').nth(3).unwrap();
+    let store = eks_remedy_aws::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), &st.table);
+    let item = store.incident(incident).await.unwrap().expect("incident");
+    let notes: Vec<&str> = item["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert_eq!(notes.len(), 1, "one note despite the replay: {notes:?}");
+    assert!(notes[0].contains(&key), "{notes:?}");
+    assert!(
+        item[format!("findings:{node_id}").as_str()]
+            .as_array()
+            .is_some_and(|f| !f.is_empty()),
+        "{item}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn end_to_end_throttling_to_findings() {
     let (sdk, st) = stack().await;
@@ -407,19 +494,8 @@ async fn end_to_end_throttling_to_findings() {
     let incident = format!("{cluster}:throttling:20261019T0500");
     let prefix = format!("bundles/{cluster}/{node_id}/{incident}/");
     let key = format!("{prefix}eks_{node_id}_2026-10-19_0812-UTC_0.7.9.tar.gz");
-    let bundle = std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../samples/eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz"),
-    )
-    .unwrap();
+    upload_sample(&sdk, &st.bucket, &key).await;
     let s3 = eks_remedy_aws::objects::client(&sdk);
-    s3.put_object()
-        .bucket(&st.bucket)
-        .key(&key)
-        .body(bundle.into())
-        .send()
-        .await
-        .unwrap();
 
     // 3. Object Created → the analyzer streams it from S3.
     let analyzer = start("bundle-analyzer", &st, &[]);

@@ -44,7 +44,9 @@ pub fn route(event: &Value) -> Result<Target, String> {
         Inbound::Throttled(_) => Ok(Target::Throttle),
         Inbound::Launch(_) => Ok(Target::ScaleUp),
         Inbound::EbsAlarm(_) => Ok(Target::Ebs),
-        Inbound::Command(_) | Inbound::Manual(Manual::Collect { .. }) => Ok(Target::Collector),
+        Inbound::Command(_) | Inbound::Automation(_) | Inbound::Manual(Manual::Collect { .. }) => {
+            Ok(Target::Collector)
+        }
         Inbound::Object(_) | Inbound::Manual(Manual::Analyze { .. }) => Ok(Target::Analyzer),
         Inbound::Foreign(s, t) => Err(format!("no handler takes {s} / {t} events")),
     }
@@ -57,9 +59,11 @@ fn sqs_of(event: &Value) -> Value {
     json!({"Records": [{"messageId": "replay-1", "receiptHandle": "replay", "body": event.to_string(), "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs", "awsRegion": "us-east-1"}]})
 }
 
-fn shown<T: std::fmt::Debug>(r: Result<T, HandlerError>) -> Value {
+fn shown<T: serde::Serialize>(r: Result<T, HandlerError>) -> Value {
     match r {
-        Ok(v) => json!({"ok": true, "result": format!("{v:?}")}),
+        Ok(v) => {
+            json!({"ok": true, "result": serde_json::to_value(v).unwrap_or_else(|e| json!(e.to_string()))})
+        }
         Err(e) => {
             json!({"ok": false, "error": e.to_string(), "outcome": format!("{:?}", eks_remedy_pipeline::Outcome::of(&e))})
         }
@@ -83,7 +87,7 @@ pub async fn replay(event: Value) -> Result<Value, String> {
             );
             let batch = serde_json::from_value(sqs_of(&event)).map_err(|err| err.to_string())?;
             let (resp, summary) = w.handle(batch).await;
-            json!({"batchItemFailures": resp.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect::<Vec<_>>(), "summary": format!("{summary:?}")})
+            json!({"batchItemFailures": resp.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect::<Vec<_>>(), "summary": summary})
         }
         Target::ScaleUp => {
             let w = handlers::scaleup::ScaleUpWatcher::new(
@@ -108,6 +112,7 @@ pub async fn replay(event: Value) -> Result<Value, String> {
             let c = handlers::collector::Collector::new(
                 clients.ssm(&cfg),
                 clients.store().map_err(e)?,
+                clients.objects(),
                 cfg,
             )
             .map_err(e)?;
@@ -128,11 +133,9 @@ pub async fn replay(event: Value) -> Result<Value, String> {
                 Default::default(),
             )
             .map_err(e)?;
-            shown(
-                a.handle(event)
-                    .await
-                    .map(|r| r.map(|a| (a.report_key, a.report.findings.len()))),
-            )
+            shown(a.handle(event).await.map(|r| {
+                r.map(|a| json!({"report_key": a.report_key, "findings": a.report.findings.len()}))
+            }))
         }
     })
 }
@@ -156,6 +159,7 @@ mod tests {
             ("asg-lifecycle-launch.json", Target::ScaleUp),
             ("cloudwatch-alarm-ebs.json", Target::Ebs),
             ("ssm-command-status.json", Target::Collector),
+            ("ssm-automation-status.json", Target::Collector),
             ("manual-collect.json", Target::Collector),
             ("s3-object-created.json", Target::Analyzer),
             ("manual-analyze.json", Target::Analyzer),

@@ -163,6 +163,43 @@ impl CommandStatus {
     }
 }
 
+/// An SSM Automation execution changed status (the `AWSSupport-CollectEKSInstanceLogs` method).
+/// The event names neither the instance nor the bucket: the recorded request does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutomationStatus {
+    /// Execution id (what `StartAutomationExecution` returned).
+    #[serde(rename = "ExecutionId")]
+    pub execution_id: String,
+    /// Runbook name.
+    #[serde(rename = "Definition", default)]
+    pub definition: String,
+    /// `Pending, InProgress, Waiting, Success, TimedOut, Cancelling, Cancelled, Failed, ...`.
+    #[serde(rename = "Status")]
+    pub status: String,
+}
+
+impl AutomationStatus {
+    /// Whether the execution has finished, one way or another.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "Success"
+                | "Failed"
+                | "TimedOut"
+                | "Cancelled"
+                | "Rejected"
+                | "CompletedWithSuccess"
+                | "CompletedWithFailure"
+                | "Exited"
+        )
+    }
+
+    /// Whether it finished well (the runbook uploaded a bundle).
+    pub fn succeeded(&self) -> bool {
+        matches!(self.status.as_str(), "Success" | "CompletedWithSuccess")
+    }
+}
+
 /// A new object in the pipeline's bucket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObjectRef {
@@ -210,8 +247,10 @@ pub enum Inbound {
     Launch(Launch),
     /// EBS alarm.
     EbsAlarm(EbsAlarm),
-    /// SSM status change.
+    /// SSM Run Command status change.
     Command(CommandStatus),
+    /// SSM Automation execution status change.
+    Automation(AutomationStatus),
     /// S3 Object Created.
     Object(ObjectRef),
     /// A manual payload.
@@ -346,6 +385,11 @@ pub fn parse_value(value: Value) -> Result<Inbound, EventError> {
             let e: EventBridgeEvent<CommandStatus> =
                 serde_json::from_value(value).map_err(malformed("SSM status change"))?;
             Ok(Inbound::Command(e.detail))
+        }
+        ("aws.ssm", "EC2 Automation Execution Status-change Notification") => {
+            let e: EventBridgeEvent<AutomationStatus> =
+                serde_json::from_value(value).map_err(malformed("SSM Automation status change"))?;
+            Ok(Inbound::Automation(e.detail))
         }
         ("aws.s3", "Object Created") => {
             let e: EventBridgeEvent<S3Detail> =
@@ -506,6 +550,29 @@ mod tests {
             t.oidc_provider.as_deref(),
             Some("arn:aws:iam::1:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X")
         );
+    }
+
+    #[test]
+    fn automation_status_change_is_read() {
+        let body = include_str!("../../tests/fixtures/events/ssm-automation-status.json");
+        let Ok(Inbound::Automation(a)) = parse(body) else {
+            panic!("automation status not recognised")
+        };
+        assert_eq!(a.execution_id, "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f");
+        assert_eq!(a.definition, "AWSSupport-CollectEKSInstanceLogs");
+        assert!(a.is_final() && a.succeeded());
+        let running = AutomationStatus {
+            status: "InProgress".into(),
+            ..a.clone()
+        };
+        assert!(!running.is_final());
+        let failed = AutomationStatus {
+            status: "TimedOut".into(),
+            ..a
+        };
+        assert!(failed.is_final() && !failed.succeeded());
+        let e = parse(r#"{"source":"aws.ssm","detail-type":"EC2 Automation Execution Status-change Notification","detail":{"Status":"Success"}}"#).expect_err("missing id");
+        assert!(e.to_string().contains("ExecutionId"), "{e}");
     }
 
     #[test]

@@ -194,11 +194,11 @@ impl IncidentStore for FakeStore {
     }
     async fn note(&self, incident_id: &str, note: &str) -> Result<(), PortError> {
         self.writes.fetch_add(1, Ordering::Relaxed);
-        guard(&self.incidents)
-            .entry(incident_id.to_string())
-            .or_default()
-            .notes
-            .push(note.to_string());
+        let mut incidents = guard(&self.incidents);
+        let notes = &mut incidents.entry(incident_id.to_string()).or_default().notes;
+        if !notes.iter().any(|n| n == note) {
+            notes.push(note.to_string());
+        }
         Ok(())
     }
     async fn record_findings(
@@ -323,6 +323,25 @@ impl ObjectStore for FakeObjects {
         _content_type: &str,
     ) -> Result<(), PortError> {
         guard(&self.objects).insert((bucket.to_string(), key.to_string()), body);
+        Ok(())
+    }
+    async fn list(&self, bucket: &str, prefix: &str, max: usize) -> Result<Vec<String>, PortError> {
+        Ok(guard(&self.objects)
+            .keys()
+            .filter(|(b, k)| b == bucket && k.starts_with(prefix))
+            .map(|(_, k)| k.clone())
+            .take(max)
+            .collect())
+    }
+    async fn relocate(&self, bucket: &str, from: &str, to: &str) -> Result<(), PortError> {
+        let mut objects = guard(&self.objects);
+        let body = objects
+            .remove(&(bucket.to_string(), from.to_string()))
+            .ok_or_else(|| PortError::NotFound {
+                service: "s3",
+                message: format!("s3://{bucket}/{from}"),
+            })?;
+        objects.insert((bucket.to_string(), to.to_string()), body);
         Ok(())
     }
 }

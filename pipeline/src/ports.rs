@@ -159,6 +159,20 @@ pub trait ObjectStore: Send + Sync {
         body: Vec<u8>,
         content_type: &str,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Keys under `prefix`, in key order, at most `max` of them.
+    fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
+    /// Moves an object within the bucket (server-side copy, then delete of the original).
+    fn relocate(
+        &self,
+        bucket: &str,
+        from: &str,
+        to: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// Publishes the findings event for notification and remediation (EventBridge).

@@ -103,6 +103,17 @@ fn cfg() -> Config {
     }
 }
 
+/// A collector on in-memory ports.
+fn collector() -> Collector<FakeRunner, FakeStore, FakeObjects> {
+    Collector::new(
+        FakeRunner::default(),
+        FakeStore::default(),
+        FakeObjects::default(),
+        cfg(),
+    )
+    .unwrap()
+}
+
 /// An SQS batch whose bodies are the given strings.
 fn sqs(bodies: &[String]) -> SqsEvent {
     let records: Vec<serde_json::Value> = bodies
@@ -338,7 +349,7 @@ async fn ebs_alarm_reaches_the_node_and_notes_the_volume() {
 
 #[tokio::test]
 async fn collector_collects_once_per_node_and_window_and_records_failures() {
-    let c = Collector::new(FakeRunner::default(), FakeStore::default(), cfg()).unwrap();
+    let c = collector();
     let w = ThrottleWatcher::new(
         ec2(),
         eks(),
@@ -392,11 +403,125 @@ async fn collector_collects_once_per_node_and_window_and_records_failures() {
     );
 }
 
+#[tokio::test]
+async fn collector_adopts_the_automation_bundle_and_reports_automation_failures() {
+    let c = collector();
+    let bucket = cfg().bucket;
+    let node = "i-0abc12345def67890";
+    let manual = serde_json::json!({"action": "collect", "cluster": "prod-cluster", "instance_ids": [node, "i-0def"]});
+    let started = c.handle_event(manual).await.unwrap();
+    assert_eq!(
+        started,
+        [
+            CollectOutcome::Started {
+                command_id: "cmd-1".into()
+            },
+            CollectOutcome::Started {
+                command_id: "cmd-2".into()
+            }
+        ]
+    );
+    // The incident (the current window's manual one) as the collector named it in the prefix.
+    let prefix = c.runner().commands.lock().unwrap()[0].2.clone();
+    let incident = prefix.split('/').nth(3).unwrap().to_string();
+    {
+        // What the runbook leaves at the bucket root: an older leftover, today's bundle, another node's.
+        let mut objects = c.objects().objects.lock().unwrap();
+        for key in [
+            format!("eks_{node}_2026-10-18_2210-UTC_0.7.9.tar.gz"),
+            format!("eks_{node}_2026-10-19_0525-UTC_0.7.9.tar.gz"),
+            "eks_i-0ffff_2026-10-19_0525-UTC_0.7.9.tar.gz".into(),
+            format!("eks_{node}_2026-10-19_0525-UTC_0.7.9.txt"),
+        ] {
+            objects.insert((bucket.clone(), key), b"bundle".to_vec());
+        }
+    }
+    let status = |id: &str, st: &str| {
+        let mut e = json("ssm-automation-status.json");
+        e["detail"]["ExecutionId"] = serde_json::json!(id);
+        e["detail"]["Status"] = serde_json::json!(st);
+        e
+    };
+    assert_eq!(
+        c.handle_event(status("cmd-1", "InProgress")).await.unwrap(),
+        [CollectOutcome::Ignored]
+    );
+    let expected = format!(
+        "bundles/prod-cluster/{node}/{incident}/eks_{node}_2026-10-19_0525-UTC_0.7.9.tar.gz"
+    );
+    let adopted = [CollectOutcome::BundleAdopted {
+        key: expected.clone(),
+    }];
+    assert_eq!(
+        c.handle_event(status("cmd-1", "Success")).await.unwrap(),
+        adopted
+    );
+    let keys: Vec<String> = c
+        .objects()
+        .objects
+        .lock()
+        .unwrap()
+        .keys()
+        .map(|(_, k)| k.clone())
+        .collect();
+    assert!(keys.contains(&expected), "{keys:?}");
+    assert!(
+        !keys.contains(&format!("eks_{node}_2026-10-19_0525-UTC_0.7.9.tar.gz")),
+        "moved, not copied: {keys:?}"
+    );
+    assert_eq!(keys.len(), 4, "others untouched: {keys:?}");
+    let notes =
+        |c: &Collector<FakeRunner, FakeStore, FakeObjects>| c.store().summary(&incident).unwrap().3;
+    assert_eq!(notes(&c).len(), 1);
+    assert!(notes(&c)[0].contains(&expected), "{:?}", notes(&c));
+
+    // Replays change nothing.
+    assert_eq!(
+        c.handle_event(status("cmd-1", "Success")).await.unwrap(),
+        adopted
+    );
+    assert_eq!(notes(&c).len(), 1);
+
+    // The second node's runbook "succeeded" without a bundle, then a third execution is unknown.
+    assert_eq!(
+        c.handle_event(status("cmd-2", "Success")).await.unwrap(),
+        [CollectOutcome::StatusRecorded]
+    );
+    assert!(
+        notes(&c)[1].starts_with("collection-failed: automation cmd-2 on i-0def succeeded but left no eks_i-0def_*.tar.gz"),
+        "{:?}",
+        notes(&c)
+    );
+    assert_eq!(
+        c.handle_event(status("not-ours", "Failed")).await.unwrap(),
+        [CollectOutcome::Ignored]
+    );
+}
+
+#[tokio::test]
+async fn collector_notes_a_failed_automation() {
+    let c = collector();
+    let manual = serde_json::json!({"action": "collect", "cluster": "prod-cluster", "instance_ids": ["i-0abc12345def67890"]});
+    c.handle_event(manual).await.unwrap();
+    let mut e = json("ssm-automation-status.json");
+    e["detail"]["ExecutionId"] = serde_json::json!("cmd-1");
+    e["detail"]["Status"] = serde_json::json!("TimedOut");
+    assert_eq!(
+        c.handle_event(e.clone()).await.unwrap(),
+        [CollectOutcome::StatusRecorded]
+    );
+    c.handle_event(e).await.unwrap();
+    let incident = c.store().incident_ids()[0].clone();
+    let notes = c.store().summary(&incident).unwrap().3;
+    assert_eq!(notes, ["collection-failed: log collection on i-0abc12345def67890 ended TimedOut (automation cmd-1); no bundle will arrive from it"]);
+}
+
 #[test]
 fn collector_refuses_to_start_without_a_bucket() {
     let e = Collector::new(
         FakeRunner::default(),
         FakeStore::default(),
+        FakeObjects::default(),
         Config::default(),
     )
     .err()
@@ -415,6 +540,7 @@ async fn collector_notes_a_refused_start_and_retries_throttling() {
             ..FakeRunner::default()
         },
         FakeStore::default(),
+        FakeObjects::default(),
         cfg(),
     )
     .unwrap();
@@ -432,6 +558,7 @@ async fn collector_notes_a_refused_start_and_retries_throttling() {
             ..FakeRunner::default()
         },
         FakeStore::default(),
+        FakeObjects::default(),
         cfg(),
     )
     .unwrap();

@@ -86,3 +86,94 @@ pub async fn node(
         i.private_ip_address().unwrap().to_string(),
     )
 }
+
+/// Creates an SQS queue, returning (url, ARN).
+pub async fn queue(sdk: &aws_config::SdkConfig, name: &str) -> (String, String) {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let url = sqs
+        .create_queue()
+        .queue_name(unique(name))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone();
+    (url, arn)
+}
+
+/// An automation execution as SSM (the moto extension) reports it.
+pub async fn automation(
+    sdk: &aws_config::SdkConfig,
+    execution_id: &str,
+) -> aws_sdk_ssm::types::AutomationExecution {
+    aws_sdk_ssm::Client::new(sdk)
+        .get_automation_execution()
+        .automation_execution_id(execution_id)
+        .send()
+        .await
+        .unwrap()
+        .automation_execution
+        .expect("execution")
+}
+
+/// Puts the shipped Monday scale-up sample bundle at `key`, as a node (or the runbook) would.
+pub async fn upload_sample(sdk: &aws_config::SdkConfig, bucket: &str, key: &str) {
+    let bundle = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../samples/eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz"),
+    )
+    .unwrap();
+    eks_remedy_aws::objects::client(sdk)
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(bundle.into())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A rule on `bus` with `pattern`, targeting a new SQS queue; returns the queue's URL.
+pub async fn rule_to_queue(
+    sdk: &aws_config::SdkConfig,
+    bus: &str,
+    rule: &str,
+    pattern: &str,
+) -> String {
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let (url, arn) = queue(sdk, rule).await;
+    events
+        .put_rule()
+        .name(rule)
+        .event_bus_name(bus)
+        .event_pattern(pattern)
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule(rule)
+        .event_bus_name(bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    url
+}

@@ -21,10 +21,14 @@ async fn main() -> Result<(), Error> {
     let analyzer = &analyzer;
     run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            let result = analyzer
-                .handle(event.payload)
-                .await
-                .map(|r| r.map(|a| (a.report_key, a.report.findings.len())));
+            let result = analyzer.handle(event.payload).await.map(|r| {
+                r.map(|a| {
+                    serde_json::json!({
+                        "report_key": a.report_key,
+                        "findings": a.report.findings.len(),
+                    })
+                })
+            });
             answer("bundle", result)
         },
     ))

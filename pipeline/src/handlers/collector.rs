@@ -3,17 +3,25 @@
 //! two collections of one node per window), runs the EKS Logs Collector through SSM and records the
 //! command. SSM status-change events close the loop: a failed or timed-out collection becomes a note
 //! on the incident, not silence.
+//!
+//! With the `AWSSupport-CollectEKSInstanceLogs` automation the runbook, not this pipeline, names the
+//! object: it uploads the collector's `eks_<instance-id>_<time>.tar.gz` to the bucket root (as the
+//! public SSM recipe does; the runbook's key layout is not documented, so this is an assumption the
+//! tests pin). When the execution succeeds, the collector moves that bundle under the incident's
+//! prefix, which is what starts the analyzer; a success without a bundle is reported, not ignored.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 use super::{batch_response, expiry, records, settle};
-use crate::events::{parse_value, Inbound, Manual};
+use crate::events::{parse_value, AutomationStatus, Inbound, Manual};
 use crate::model::CollectionRequest;
-use crate::ports::{CommandRunner, IncidentStore, NodeLock};
+use crate::ports::{CommandRunner, IncidentStore, NodeLock, ObjectStore};
 use crate::{Config, HandlerError};
 
 /// What happened to one request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialized as `{"outcome": "<snake_case variant>", ...fields}` in function answers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum CollectOutcome {
     /// Command sent.
     Started {
@@ -24,6 +32,11 @@ pub enum CollectOutcome {
     AlreadyCollected,
     /// A status event was recorded on its incident.
     StatusRecorded,
+    /// An automation's bundle was moved under its incident's prefix (to this key).
+    BundleAdopted {
+        /// The bundle's new key.
+        key: String,
+    },
     /// Nothing to do.
     Ignored,
 }
@@ -36,27 +49,51 @@ pub fn bundle_prefix(req: &CollectionRequest) -> String {
     )
 }
 
+/// Where the automation leaves a node's bundles: the bucket root, named by the collector script.
+pub fn automation_bundle_prefix(instance_id: &str) -> String {
+    format!("eks_{instance_id}_")
+}
+
+/// At most this many candidate keys are listed per node (leftovers are few: adopted ones move away).
+const MAX_CANDIDATES: usize = 100;
+
 /// The handler.
-pub struct Collector<R, S> {
+pub struct Collector<R, S, O> {
     runner: R,
     store: S,
+    objects: O,
     cfg: Config,
 }
 
-impl<R: CommandRunner, S: IncidentStore> Collector<R, S> {
+impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Collector<R, S, O> {
     /// Builds the handler; the bundle bucket must be configured.
-    pub fn new(runner: R, store: S, cfg: Config) -> Result<Self, HandlerError> {
+    pub fn new(runner: R, store: S, objects: O, cfg: Config) -> Result<Self, HandlerError> {
         if cfg.bucket.is_empty() {
             return Err(HandlerError::Config(
                 "BUCKET is not set: the collector needs the bundle bucket".into(),
             ));
         }
-        Ok(Collector { runner, store, cfg })
+        Ok(Collector {
+            runner,
+            store,
+            objects,
+            cfg,
+        })
     }
 
     /// The store, for tests.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// The command runner, for tests.
+    pub fn runner(&self) -> &R {
+        &self.runner
+    }
+
+    /// The object store, for tests.
+    pub fn objects(&self) -> &O {
+        &self.objects
     }
 
     /// Handles a batch from the collection queue.
@@ -111,6 +148,7 @@ impl<R: CommandRunner, S: IncidentStore> Collector<R, S> {
                 self.store.note(&req.incident_id, &note).await?;
                 Ok(vec![CollectOutcome::StatusRecorded])
             }
+            Inbound::Automation(status) => Ok(vec![self.automation_finished(&status).await?]),
             Inbound::Manual(Manual::Collect {
                 cluster,
                 instance_ids,
@@ -132,6 +170,67 @@ impl<R: CommandRunner, S: IncidentStore> Collector<R, S> {
             }
             _ => Ok(vec![CollectOutcome::Ignored]),
         }
+    }
+
+    /// An automation execution changed status: failures are noted, a success hands its bundle on.
+    async fn automation_finished(
+        &self,
+        status: &AutomationStatus,
+    ) -> Result<CollectOutcome, HandlerError> {
+        let Some(req) = self.store.command(&status.execution_id).await? else {
+            tracing::info!(execution = %status.execution_id, "status of an automation this pipeline did not start; acknowledged");
+            return Ok(CollectOutcome::Ignored);
+        };
+        if !status.is_final() {
+            return Ok(CollectOutcome::Ignored);
+        }
+        if !status.succeeded() {
+            self.store
+                .note(
+                    &req.incident_id,
+                    &format!(
+                        "collection-failed: log collection on {} ended {} (automation {}); no bundle will arrive from it",
+                        req.instance_id, status.status, status.execution_id
+                    ),
+                )
+                .await?;
+            return Ok(CollectOutcome::StatusRecorded);
+        }
+        let bucket = &self.cfg.bucket;
+        let target = bundle_prefix(&req);
+        // A replayed success finds the bundle already moved: nothing more to do.
+        if let Some(key) = newest_bundle(self.objects.list(bucket, &target, MAX_CANDIDATES).await?)
+        {
+            return Ok(CollectOutcome::BundleAdopted { key });
+        }
+        let source = automation_bundle_prefix(&req.instance_id);
+        let Some(found) = newest_bundle(self.objects.list(bucket, &source, MAX_CANDIDATES).await?)
+        else {
+            self.store
+                .note(
+                    &req.incident_id,
+                    &format!(
+                        "collection-failed: automation {} on {} succeeded but left no {source}*.tar.gz in s3://{bucket}/",
+                        status.execution_id, req.instance_id
+                    ),
+                )
+                .await?;
+            return Ok(CollectOutcome::StatusRecorded);
+        };
+        let name = found.rsplit('/').next().unwrap_or(&found);
+        let key = format!("{target}{name}");
+        self.objects.relocate(bucket, &found, &key).await?;
+        self.store
+            .note(
+                &req.incident_id,
+                &format!(
+                    "collection on {} finished (automation {}); bundle at {key}",
+                    req.instance_id, status.execution_id
+                ),
+            )
+            .await?;
+        tracing::info!(instance = %req.instance_id, execution = %status.execution_id, %key, "automation bundle adopted");
+        Ok(CollectOutcome::BundleAdopted { key })
     }
 
     /// Starts one collection, unless the node was collected in this window.
@@ -177,4 +276,10 @@ impl<R: CommandRunner, S: IncidentStore> Collector<R, S> {
         tracing::info!(instance = %req.instance_id, incident = %req.incident_id, command = %command_id, "collection started");
         Ok(CollectOutcome::Started { command_id })
     }
+}
+
+/// The newest collector bundle among `keys` (all under one prefix), by name: the collector names
+/// bundles `eks_<instance>_<YYYY-MM-DD_HHMM>-UTC_<version>.tar.gz`, so key order is time order.
+fn newest_bundle(keys: Vec<String>) -> Option<String> {
+    keys.into_iter().filter(|k| k.ends_with(".tar.gz")).max()
 }

@@ -13,7 +13,9 @@ use crate::ports::{CollectionQueue, Ec2Directory, IncidentStore};
 use crate::{Config, HandlerError};
 
 /// What happened to one alarm.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialized as `{"outcome": "<snake_case variant>", ...fields}` in function answers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum AlarmOutcome {
     /// Collection requested.
     Collecting {

@@ -14,7 +14,9 @@ use crate::ports::{CollectionQueue, Ec2Directory, IncidentStore, Lifecycle};
 use crate::{Config, HandlerError, PortError};
 
 /// What happened to one launch.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialized as `{"outcome": "<snake_case variant>", ...fields}` in function answers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum LaunchOutcome {
     /// Collection scheduled.
     Scheduled {

@@ -30,7 +30,7 @@ struct Cache {
 }
 
 /// What one invocation did, for logs and tests.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ThrottleSummary {
     /// Events folded.
     pub folded: u64,

@@ -1,0 +1,256 @@
+//! The template's EventBridge rules, matched against real event JSON on moto: every fixture reaches
+//! exactly its function's rule, and look-alikes (other error codes, other groups, OK alarms,
+//! unfinished commands, other prefixes) reach none. The patterns come from the SAM template as
+//! `infra/translate.py` renders it, so a typo in the template fails here, not in production.
+//! Matching into arrays of objects (the alarm's `configuration.metrics`) comes from the moto
+//! extension in `tests/moto_server.py`, as stock moto lacks it.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail by panicking
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+use common::*;
+use eks_remedy_tests::{fixtures_dir, repo_root};
+use serde_json::{json, Value};
+
+/// Values for the template parameters and resources the patterns refer to.
+const BUCKET: &str = "eks-remedy-bundles-111122223333";
+
+fn resolve(v: &Value) -> Value {
+    match v {
+        Value::Object(m) if m.len() == 1 && m.contains_key("Ref") => match m["Ref"].as_str() {
+            Some("NodeGroupPrefix") => json!("eks-"),
+            Some("BundleBucket") => json!(BUCKET),
+            other => panic!("pattern refers to {other:?}: give it a test value"),
+        },
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), resolve(v))).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(resolve).collect()),
+        v => v.clone(),
+    }
+}
+
+/// (logical id, pattern) of every EventBridge rule in the translated template.
+fn template_rules() -> Vec<(String, Value)> {
+    let root = repo_root();
+    let out = Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("infra/translate.py"))
+        .arg(root.join("infra/template.yaml"))
+        .output()
+        .expect("run infra/translate.py (scripts/setup.sh installs the SAM translator)");
+    assert!(
+        out.status.success(),
+        "translate failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let template: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules: Vec<(String, Value)> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Events::Rule")
+        .map(|(id, r)| (id.clone(), resolve(&r["Properties"]["EventPattern"])))
+        .collect();
+    assert_eq!(rules.len(), 6, "one rule per trigger: {rules:?}");
+    rules
+}
+
+fn fixture(name: &str) -> Value {
+    let text = std::fs::read_to_string(fixtures_dir().join("events").join(name)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn with(mut event: Value, pointer: &str, value: Value) -> Value {
+    *event.pointer_mut(pointer).expect(pointer) = value;
+    event
+}
+
+#[tokio::test]
+async fn template_rules_route_each_event_to_its_function_only() {
+    let sdk = sdk().await;
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let bus = unique("rules");
+    events.create_event_bus().name(&bus).send().await.unwrap();
+    let mut queues = BTreeMap::new();
+    for (id, pattern) in template_rules() {
+        let url = rule_to_queue(&sdk, &bus, &id, &pattern.to_string()).await;
+        queues.insert(id, url);
+    }
+
+    let throttle = fixture("cloudtrail-throttle-vpc-cni.json");
+    let launch = fixture("asg-launch-successful.json");
+    let alarm = fixture("cloudwatch-alarm-ebs.json");
+    let command = fixture("ssm-command-status.json");
+    let automation = fixture("ssm-automation-status.json");
+    let object = fixture("s3-object-created.json");
+    let cases: Vec<(&str, Value, Option<&str>)> = vec![
+        ("vpc-cni throttling", throttle.clone(), Some("ThrottleRule")),
+        (
+            "karpenter throttling",
+            fixture("cloudtrail-throttle-karpenter.json"),
+            Some("ThrottleRule"),
+        ),
+        (
+            "plain RequestLimitExceeded",
+            with(
+                throttle.clone(),
+                "/detail/errorCode",
+                json!("RequestLimitExceeded"),
+            ),
+            Some("ThrottleRule"),
+        ),
+        (
+            "access denied is not throttling",
+            with(
+                throttle.clone(),
+                "/detail/errorCode",
+                json!("Client.UnauthorizedOperation"),
+            ),
+            None,
+        ),
+        (
+            "throttling of another service",
+            with(throttle, "/detail/eventSource", json!("ecr.amazonaws.com")),
+            None,
+        ),
+        (
+            "node group launch",
+            launch.clone(),
+            Some("ScaleUpWatcherFunctionLaunches"),
+        ),
+        (
+            "lifecycle hook",
+            fixture("asg-lifecycle-launch.json"),
+            Some("ScaleUpWatcherFunctionLaunches"),
+        ),
+        (
+            "launch in a group that is not a node group",
+            with(
+                launch,
+                "/detail/AutoScalingGroupName",
+                json!("web-frontend-asg"),
+            ),
+            None,
+        ),
+        (
+            "EBS alarm",
+            alarm.clone(),
+            Some("EbsAlarmWatcherFunctionAlarms"),
+        ),
+        (
+            "EBS alarm back to OK",
+            with(alarm.clone(), "/detail/state/value", json!("OK")),
+            None,
+        ),
+        (
+            "CPU alarm",
+            with(
+                alarm,
+                "/detail/configuration/metrics/0/metricStat/metric/name",
+                json!("CPUUtilization"),
+            ),
+            None,
+        ),
+        (
+            "finished command",
+            command.clone(),
+            Some("CollectorFunctionCommandStatus"),
+        ),
+        (
+            "command still running",
+            with(command.clone(), "/detail/status", json!("InProgress")),
+            None,
+        ),
+        (
+            "another document",
+            with(
+                command,
+                "/detail/document-name",
+                json!("AWS-UpdateSSMAgent"),
+            ),
+            None,
+        ),
+        (
+            "finished automation",
+            automation.clone(),
+            Some("CollectorFunctionAutomationStatus"),
+        ),
+        (
+            "automation still running",
+            with(automation.clone(), "/detail/Status", json!("InProgress")),
+            None,
+        ),
+        (
+            "another runbook",
+            with(
+                automation,
+                "/detail/Definition",
+                json!("AWS-RestartEC2Instance"),
+            ),
+            None,
+        ),
+        (
+            "bundle upload",
+            object.clone(),
+            Some("BundleAnalyzerFunctionBundles"),
+        ),
+        (
+            "object outside bundles/",
+            with(
+                object.clone(),
+                "/detail/object/key",
+                json!("eks_i-0abc_2026-10-19.tar.gz"),
+            ),
+            None,
+        ),
+        (
+            "another bucket",
+            with(object, "/detail/bucket/name", json!("someone-else")),
+            None,
+        ),
+    ];
+
+    for (what, event, expected) in cases {
+        let out = events
+            .put_events()
+            .entries(
+                aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                    .event_bus_name(&bus)
+                    .source(event["source"].as_str().unwrap())
+                    .detail_type(event["detail-type"].as_str().unwrap())
+                    .detail(event["detail"].to_string())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.failed_entry_count, 0, "{what}: not accepted");
+        let mut hit = BTreeSet::new();
+        for (id, url) in &queues {
+            let got = sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            for m in got.messages() {
+                hit.insert(id.as_str());
+                sqs.delete_message()
+                    .queue_url(url)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        assert_eq!(
+            hit,
+            expected.into_iter().collect::<BTreeSet<_>>(),
+            "{what}: matched the wrong rules"
+        );
+    }
+}
