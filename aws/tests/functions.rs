@@ -404,7 +404,11 @@ async fn collector_binary_automation_method_hands_the_bundle_to_the_analyzer() {
     assert_eq!(params["LogDestination"], std::slice::from_ref(&st.bucket));
     assert_eq!(params["AutomationAssumeRole"], [role.to_string()]);
 
-    let name = format!("eks_{node_id}_2026-10-19_0812-UTC_0.7.9.tar.gz");
+    // Named as the collector names it, with the time it ran (the manual request's window is now).
+    let name = format!(
+        "eks_{node_id}_{}_0.7.9.tar.gz",
+        chrono::Utc::now().format("%Y-%m-%d_%H%M-UTC")
+    );
     upload_sample(&sdk, &st.bucket, &name).await;
     let mut status = fixture("ssm-automation-status.json");
     status["detail"]["ExecutionId"] = json!(execution);

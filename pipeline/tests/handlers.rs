@@ -424,14 +424,22 @@ async fn collector_adopts_the_automation_bundle_and_reports_automation_failures(
     // The incident (the current window's manual one) as the collector named it in the prefix.
     let prefix = c.runner().commands.lock().unwrap()[0].2.clone();
     let incident = prefix.split('/').nth(3).unwrap().to_string();
+    // Bundle names carry the collector's clock; the manual request's window is the current one.
+    let now = chrono::Utc::now();
+    let stamp = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d_%H%M-UTC").to_string();
+    let fresh = format!("eks_{node}_{}_0.7.9.tar.gz", stamp(now));
     {
-        // What the runbook leaves at the bucket root: an older leftover, today's bundle, another node's.
+        // What the runbook leaves at the bucket root: a leftover of an earlier collection of this
+        // node (sorts last, but is older than the window), this bundle, another node's, not a bundle.
         let mut objects = c.objects().objects.lock().unwrap();
         for key in [
-            format!("eks_{node}_2026-10-18_2210-UTC_0.7.9.tar.gz"),
-            format!("eks_{node}_2026-10-19_0525-UTC_0.7.9.tar.gz"),
-            "eks_i-0ffff_2026-10-19_0525-UTC_0.7.9.tar.gz".into(),
-            format!("eks_{node}_2026-10-19_0525-UTC_0.7.9.txt"),
+            format!(
+                "eks_{node}_{}_9.9.9.tar.gz",
+                stamp(now - chrono::Duration::days(2))
+            ),
+            fresh.clone(),
+            format!("eks_i-0ffff_{}_0.7.9.tar.gz", stamp(now)),
+            format!("eks_{node}_{}_0.7.9.txt", stamp(now)),
         ] {
             objects.insert((bucket.clone(), key), b"bundle".to_vec());
         }
@@ -446,9 +454,7 @@ async fn collector_adopts_the_automation_bundle_and_reports_automation_failures(
         c.handle_event(status("cmd-1", "InProgress")).await.unwrap(),
         [CollectOutcome::Ignored]
     );
-    let expected = format!(
-        "bundles/prod-cluster/{node}/{incident}/eks_{node}_2026-10-19_0525-UTC_0.7.9.tar.gz"
-    );
+    let expected = format!("bundles/prod-cluster/{node}/{incident}/{fresh}");
     let adopted = [CollectOutcome::BundleAdopted {
         key: expected.clone(),
     }];
@@ -465,10 +471,7 @@ async fn collector_adopts_the_automation_bundle_and_reports_automation_failures(
         .map(|(_, k)| k.clone())
         .collect();
     assert!(keys.contains(&expected), "{keys:?}");
-    assert!(
-        !keys.contains(&format!("eks_{node}_2026-10-19_0525-UTC_0.7.9.tar.gz")),
-        "moved, not copied: {keys:?}"
-    );
+    assert!(!keys.contains(&fresh), "moved, not copied: {keys:?}");
     assert_eq!(keys.len(), 4, "others untouched: {keys:?}");
     let notes =
         |c: &Collector<FakeRunner, FakeStore, FakeObjects>| c.store().summary(&incident).unwrap().3;

@@ -11,6 +11,7 @@
 //! prefix, which is what starts the analyzer; a success without a bundle is reported, not ignored.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::{batch_response, expiry, records, settle};
 use crate::events::{parse_value, AutomationStatus, Inbound, Manual};
@@ -204,14 +205,21 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Collector<R, S, O> {
             return Ok(CollectOutcome::BundleAdopted { key });
         }
         let source = automation_bundle_prefix(&req.instance_id);
-        let Some(found) = newest_bundle(self.objects.list(bucket, &source, MAX_CANDIDATES).await?)
-        else {
+        let candidates = self.objects.list(bucket, &source, MAX_CANDIDATES).await?;
+        // A leftover from an earlier collection of this node must not pass for this incident's.
+        let fresh = candidates
+            .into_iter()
+            .filter(|k| bundle_time(k).is_none_or(|t| t >= req.window))
+            .collect();
+        let Some(found) = newest_bundle(fresh) else {
             self.store
                 .note(
                     &req.incident_id,
                     &format!(
-                        "collection-failed: automation {} on {} succeeded but left no {source}*.tar.gz in s3://{bucket}/",
-                        status.execution_id, req.instance_id
+                        "collection-failed: automation {} on {} succeeded but left no {source}*.tar.gz newer than {} in s3://{bucket}/",
+                        status.execution_id,
+                        req.instance_id,
+                        req.window.format("%Y-%m-%d %H:%M UTC")
                     ),
                 )
                 .await?;
@@ -278,8 +286,38 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Collector<R, S, O> {
     }
 }
 
+/// When the collector made a bundle, from its name (`eks_<instance>_<YYYY-MM-DD>_<HHMM>-UTC_…`);
+/// `None` for names in another shape.
+fn bundle_time(key: &str) -> Option<DateTime<Utc>> {
+    let name = key.rsplit('/').next()?;
+    let mut parts = name.strip_prefix("eks_")?.split('_').skip(1);
+    let (day, hhmm) = (parts.next()?, parts.next()?.strip_suffix("-UTC")?);
+    NaiveDateTime::parse_from_str(&format!("{day} {hhmm}"), "%Y-%m-%d %H%M")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
 /// The newest collector bundle among `keys` (all under one prefix), by name: the collector names
 /// bundles `eks_<instance>_<YYYY-MM-DD_HHMM>-UTC_<version>.tar.gz`, so key order is time order.
 fn newest_bundle(keys: Vec<String>) -> Option<String> {
     keys.into_iter().filter(|k| k.ends_with(".tar.gz")).max()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundle_times_come_from_collector_names() {
+        let t = bundle_time("eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz");
+        assert_eq!(
+            t.map(|t| t.to_rfc3339()),
+            Some("2026-10-19T08:12:00+00:00".into())
+        );
+        assert!(
+            bundle_time("bundles/c/i-1/inc/eks_i-1_2026-10-19_0812-UTC_0.7.9.tar.gz").is_some()
+        );
+        assert_eq!(bundle_time("eks_i-1_latest.tar.gz"), None);
+        assert_eq!(bundle_time("other.tar.gz"), None);
+    }
 }
