@@ -33,6 +33,10 @@ pub enum IncidentKind {
     EbsAlarm,
     /// Someone asked.
     Manual,
+    /// EC2 API throttling of callers that are not EKS nodes or clusters, per account and region.
+    /// EC2 throttles per account and region, so their share of the throttling is evidence for
+    /// every cluster's incident in the same window; nothing is collected for them.
+    OtherThrottling,
 }
 
 impl IncidentKind {
@@ -43,6 +47,7 @@ impl IncidentKind {
             IncidentKind::ScaleUp => "scale-up",
             IncidentKind::EbsAlarm => "ebs-alarm",
             IncidentKind::Manual => "manual",
+            IncidentKind::OtherThrottling => "throttling-other",
         }
     }
 }

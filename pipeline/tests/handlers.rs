@@ -260,10 +260,54 @@ async fn bad_and_foreign_messages_get_the_right_outcome() {
         .map(|f| f.item_identifier.as_str())
         .collect();
     assert_eq!(failed, ["m-0", "m-1"]);
+    // The outsider is folded too, into its account's record, not the cluster's incident.
     assert_eq!(
         (summary.folded, summary.foreign, summary.unknown_callers),
-        (1, 2, 1)
+        (2, 2, 1)
     );
+    for id in [
+        "111122223333-us-east-1:throttling-other:20261019T0500",
+        "prod-cluster:throttling:20261019T0500",
+    ] {
+        assert_eq!(w.store().summary(id).map(|s| s.0), Some(1), "{id}");
+    }
+}
+
+#[tokio::test]
+async fn outside_callers_are_recorded_per_account_once_and_never_collected() {
+    let w = ThrottleWatcher::new(
+        ec2(),
+        eks(),
+        FakeStore::default(),
+        FakeQueue::default(),
+        cfg(),
+    );
+    let outsider = |n: u32| {
+        let mut e = json("cloudtrail-throttle-vpc-cni.json");
+        e["detail"]["eventID"] = serde_json::json!(format!("other-{n}"));
+        e["detail"]["sourceIPAddress"] = serde_json::json!("10.9.9.9");
+        e["detail"]["userAgent"] = serde_json::json!("aws-cli/2.17.0 ci-runner");
+        e["detail"]["userIdentity"]["sessionContext"]["webIdFederationData"] =
+            serde_json::Value::Null;
+        e.to_string()
+    };
+    let bodies: Vec<String> = (0..5).map(outsider).collect();
+    let (_, first) = w.handle(sqs(&bodies)).await;
+    let (_, replay) = w.handle(sqs(&bodies)).await;
+    assert_eq!((first.folded, first.collections, first.writes), (5, 0, 1));
+    assert_eq!((replay.folded, replay.replayed), (0, 5));
+    let (events, apis, claimed, _) = w
+        .store()
+        .summary("111122223333-us-east-1:throttling-other:20261019T0500")
+        .expect("account record");
+    assert_eq!(events, 5);
+    assert_eq!(apis.get("AssignPrivateIpAddresses"), Some(&5), "{apis:?}");
+    assert!(claimed.is_empty(), "{claimed:?}");
+    assert!(w
+        .store()
+        .incident_ids()
+        .iter()
+        .all(|i| i.contains("throttling-other")));
 }
 
 #[tokio::test]

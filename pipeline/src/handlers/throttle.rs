@@ -4,6 +4,9 @@
 //! Per batch and incident there is one store write, which folds the counters, records the event ids
 //! (so a replay changes nothing) and, while the budget lasts, claims nodes. Lookups that map a caller
 //! to its cluster are cached for the container's life so a storm costs a handful of EC2 calls.
+//! Throttled callers outside EKS are folded the same way into one record per account, region and
+//! window ([`other_throttling_id`]): EC2 throttles per account and region, so they compete with the
+//! clusters for the same request tokens.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -13,8 +16,8 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use super::{batch_response, records, settle};
 use crate::events::{parse, Caller, Inbound, ThrottledCall};
 use crate::model::{
-    incident_id, window_start, ClusterKey, CollectionRequest, FoldDelta, FoldResult, FoldWrite,
-    IncidentKind, Instance,
+    id_part, incident_id, window_start, ClusterKey, CollectionRequest, FoldDelta, FoldResult,
+    FoldWrite, IncidentKind, Instance,
 };
 use crate::ports::{ClusterDirectory, CollectionQueue, Ec2Directory, IncidentStore};
 use crate::{Config, HandlerError, PortError};
@@ -27,6 +30,20 @@ struct Cache {
     claimed: HashMap<String, BTreeSet<String>>,
     /// Incidents whose budget another container spent: claim nothing more.
     spent: std::collections::HashSet<String>,
+}
+
+/// The record of throttled callers outside EKS in one account, region and window, e.g.
+/// `111122223333-us-east-1:throttling-other:20261019T0500`.
+pub fn other_throttling_id(
+    account: &str,
+    region: &str,
+    window: chrono::DateTime<chrono::Utc>,
+) -> String {
+    incident_id(
+        &id_part(&format!("{account}-{region}")),
+        IncidentKind::OtherThrottling,
+        window,
+    )
 }
 
 /// What one invocation did, for logs and tests.
@@ -58,7 +75,8 @@ pub struct ThrottleWatcher<E, C, S, Q> {
     cache: Mutex<Cache>,
 }
 
-type Group = (ClusterKey, chrono::DateTime<chrono::Utc>);
+/// Events fold per cluster (or, for callers outside EKS, per account and region), window and kind.
+type Group = (ClusterKey, chrono::DateTime<chrono::Utc>, IncidentKind);
 
 /// Events folded per store write (a DynamoDB transaction holds 100 items; one is the incident).
 pub const MAX_FOLD_EVENTS: usize = 90;
@@ -118,13 +136,23 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
                     };
                     let w = window_start(call.time, self.cfg.window_minutes);
                     groups
-                        .entry((key, w))
+                        .entry((key, w, IncidentKind::Throttling))
                         .or_default()
                         .push((msg_id, call, node));
                 }
                 Ok(None) => {
                     summary.unknown_callers += 1;
-                    tracing::info!(message = %msg_id, api = %call.api, source_ip = %call.source_ip, principal = ?call.principal_arn, caller = call.caller.as_str(), "throttled caller is not an EKS node or cluster; recorded and acknowledged");
+                    tracing::info!(message = %msg_id, api = %call.api, source_ip = %call.source_ip, principal = ?call.principal_arn, caller = call.caller.as_str(), "throttled caller is not an EKS node or cluster; recorded on the account's record and acknowledged");
+                    let key = ClusterKey {
+                        account: call.account.clone(),
+                        region: call.region.clone(),
+                        cluster: String::new(),
+                    };
+                    let w = window_start(call.time, self.cfg.window_minutes);
+                    groups
+                        .entry((key, w, IncidentKind::OtherThrottling))
+                        .or_default()
+                        .push((msg_id, call, None));
                 }
                 Err(e) => {
                     if settle("throttle caller lookup", &msg_id, &HandlerError::Port(e)) {
@@ -133,7 +161,7 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
                 }
             }
         }
-        for ((key, window), items) in groups {
+        for ((key, window, kind), items) in groups {
             // One store transaction holds at most MAX_FOLD_EVENTS event markers.
             for chunk in items.chunks(MAX_FOLD_EVENTS) {
                 let ids: Vec<String> = chunk.iter().map(|(m, _, _)| m.clone()).collect();
@@ -141,7 +169,10 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
                     .iter()
                     .map(|(_, c, n)| (c.clone(), n.clone()))
                     .collect();
-                if let Err(e) = self.fold_group(&key, window, &calls, &mut summary).await {
+                if let Err(e) = self
+                    .fold_group(&key, window, kind, &calls, &mut summary)
+                    .await
+                {
                     if settle("throttle fold", &key.cluster, &HandlerError::Port(e)) {
                         failed.extend(ids);
                     }
@@ -200,10 +231,14 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
         &self,
         key: &ClusterKey,
         window: chrono::DateTime<chrono::Utc>,
+        kind: IncidentKind,
         calls: &[(ThrottledCall, Option<String>)],
         summary: &mut ThrottleSummary,
     ) -> Result<(), PortError> {
-        let id = incident_id(&key.cluster, IncidentKind::Throttling, window);
+        let id = match kind {
+            IncidentKind::OtherThrottling => other_throttling_id(&key.account, &key.region, window),
+            _ => incident_id(&key.cluster, kind, window),
+        };
         let mut delta = FoldDelta::without(calls, &BTreeSet::new());
         let mut claim = self.claimable(&id, &delta.nodes);
         // At most three rounds: replays removed, then a claim dropped when another container spent the budget.
@@ -216,7 +251,7 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
             let write = FoldWrite {
                 incident_id: id.clone(),
                 cluster: key.clone(),
-                kind: IncidentKind::Throttling,
+                kind,
                 window,
                 delta: delta.clone(),
                 claim: claim.clone(),
