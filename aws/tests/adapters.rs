@@ -416,6 +416,20 @@ async fn ssm_automation_starts_the_runbook_with_instance_bucket_and_role() {
     let run = automation(&sdk, &execution).await;
     let params = run.parameters().unwrap();
     assert!(!params.contains_key("AutomationAssumeRole"), "{params:?}");
+    // The runbook starts for any id and fails on its own when the instance is unknown.
+    let gone = plain
+        .collect("i-0000000000000dead", &bucket, "bundles/x/")
+        .await
+        .unwrap();
+    let run = automation(&sdk, &gone).await;
+    assert_eq!(
+        run.automation_execution_status().map(|s| s.as_str()),
+        Some("Failed")
+    );
+    assert!(run
+        .failure_message()
+        .unwrap_or_default()
+        .contains("i-0000000000000dead"));
     let bad = plain.collect("i-1; reboot", &bucket, "bundles/x/").await;
     assert!(matches!(bad, Err(PortError::Refused { .. })), "{bad:?}");
 }
