@@ -545,6 +545,32 @@ async fn collector_adopts_the_automation_bundle_and_reports_automation_failures(
     );
 }
 
+/// The move succeeded but the invocation failed before its note (say, the delete of the original
+/// timed out): the retry finds the bundle in place and still records it.
+#[tokio::test]
+async fn regression_automation_retry_after_a_partial_move_still_notes_the_bundle() {
+    let c = collector();
+    let manual = serde_json::json!({"action": "collect", "cluster": "prod-cluster", "instance_ids": ["i-0abc12345def67890"]});
+    c.handle_event(manual).await.unwrap();
+    let prefix = c.runner().commands.lock().unwrap()[0].2.clone();
+    let key = format!("{prefix}eks_i-0abc12345def67890_2026-10-19_0525-UTC_0.7.9.tar.gz");
+    c.objects()
+        .objects
+        .lock()
+        .unwrap()
+        .insert((cfg().bucket, key.clone()), b"bundle".to_vec());
+    let mut e = json("ssm-automation-status.json");
+    e["detail"]["ExecutionId"] = serde_json::json!("cmd-1");
+    assert_eq!(
+        c.handle_event(e).await.unwrap(),
+        [CollectOutcome::BundleAdopted { key: key.clone() }]
+    );
+    let incident = prefix.split('/').nth(3).unwrap();
+    let notes = c.store().summary(incident).unwrap().3;
+    assert_eq!(notes.len(), 1);
+    assert!(notes[0].ends_with(&format!("bundle at {key}")), "{notes:?}");
+}
+
 #[tokio::test]
 async fn collector_notes_a_failed_automation() {
     let c = collector();

@@ -199,35 +199,40 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Collector<R, S, O> {
         }
         let bucket = &self.cfg.bucket;
         let target = bundle_prefix(&req);
-        // A replayed success finds the bundle already moved: nothing more to do.
-        if let Some(key) = newest_bundle(self.objects.list(bucket, &target, MAX_CANDIDATES).await?)
-        {
-            return Ok(CollectOutcome::BundleAdopted { key });
-        }
-        let source = automation_bundle_prefix(&req.instance_id);
-        let candidates = self.objects.list(bucket, &source, MAX_CANDIDATES).await?;
-        // A leftover from an earlier collection of this node must not pass for this incident's.
-        let fresh = candidates
-            .into_iter()
-            .filter(|k| bundle_time(k).is_none_or(|t| t >= req.window))
-            .collect();
-        let Some(found) = newest_bundle(fresh) else {
-            self.store
-                .note(
-                    &req.incident_id,
-                    &format!(
-                        "collection-failed: automation {} on {} succeeded but left no {source}*.tar.gz newer than {} in s3://{bucket}/",
-                        status.execution_id,
-                        req.instance_id,
-                        req.window.format("%Y-%m-%d %H:%M UTC")
-                    ),
-                )
-                .await?;
-            return Ok(CollectOutcome::StatusRecorded);
+        // Already there: a replayed success, or a retry after the move's delete failed.
+        let adopted = newest_bundle(self.objects.list(bucket, &target, MAX_CANDIDATES).await?);
+        let key = match adopted {
+            Some(key) => key,
+            None => {
+                let source = automation_bundle_prefix(&req.instance_id);
+                let candidates = self.objects.list(bucket, &source, MAX_CANDIDATES).await?;
+                // A leftover from an earlier collection of this node must not pass for this incident's.
+                let fresh = candidates
+                    .into_iter()
+                    .filter(|k| bundle_time(k).is_none_or(|t| t >= req.window))
+                    .collect();
+                let Some(found) = newest_bundle(fresh) else {
+                    self.store
+                        .note(
+                            &req.incident_id,
+                            &format!(
+                                "collection-failed: automation {} on {} succeeded but left no {source}*.tar.gz newer than {} in s3://{bucket}/",
+                                status.execution_id,
+                                req.instance_id,
+                                req.window.format("%Y-%m-%d %H:%M UTC")
+                            ),
+                        )
+                        .await?;
+                    return Ok(CollectOutcome::StatusRecorded);
+                };
+                let name = found.rsplit('/').next().unwrap_or(&found);
+                let key = format!("{target}{name}");
+                self.objects.relocate(bucket, &found, &key).await?;
+                tracing::info!(instance = %req.instance_id, execution = %status.execution_id, %key, "automation bundle adopted");
+                key
+            }
         };
-        let name = found.rsplit('/').next().unwrap_or(&found);
-        let key = format!("{target}{name}");
-        self.objects.relocate(bucket, &found, &key).await?;
+        // Notes are idempotent, so a retry that failed after the move still records it once.
         self.store
             .note(
                 &req.incident_id,
@@ -237,7 +242,6 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Collector<R, S, O> {
                 ),
             )
             .await?;
-        tracing::info!(instance = %req.instance_id, execution = %status.execution_id, %key, "automation bundle adopted");
         Ok(CollectOutcome::BundleAdopted { key })
     }
 
