@@ -302,6 +302,8 @@ impl Lifecycle for FakeLifecycle {
 pub struct FakeObjects {
     /// (bucket, key) → body.
     pub objects: Mutex<BTreeMap<(String, String), Vec<u8>>>,
+    /// Fail every `relocate` with this.
+    pub relocate_fails_with: Option<PortError>,
 }
 
 impl ObjectStore for FakeObjects {
@@ -334,6 +336,9 @@ impl ObjectStore for FakeObjects {
             .collect())
     }
     async fn relocate(&self, bucket: &str, from: &str, to: &str) -> Result<(), PortError> {
+        if let Some(e) = &self.relocate_fails_with {
+            return Err(e.clone());
+        }
         let mut objects = guard(&self.objects);
         let body = objects
             .remove(&(bucket.to_string(), from.to_string()))

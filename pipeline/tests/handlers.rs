@@ -15,7 +15,7 @@ use eks_remedy_pipeline::handlers::ebs::{AlarmOutcome, EbsAlarmWatcher};
 use eks_remedy_pipeline::handlers::scaleup::{LaunchOutcome, ScaleUpWatcher};
 use eks_remedy_pipeline::handlers::throttle::ThrottleWatcher;
 use eks_remedy_pipeline::model::{ClusterInfo, Instance, Volume};
-use eks_remedy_pipeline::{Config, PortError};
+use eks_remedy_pipeline::{Config, Outcome, PortError};
 
 const OIDC: &str = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/5C9A2B7E1F4D3A6B8C0E2F4A6B8D0C1E";
 
@@ -569,6 +569,53 @@ async fn regression_automation_retry_after_a_partial_move_still_notes_the_bundle
     let notes = c.store().summary(incident).unwrap().3;
     assert_eq!(notes.len(), 1);
     assert!(notes[0].ends_with(&format!("bundle at {key}")), "{notes:?}");
+}
+
+/// S3 refuses the move (a single CopyObject stops at 5 GB): the incident says so.
+#[tokio::test]
+async fn collector_notes_a_bundle_it_could_not_move() {
+    let c = Collector::new(
+        FakeRunner::default(),
+        FakeStore::default(),
+        FakeObjects {
+            relocate_fails_with: Some(PortError::Refused {
+                service: "s3",
+                message: "InvalidRequest: The specified copy source is larger than the maximum allowable size for a copy source: 5368709120".into(),
+            }),
+            ..FakeObjects::default()
+        },
+        cfg(),
+    )
+    .unwrap();
+    let node = "i-0abc12345def67890";
+    let manual =
+        serde_json::json!({"action": "collect", "cluster": "prod-cluster", "instance_ids": [node]});
+    c.handle_event(manual).await.unwrap();
+    let name = format!(
+        "eks_{node}_{}_0.7.9.tar.gz",
+        chrono::Utc::now().format("%Y-%m-%d_%H%M-UTC")
+    );
+    c.objects()
+        .objects
+        .lock()
+        .unwrap()
+        .insert((cfg().bucket, name.clone()), b"huge".to_vec());
+    let mut e = json("ssm-automation-status.json");
+    e["detail"]["ExecutionId"] = serde_json::json!("cmd-1");
+    let err = c.handle_event(e).await.expect_err("refused");
+    assert_eq!(Outcome::of(&err), Outcome::Acknowledge);
+    let prefix = c.runner().commands.lock().unwrap()[0].2.clone();
+    let notes = c
+        .store()
+        .summary(prefix.split('/').nth(3).unwrap())
+        .unwrap()
+        .3;
+    assert!(
+        notes[0].starts_with(&format!(
+            "collection-failed: could not move s3://eks-remedy-bundles-111122223333/{name}"
+        )),
+        "{notes:?}"
+    );
 }
 
 #[tokio::test]

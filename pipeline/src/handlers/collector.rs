@@ -227,7 +227,20 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Collector<R, S, O> {
                 };
                 let name = found.rsplit('/').next().unwrap_or(&found);
                 let key = format!("{target}{name}");
-                self.objects.relocate(bucket, &found, &key).await?;
+                match self.objects.relocate(bucket, &found, &key).await {
+                    Ok(()) => {}
+                    Err(e) if !e.is_retryable() => {
+                        // e.g. a bundle over S3's 5 GB single-copy limit: say so on the incident.
+                        self.store
+                            .note(
+                                &req.incident_id,
+                                &format!("collection-failed: could not move s3://{bucket}/{found} to {key}: {e}"),
+                            )
+                            .await?;
+                        return Err(e.into());
+                    }
+                    Err(e) => return Err(e.into()),
+                }
                 tracing::info!(instance = %req.instance_id, execution = %status.execution_id, %key, "automation bundle adopted");
                 key
             }
