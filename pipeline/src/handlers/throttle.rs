@@ -173,7 +173,12 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
                     .fold_group(&key, window, kind, &calls, &mut summary)
                     .await
                 {
-                    if settle("throttle fold", &key.cluster, &HandlerError::Port(e)) {
+                    let whom = if key.cluster.is_empty() {
+                        format!("callers outside EKS in {}/{}", key.account, key.region)
+                    } else {
+                        key.cluster.clone()
+                    };
+                    if settle("throttle fold", &whom, &HandlerError::Port(e)) {
                         failed.extend(ids);
                     }
                 }
