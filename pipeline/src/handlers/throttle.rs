@@ -75,8 +75,14 @@ pub struct ThrottleWatcher<E, C, S, Q> {
     cache: Mutex<Cache>,
 }
 
-/// Events fold per cluster (or, for callers outside EKS, per account and region), window and kind.
-type Group = (ClusterKey, chrono::DateTime<chrono::Utc>, IncidentKind);
+/// Events fold per incident: (incident id, cluster or, for callers outside EKS, account and region,
+/// window, kind).
+type Group = (
+    String,
+    ClusterKey,
+    chrono::DateTime<chrono::Utc>,
+    IncidentKind,
+);
 
 /// Events folded per store write (a DynamoDB transaction holds 100 items; one is the incident).
 pub const MAX_FOLD_EVENTS: usize = 90;
@@ -127,41 +133,38 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
                     continue;
                 }
             };
-            match self.resolve(&call).await {
-                Ok(Some((cluster, node))) => {
-                    let key = ClusterKey {
-                        account: call.account.clone(),
-                        region: call.region.clone(),
-                        cluster,
-                    };
-                    let w = window_start(call.time, self.cfg.window_minutes);
-                    groups
-                        .entry((key, w, IncidentKind::Throttling))
-                        .or_default()
-                        .push((msg_id, call, node));
-                }
+            let (cluster, kind, node) = match self.resolve(&call).await {
+                Ok(Some((cluster, node))) => (cluster, IncidentKind::Throttling, node),
                 Ok(None) => {
                     summary.unknown_callers += 1;
                     tracing::info!(message = %msg_id, api = %call.api, source_ip = %call.source_ip, principal = ?call.principal_arn, caller = call.caller.as_str(), "throttled caller is not an EKS node or cluster; recorded on the account's record and acknowledged");
-                    let key = ClusterKey {
-                        account: call.account.clone(),
-                        region: call.region.clone(),
-                        cluster: String::new(),
-                    };
-                    let w = window_start(call.time, self.cfg.window_minutes);
-                    groups
-                        .entry((key, w, IncidentKind::OtherThrottling))
-                        .or_default()
-                        .push((msg_id, call, None));
+                    (String::new(), IncidentKind::OtherThrottling, None)
                 }
                 Err(e) => {
                     if settle("throttle caller lookup", &msg_id, &HandlerError::Port(e)) {
                         failed.insert(msg_id);
                     }
+                    continue;
                 }
-            }
+            };
+            let window = window_start(call.time, self.cfg.window_minutes);
+            let id = match kind {
+                IncidentKind::OtherThrottling => {
+                    other_throttling_id(&call.account, &call.region, window)
+                }
+                _ => incident_id(&cluster, kind, window),
+            };
+            let key = ClusterKey {
+                account: call.account.clone(),
+                region: call.region.clone(),
+                cluster,
+            };
+            groups
+                .entry((id, key, window, kind))
+                .or_default()
+                .push((msg_id, call, node));
         }
-        for ((key, window, kind), items) in groups {
+        for ((id, key, window, kind), items) in groups {
             // One store transaction holds at most MAX_FOLD_EVENTS event markers.
             for chunk in items.chunks(MAX_FOLD_EVENTS) {
                 let ids: Vec<String> = chunk.iter().map(|(m, _, _)| m.clone()).collect();
@@ -170,15 +173,10 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
                     .map(|(_, c, n)| (c.clone(), n.clone()))
                     .collect();
                 if let Err(e) = self
-                    .fold_group(&key, window, kind, &calls, &mut summary)
+                    .fold_group(&id, &key, window, kind, &calls, &mut summary)
                     .await
                 {
-                    let whom = if key.cluster.is_empty() {
-                        format!("callers outside EKS in {}/{}", key.account, key.region)
-                    } else {
-                        key.cluster.clone()
-                    };
-                    if settle("throttle fold", &whom, &HandlerError::Port(e)) {
+                    if settle("throttle fold", &id, &HandlerError::Port(e)) {
                         failed.extend(ids);
                     }
                 }
@@ -234,27 +232,24 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
 
     async fn fold_group(
         &self,
+        id: &str,
         key: &ClusterKey,
         window: chrono::DateTime<chrono::Utc>,
         kind: IncidentKind,
         calls: &[(ThrottledCall, Option<String>)],
         summary: &mut ThrottleSummary,
     ) -> Result<(), PortError> {
-        let id = match kind {
-            IncidentKind::OtherThrottling => other_throttling_id(&key.account, &key.region, window),
-            _ => incident_id(&key.cluster, kind, window),
-        };
         let mut delta = FoldDelta::without(calls, &BTreeSet::new());
-        let mut claim = self.claimable(&id, &delta.nodes);
+        let mut claim = self.claimable(id, &delta.nodes);
         // At most three rounds: replays removed, then a claim dropped when another container spent the budget.
         for _ in 0..3 {
             if delta.event_ids.is_empty() {
                 // Everything was a replay: re-send what the incident claimed, in case the first
                 // delivery failed after its write (the collector's node lock absorbs duplicates).
-                return self.resend_claimed(&id, key, window).await;
+                return self.resend_claimed(id, key, window).await;
             }
             let write = FoldWrite {
-                incident_id: id.clone(),
+                incident_id: id.to_string(),
                 cluster: key.clone(),
                 kind,
                 window,
@@ -270,11 +265,11 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
                     // "At least these are claimed": merge, another container may have claimed more.
                     self.lock()
                         .claimed
-                        .entry(id.clone())
+                        .entry(id.to_string())
                         .or_default()
                         .extend(claimed);
                     for node in &claim {
-                        self.enqueue(&id, key, window, node).await?;
+                        self.enqueue(id, key, window, node).await?;
                         summary.collections += 1;
                     }
                     return Ok(());
@@ -282,10 +277,10 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
                 FoldResult::Replayed { seen } => {
                     summary.replayed += seen.len() as u64;
                     delta = FoldDelta::without(calls, &seen);
-                    claim = self.claimable(&id, &delta.nodes);
+                    claim = self.claimable(id, &delta.nodes);
                 }
                 FoldResult::BudgetSpent => {
-                    self.lock().spent.insert(id.clone());
+                    self.lock().spent.insert(id.to_string());
                     claim.clear();
                 }
             }
