@@ -56,9 +56,8 @@ impl Clients {
         crate::ssm::Ssm::new(
             aws_sdk_ssm::Client::new(&self.sdk),
             cfg.method,
-            std::env::var("AUTOMATION_ROLE_ARN")
-                .ok()
-                .filter(|arn| !arn.is_empty()),
+            // Optional: the template sets it empty unless CollectionMethod=automation.
+            env("AUTOMATION_ROLE_ARN").ok(),
         )
     }
     /// Auto Scaling lifecycle adapter.

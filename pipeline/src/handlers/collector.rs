@@ -17,7 +17,7 @@ use super::{batch_response, expiry, records, settle};
 use crate::events::{parse_value, AutomationStatus, Inbound, Manual};
 use crate::model::CollectionRequest;
 use crate::ports::{CommandRunner, IncidentStore, NodeLock, ObjectStore};
-use crate::{Config, HandlerError};
+use crate::{Config, HandlerError, PortError};
 
 /// What happened to one request.
 /// Serialized as `{"outcome": "<snake_case variant>", ...fields}` in function answers.
@@ -197,53 +197,32 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Collector<R, S, O> {
                 .await?;
             return Ok(CollectOutcome::StatusRecorded);
         }
-        let bucket = &self.cfg.bucket;
         let target = bundle_prefix(&req);
         // Already there: a replayed success, or a retry after the move's delete failed.
-        let adopted = newest_bundle(self.objects.list(bucket, &target, MAX_CANDIDATES).await?);
-        let key = match adopted {
-            Some(key) => key,
-            None => {
-                let source = automation_bundle_prefix(&req.instance_id);
-                let candidates = self.objects.list(bucket, &source, MAX_CANDIDATES).await?;
-                // A leftover from an earlier collection of this node must not pass for this incident's.
-                let fresh = candidates
-                    .into_iter()
-                    .filter(|k| bundle_time(k).is_none_or(|t| t >= req.window))
-                    .collect();
-                let Some(found) = newest_bundle(fresh) else {
-                    self.store
-                        .note(
-                            &req.incident_id,
-                            &format!(
-                                "collection-failed: automation {} on {} succeeded but left no {source}*.tar.gz newer than {} in s3://{bucket}/",
-                                status.execution_id,
-                                req.instance_id,
-                                req.window.format("%Y-%m-%d %H:%M UTC")
-                            ),
-                        )
-                        .await?;
-                    return Ok(CollectOutcome::StatusRecorded);
-                };
-                let name = found.rsplit('/').next().unwrap_or(&found);
-                let key = format!("{target}{name}");
-                match self.objects.relocate(bucket, &found, &key).await {
-                    Ok(()) => {}
-                    Err(e) if !e.is_retryable() => {
-                        // e.g. a bundle over S3's 5 GB single-copy limit: say so on the incident.
-                        self.store
-                            .note(
-                                &req.incident_id,
-                                &format!("collection-failed: could not move s3://{bucket}/{found} to {key}: {e}"),
-                            )
-                            .await?;
-                        return Err(e.into());
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-                tracing::info!(instance = %req.instance_id, execution = %status.execution_id, %key, "automation bundle adopted");
-                key
-            }
+        let already = newest_bundle(
+            self.objects
+                .list(&self.cfg.bucket, &target, MAX_CANDIDATES)
+                .await?,
+        );
+        let key = match already {
+            Some(key) => Some(key),
+            None => self.move_automation_bundle(&req, &target).await?,
+        };
+        let Some(key) = key else {
+            self.store
+                .note(
+                    &req.incident_id,
+                    &format!(
+                        "collection-failed: automation {} on {} succeeded but left no {}*.tar.gz newer than {} in s3://{}/",
+                        status.execution_id,
+                        req.instance_id,
+                        automation_bundle_prefix(&req.instance_id),
+                        req.window.format("%Y-%m-%d %H:%M UTC"),
+                        self.cfg.bucket
+                    ),
+                )
+                .await?;
+            return Ok(CollectOutcome::StatusRecorded);
         };
         // Notes are idempotent, so a retry that failed after the move still records it once.
         self.store
@@ -256,6 +235,47 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Collector<R, S, O> {
             )
             .await?;
         Ok(CollectOutcome::BundleAdopted { key })
+    }
+
+    /// Moves the node's newest bundle of this window from the bucket root (where the runbook put
+    /// it) under `target`; `None` when there is none.
+    async fn move_automation_bundle(
+        &self,
+        req: &CollectionRequest,
+        target: &str,
+    ) -> Result<Option<String>, HandlerError> {
+        let bucket = &self.cfg.bucket;
+        let source = automation_bundle_prefix(&req.instance_id);
+        let candidates = self.objects.list(bucket, &source, MAX_CANDIDATES).await?;
+        // A leftover from an earlier collection of this node must not pass for this incident's.
+        let fresh = candidates
+            .into_iter()
+            .filter(|k| bundle_time(k).is_none_or(|t| t >= req.window))
+            .collect();
+        let Some(found) = newest_bundle(fresh) else {
+            return Ok(None);
+        };
+        let name = found.rsplit('/').next().unwrap_or(&found);
+        let key = format!("{target}{name}");
+        if let Err(e) = self.objects.relocate(bucket, &found, &key).await {
+            // e.g. a bundle over S3's 5 GB single-copy limit.
+            let what = format!("could not move s3://{bucket}/{found} to {key}");
+            return Err(self.noted(&req.incident_id, &what, e).await);
+        }
+        tracing::info!(instance = %req.instance_id, incident = %req.incident_id, %key, "automation bundle adopted");
+        Ok(Some(key))
+    }
+
+    /// A port error as the handler's, noted on the incident first when retrying cannot help: the
+    /// incident must say why no bundle will come.
+    async fn noted(&self, incident_id: &str, what: &str, e: PortError) -> HandlerError {
+        if !e.is_retryable() {
+            let note = format!("collection-failed: {what}: {e}");
+            if let Err(store) = self.store.note(incident_id, &note).await {
+                return store.into();
+            }
+        }
+        e.into()
     }
 
     /// Starts one collection, unless the node was collected in this window.
@@ -282,20 +302,11 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Collector<R, S, O> {
             .await
         {
             Ok(id) => id,
-            Err(e) if !e.is_retryable() => {
-                // e.g. the instance is not managed by SSM: the incident must say so.
-                self.store
-                    .note(
-                        &req.incident_id,
-                        &format!(
-                            "collection-failed: could not start collection on {}: {e}",
-                            req.instance_id
-                        ),
-                    )
-                    .await?;
-                return Err(e.into());
+            Err(e) => {
+                // e.g. the instance is not managed by SSM.
+                let what = format!("could not start collection on {}", req.instance_id);
+                return Err(self.noted(&req.incident_id, &what, e).await);
             }
-            Err(e) => return Err(e.into()),
         };
         self.store.record_command(&command_id, req, expires).await?;
         tracing::info!(instance = %req.instance_id, incident = %req.incident_id, command = %command_id, "collection started");
