@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 [ -x /usr/bin/time ] || { echo "needs GNU time: apt-get install time" >&2; exit 2; }
 # The deployable artifacts (release, stripped) and the release CLI used as the RSS baseline are
-# built here, not inside the bench: `cargo bench` holds the build lock while a bench runs.
+# built here; the bench itself runs no cargo.
 scripts/sam-build.sh > /dev/null
 cargo build --release --quiet -p eks-remedy-cli
 cargo bench --quiet -p eks-remedy-tests --bench pipeline

@@ -29,6 +29,21 @@ fn window() -> chrono::DateTime<chrono::Utc> {
         .into()
 }
 
+/// A collection request for node `i-1` of cluster `prod`.
+fn request(incident_id: &str) -> CollectionRequest {
+    CollectionRequest {
+        incident_id: incident_id.into(),
+        cluster: ClusterKey {
+            account: "1".into(),
+            region: "us-east-1".into(),
+            cluster: "prod".into(),
+        },
+        instance_id: "i-1".into(),
+        reason: "r".into(),
+        window: window(),
+    }
+}
+
 fn fold(id: &str, events: &[&str], claim: &[&str], max: u32) -> FoldWrite {
     let mut delta = FoldDelta::default();
     for e in events {
@@ -265,17 +280,7 @@ async fn store_locks_nodes_records_commands_notes_and_findings() {
             .unwrap(),
         NodeLock::Taken
     );
-    let req = CollectionRequest {
-        incident_id: "inc-a".into(),
-        cluster: ClusterKey {
-            account: "1".into(),
-            region: "us-east-1".into(),
-            cluster: "prod".into(),
-        },
-        instance_id: "i-1".into(),
-        reason: "r".into(),
-        window: window(),
-    };
+    let req = request("inc-a");
     store.record_command("cmd-1", &req, exp).await.unwrap();
     assert_eq!(
         store
@@ -327,26 +332,8 @@ async fn store_locks_nodes_records_commands_notes_and_findings() {
 async fn queue_delivers_requests_with_delay() {
     let sdk = sdk().await;
     let c = aws_sdk_sqs::Client::new(&sdk);
-    let url = c
-        .create_queue()
-        .queue_name(unique("collect"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
-    let req = CollectionRequest {
-        incident_id: "inc".into(),
-        cluster: ClusterKey {
-            account: "1".into(),
-            region: "us-east-1".into(),
-            cluster: "prod".into(),
-        },
-        instance_id: "i-1".into(),
-        reason: "r".into(),
-        window: window(),
-    };
+    let (url, _) = queue(&sdk, "collect").await;
+    let req = request("inc");
     Queue::new(c.clone(), &url).enqueue(&req, 0).await.unwrap();
     let got = c
         .receive_message()

@@ -16,28 +16,21 @@ use common::*;
 use eks_remedy_pipeline::ports::IncidentStore;
 use eks_remedy_tests::moto::{bin_dir, client_env};
 use eks_remedy_tests::runtime_api::{Outcome, RuntimeApi};
+use eks_remedy_tests::FUNCTIONS;
 use serde_json::{json, Value};
-
-const FUNCTIONS: [&str; 5] = [
-    "throttle-watcher",
-    "scaleup-watcher",
-    "ebs-alarm-watcher",
-    "collector",
-    "bundle-analyzer",
-];
 
 /// The function binary. `cargo test --workspace` builds all five (each function crate has an
 /// integration test), with the same features as everything else; run alone, this package builds
 /// them once here.
 fn built(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
-    if FUNCTIONS.iter().all(|f| bin_dir().join(f).exists()) {
+    if FUNCTIONS.iter().all(|(f, _)| bin_dir().join(f).exists()) {
         return bin_dir().join(name);
     }
     BUILT.get_or_init(|| {
         let mut cmd = Command::new(env!("CARGO"));
         cmd.arg("build").arg("--quiet");
-        for f in FUNCTIONS {
+        for (f, _) in FUNCTIONS {
             cmd.args(["-p", f]);
         }
         assert!(
@@ -63,19 +56,17 @@ struct Stack {
     bus: String,
 }
 
+impl Stack {
+    /// The incident store, to read what the functions wrote.
+    fn store(&self, sdk: &aws_config::SdkConfig) -> eks_remedy_aws::store::Store {
+        eks_remedy_aws::store::Store::new(aws_sdk_dynamodb::Client::new(sdk), &self.table)
+    }
+}
+
 async fn stack() -> (aws_config::SdkConfig, Stack) {
     let sdk = sdk().await;
     let table = table(&sdk).await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique("collect"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let (queue_url, _) = queue(&sdk, "collect").await;
     let bucket = unique("bundles");
     eks_remedy_aws::objects::client(&sdk)
         .create_bucket()
@@ -197,14 +188,12 @@ async fn receive_all(sdk: &aws_config::SdkConfig, url: &str) -> Vec<String> {
     out
 }
 
-/// Runs the analyzer binary on the `Object Created` event of `key`; it must succeed.
-fn analyze(st: &Stack, key: &str) {
-    let analyzer = start("bundle-analyzer", st, &[]);
+/// The `Object Created` event of `key` in the stack's bucket.
+fn object_created(st: &Stack, key: &str) -> Value {
     let mut created = fixture("s3-object-created.json");
     created["detail"]["bucket"]["name"] = json!(st.bucket);
     created["detail"]["object"]["key"] = json!(key);
-    let resp = response(analyzer.api.call(&created));
-    assert_eq!(resp["ok"], true, "{resp}");
+    created
 }
 
 fn throttle_from(ip: &str, n: usize) -> String {
@@ -231,7 +220,7 @@ async fn throttle_watcher_binary_folds_and_reports_bad_messages() {
         resp["batchItemFailures"],
         json!([{"itemIdentifier": "m-1"}])
     );
-    let store = eks_remedy_aws::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), &st.table);
+    let store = st.store(&sdk);
     let item = store
         .incident(&format!("{cluster}:throttling:20261019T0500"))
         .await
@@ -311,7 +300,7 @@ async fn ebs_alarm_watcher_binary_reaches_the_node() {
     let resp = response(f.api.call(&alarm));
     assert_eq!(resp["result"]["outcome"], "collecting", "{resp}");
     assert_eq!(resp["result"]["instance_id"], json!(node_id), "{resp}");
-    let store = eks_remedy_aws::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), &st.table);
+    let store = st.store(&sdk);
     let item = store
         .incident(&format!("{cluster}:ebs-alarm:20261019T0500"))
         .await
@@ -356,7 +345,7 @@ async fn collector_binary_sends_once_and_records_failed_status() {
     status["detail"]["instance-id"] = json!(node_id);
     status["detail"]["status"] = json!("TimedOut");
     response(f.api.call(&status));
-    let store = eks_remedy_aws::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), &st.table);
+    let store = st.store(&sdk);
     let item = store
         .incident(&format!("{cluster}:throttling:20261019T0500"))
         .await
@@ -437,9 +426,11 @@ async fn collector_binary_automation_method_hands_the_bundle_to_the_analyzer() {
         .unwrap();
     assert_eq!(root.key_count(), Some(0), "moved, not copied");
 
-    analyze(&st, &key);
+    let analyzer = start("bundle-analyzer", &st, &[]);
+    let resp = response(analyzer.api.call(&object_created(&st, &key)));
+    assert_eq!(resp["ok"], true, "{resp}");
     let incident = key.split('/').nth(3).unwrap();
-    let store = eks_remedy_aws::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), &st.table);
+    let store = st.store(&sdk);
     let item = store.incident(incident).await.unwrap().expect("incident");
     let notes: Vec<&str> = item["notes"]
         .as_array()
@@ -503,10 +494,7 @@ async fn end_to_end_throttling_to_findings() {
 
     // 3. Object Created → the analyzer streams it from S3.
     let analyzer = start("bundle-analyzer", &st, &[]);
-    let mut created = fixture("s3-object-created.json");
-    created["detail"]["bucket"]["name"] = json!(st.bucket);
-    created["detail"]["object"]["key"] = json!(key);
-    let resp = response(analyzer.api.call(&created));
+    let resp = response(analyzer.api.call(&object_created(&st, &key)));
     assert_eq!(resp["ok"], true, "{resp}");
 
     // 4. Reports beside the bundle, findings on the incident.
@@ -549,7 +537,7 @@ async fn end_to_end_throttling_to_findings() {
             .unwrap()
             .contains("<svg")
     );
-    let store = eks_remedy_aws::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), &st.table);
+    let store = st.store(&sdk);
     let item = store.incident(&incident).await.unwrap().expect("incident");
     assert_eq!(item["events"], 10);
     let recorded: Vec<&str> = item[format!("findings:{node_id}").as_str()]
@@ -569,8 +557,7 @@ async fn end_to_end_throttling_to_findings() {
         .send()
         .await
         .unwrap();
-    created["detail"]["object"]["key"] = json!(bad_key);
-    let resp = response(analyzer.api.call(&created));
+    let resp = response(analyzer.api.call(&object_created(&st, &bad_key)));
     assert!(
         resp["acknowledged"]
             .as_str()

@@ -105,13 +105,22 @@ fn cfg() -> Config {
 
 /// A collector on in-memory ports.
 fn collector() -> Collector<FakeRunner, FakeStore, FakeObjects> {
-    Collector::new(
-        FakeRunner::default(),
-        FakeStore::default(),
-        FakeObjects::default(),
-        cfg(),
-    )
-    .unwrap()
+    collector_with(FakeRunner::default(), FakeObjects::default())
+}
+
+fn collector_with(
+    runner: FakeRunner,
+    objects: FakeObjects,
+) -> Collector<FakeRunner, FakeStore, FakeObjects> {
+    Collector::new(runner, FakeStore::default(), objects, cfg()).unwrap()
+}
+
+/// A command runner whose every start fails with `e`.
+fn failing_runner(e: PortError) -> FakeRunner {
+    FakeRunner {
+        fail_with: Some(e),
+        ..FakeRunner::default()
+    }
 }
 
 /// An SQS batch whose bodies are the given strings.
@@ -574,9 +583,8 @@ async fn regression_automation_retry_after_a_partial_move_still_notes_the_bundle
 /// S3 refuses the move (a single CopyObject stops at 5 GB): the incident says so.
 #[tokio::test]
 async fn collector_notes_a_bundle_it_could_not_move() {
-    let c = Collector::new(
+    let c = collector_with(
         FakeRunner::default(),
-        FakeStore::default(),
         FakeObjects {
             relocate_fails_with: Some(PortError::Refused {
                 service: "s3",
@@ -584,9 +592,7 @@ async fn collector_notes_a_bundle_it_could_not_move() {
             }),
             ..FakeObjects::default()
         },
-        cfg(),
-    )
-    .unwrap();
+    );
     let node = "i-0abc12345def67890";
     let manual =
         serde_json::json!({"action": "collect", "cluster": "prod-cluster", "instance_ids": [node]});
@@ -651,37 +657,25 @@ fn collector_refuses_to_start_without_a_bucket() {
 
 #[tokio::test]
 async fn collector_notes_a_refused_start_and_retries_throttling() {
-    let refused = Collector::new(
-        FakeRunner {
-            fail_with: Some(PortError::Refused {
-                service: "ssm",
-                message: "InvalidInstanceId".into(),
-            }),
-            ..FakeRunner::default()
-        },
-        FakeStore::default(),
+    let refused = collector_with(
+        failing_runner(PortError::Refused {
+            service: "ssm",
+            message: "InvalidInstanceId".into(),
+        }),
         FakeObjects::default(),
-        cfg(),
-    )
-    .unwrap();
+    );
     let out = refused.handle_event(json("manual-collect.json")).await;
     assert!(out.is_err());
     let ids = refused.store().incident_ids();
     let (_, _, _, notes) = refused.store().summary(&ids[0]).unwrap();
     assert!(notes[0].contains("InvalidInstanceId"));
-    let throttled = Collector::new(
-        FakeRunner {
-            fail_with: Some(PortError::Throttled {
-                service: "ssm",
-                message: "ThrottlingException".into(),
-            }),
-            ..FakeRunner::default()
-        },
-        FakeStore::default(),
+    let throttled = collector_with(
+        failing_runner(PortError::Throttled {
+            service: "ssm",
+            message: "ThrottlingException".into(),
+        }),
         FakeObjects::default(),
-        cfg(),
-    )
-    .unwrap();
+    );
     let req = serde_json::json!({"incident_id": "c:manual:20261019T0500", "cluster": {"account": "1", "region": "us-east-1", "cluster": "c"}, "instance_id": "i-1", "reason": "r", "window": "2026-10-19T05:00:00Z"});
     let resp = throttled.handle_queue(sqs(&[req.to_string()])).await;
     assert_eq!(

@@ -1,7 +1,8 @@
 //! Pipeline benchmark (issue targets). Measures the binaries SAM deploys; run it with
-//! `bench/pipeline.sh`, which builds them (`scripts/sam-build.sh`) and the release CLI first. A bench
-//! must not run cargo itself: `cargo bench` holds the build-directory lock while the bench runs, so a
-//! nested `cargo build` waits for ever (with `--quiet` it does so silently).
+//! `bench/pipeline.sh`, which builds them (`scripts/sam-build.sh`) and the release CLI first. The
+//! bench runs no cargo itself: an earlier version did, and its quiet `cargo build --release` of the
+//! functions compiled every AWS SDK crate in release (they live in SAM's own target dir) for minutes
+//! with no output, only to build binaries the bench does not measure.
 //! - cold start: each function binary spawned 10 times against a local Runtime API; time from
 //!   process start to its first `next` poll (ready for the first event), median, target <= 50 ms;
 //!   baseline in the same run: spawn-to-exit of `/bin/true`. Binary sizes.
@@ -17,36 +18,18 @@ use std::time::{Duration, Instant};
 
 use eks_remedy_tests::moto::{client_env, moto, unique};
 use eks_remedy_tests::runtime_api::{Outcome, RuntimeApi};
-
-const FUNCTIONS: [&str; 5] = [
-    "throttle-watcher",
-    "scaleup-watcher",
-    "ebs-alarm-watcher",
-    "collector",
-    "bundle-analyzer",
-];
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use eks_remedy_tests::{repo_root, FUNCTIONS};
 
 fn release_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("target"))
+        .unwrap_or_else(|| repo_root().join("target"))
         .join("release")
 }
 
 /// The deployable artifact of a function, as `sam build` left it.
-fn artifact(function: &str) -> PathBuf {
-    let resource = match function {
-        "throttle-watcher" => "ThrottleWatcherFunction",
-        "scaleup-watcher" => "ScaleUpWatcherFunction",
-        "ebs-alarm-watcher" => "EbsAlarmWatcherFunction",
-        "collector" => "CollectorFunction",
-        _ => "BundleAnalyzerFunction",
-    };
-    let p = repo()
+fn artifact(resource: &str) -> PathBuf {
+    let p = repo_root()
         .join(".aws-sam/build")
         .join(resource)
         .join("bootstrap");
@@ -118,8 +101,8 @@ fn main() {
             .collect(),
     );
     println!("baseline: spawn-to-exit of /bin/true {baseline:.2} ms");
-    for f in FUNCTIONS {
-        let path = artifact(f);
+    for (f, resource) in FUNCTIONS {
+        let path = artifact(resource);
         let ms = median(
             (0..10)
                 .map(|_| {
@@ -143,7 +126,7 @@ fn main() {
 
     println!("== analysis streamed from S3");
     let size = std::env::var("BENCH_S3_BUNDLE").unwrap_or_else(|_| "1400M".into());
-    let dir = repo().join("bench-out/s3");
+    let dir = repo_root().join("bench-out/s3");
     let file = dir.join("eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz");
     if !file.exists() {
         std::fs::create_dir_all(&dir).expect("bench-out");
@@ -168,7 +151,7 @@ fn main() {
         ep = m.endpoint,
         file = file.display()
     );
-    let ok = Command::new(repo().join(".venv/bin/python"))
+    let ok = Command::new(repo_root().join(".venv/bin/python"))
         .arg("-c")
         .arg(&setup)
         .status()
@@ -179,7 +162,7 @@ fn main() {
     env2.push(("BUCKET".into(), bucket.clone()));
     env2.push(("TABLE_NAME".into(), table.clone()));
     env2.push(("FINDINGS_BUS".into(), bus.clone()));
-    let mut child = spawn_fn(&artifact("bundle-analyzer"), &api, &env2);
+    let mut child = spawn_fn(&artifact("BundleAnalyzerFunction"), &api, &env2);
     api.wait_ready(Duration::from_secs(10)).expect("ready");
     let event = serde_json::json!({"action": "analyze", "bucket": bucket, "key": key});
     let t = Instant::now();

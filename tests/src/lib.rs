@@ -15,6 +15,33 @@ use std::path::{Path, PathBuf};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
+/// The Lambda functions: (binary and crate name, SAM logical id).
+pub const FUNCTIONS: [(&str, &str); 5] = [
+    ("throttle-watcher", "ThrottleWatcherFunction"),
+    ("scaleup-watcher", "ScaleUpWatcherFunction"),
+    ("ebs-alarm-watcher", "EbsAlarmWatcherFunction"),
+    ("collector", "CollectorFunction"),
+    ("bundle-analyzer", "BundleAnalyzerFunction"),
+];
+
+/// Runs a function binary without its configuration: it must fail at once, name the missing
+/// setting, and not panic. Each function crate calls this from its own test, which is also what
+/// makes `cargo test --workspace` build every function binary.
+pub fn assert_missing_configuration_is_reported(bin: &str) {
+    let out = std::process::Command::new(bin)
+        .env_clear()
+        // No instance-metadata lookups (nothing in tests leaves loopback), and a region to load with.
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .output()
+        .unwrap_or_else(|e| panic!("run {bin}: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{bin} started without configuration");
+    assert!(stderr.contains("is not set"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 /// `tests/fixtures`.
 pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")

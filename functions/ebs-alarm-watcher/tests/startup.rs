@@ -3,16 +3,7 @@
 
 #[test]
 fn missing_configuration_is_a_clear_startup_error() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ebs-alarm-watcher"))
-        .env_clear()
-        // No instance-metadata lookups (nothing in tests leaves loopback), and a region to load with.
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
-        .output()
-        .unwrap_or_else(|e| panic!("run ebs-alarm-watcher: {e}"));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(stderr.contains("is not set"), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    eks_remedy_tests::assert_missing_configuration_is_reported(env!(
+        "CARGO_BIN_EXE_ebs-alarm-watcher"
+    ));
 }
