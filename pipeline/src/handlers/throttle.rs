@@ -75,14 +75,8 @@ pub struct ThrottleWatcher<E, C, S, Q> {
     cache: Mutex<Cache>,
 }
 
-/// Events fold per incident: (incident id, cluster or, for callers outside EKS, account and region,
-/// window, kind).
-type Group = (
-    String,
-    ClusterKey,
-    chrono::DateTime<chrono::Utc>,
-    IncidentKind,
-);
+/// Events fold per incident: cluster (for callers outside EKS, account and region), window, kind.
+type Group = (ClusterKey, chrono::DateTime<chrono::Utc>, IncidentKind);
 
 /// Events folded per store write (a DynamoDB transaction holds 100 items; one is the incident).
 pub const MAX_FOLD_EVENTS: usize = 90;
@@ -148,23 +142,23 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
                 }
             };
             let window = window_start(call.time, self.cfg.window_minutes);
-            let id = match kind {
-                IncidentKind::OtherThrottling => {
-                    other_throttling_id(&call.account, &call.region, window)
-                }
-                _ => incident_id(&cluster, kind, window),
-            };
             let key = ClusterKey {
                 account: call.account.clone(),
                 region: call.region.clone(),
                 cluster,
             };
             groups
-                .entry((id, key, window, kind))
+                .entry((key, window, kind))
                 .or_default()
                 .push((msg_id, call, node));
         }
-        for ((id, key, window, kind), items) in groups {
+        for ((key, window, kind), items) in groups {
+            let id = match kind {
+                IncidentKind::OtherThrottling => {
+                    other_throttling_id(&key.account, &key.region, window)
+                }
+                _ => incident_id(&key.cluster, kind, window),
+            };
             // One store transaction holds at most MAX_FOLD_EVENTS event markers.
             for chunk in items.chunks(MAX_FOLD_EVENTS) {
                 let ids: Vec<String> = chunk.iter().map(|(m, _, _)| m.clone()).collect();
