@@ -12,6 +12,7 @@ use eks_remedy_core::bundle::{self, Limits};
 use eks_remedy_core::render::{self, Format};
 use eks_remedy_core::{Analyzer, BundleError, Options};
 
+pub mod plan;
 #[cfg(feature = "aws")]
 pub mod replay;
 
@@ -32,6 +33,8 @@ enum Command {
     Analyze(AnalyzeArgs),
     /// List the rules and what each detects.
     Rules,
+    /// The remediation plan the pipeline would make for a report or incident (offline; changes nothing).
+    Plan(plan::PlanArgs),
     /// Run a pipeline event (file) through the same handler as its Lambda function, against the
     /// configured AWS endpoint. Needs the `aws` feature.
     #[cfg(feature = "aws")]
@@ -129,6 +132,7 @@ where
     };
     match cli.command {
         Command::Analyze(a) => analyze(a),
+        Command::Plan(a) => plan::run(a),
         #[cfg(feature = "aws")]
         Command::Replay { event } => run_replay(&event),
         Command::Rules => {

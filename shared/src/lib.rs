@@ -17,6 +17,7 @@
 //! | [`report`] | the JSON contract |
 //! | [`render`] | text, JSON, Markdown and HTML output |
 //! | [`analyze`] | the whole analysis, tying the above together |
+//! | [`plan`] | remediation plans: findings → changes, modes and guards (no AWS calls) |
 
 pub mod analyze;
 pub mod bundle;
@@ -24,6 +25,7 @@ pub mod correlate;
 pub mod eni;
 pub mod facts;
 pub mod occurrences;
+pub mod plan;
 pub mod render;
 pub mod report;
 pub mod rule;

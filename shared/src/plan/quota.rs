@@ -1,0 +1,469 @@
+//! Service Quotas increases for scale-ups that failed on a limit. One request per quota however many
+//! launches failed; never a second while one is open; never for capacity shortages, which no quota
+//! fixes. The code table here is a hint: the pipeline finds the quota with `ListServiceQuotas` (by
+//! name where no code is known) and reads its applied value and `Adjustable` at run time.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{
+    recommendation, ActionKind, Change, Context, Decision, GuardCheck, LaunchFailure, Mode,
+    PlannedAction, Settings,
+};
+use crate::report::{Fix, FixTarget};
+
+/// How a desired value is sized.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct QuotaPolicy {
+    /// Ask for at least the current value times this.
+    pub factor: f64,
+    /// Never ask for more than the current value times this (the API shows no hard limit, and a
+    /// request above it is only refused later by a person).
+    pub max_factor: f64,
+}
+
+impl Default for QuotaPolicy {
+    fn default() -> Self {
+        QuotaPolicy {
+            factor: 1.5,
+            max_factor: 4.0,
+        }
+    }
+}
+
+/// A quota as read at run time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QuotaFacts {
+    /// Service code (`ec2`, `vpc`, `ebs`, `eks`).
+    pub service_code: String,
+    /// Quota code.
+    pub quota_code: String,
+    /// Exact quota name.
+    pub name: String,
+    /// Applied value (`GetServiceQuota`), or the default when none is applied.
+    pub value: Option<f64>,
+    /// Whether it can be raised by request.
+    pub adjustable: Option<bool>,
+    /// An open request (`PENDING` / `CASE_OPENED`) for it: `(id, status, desired value)`.
+    pub open_request: Option<(String, String, f64)>,
+}
+
+/// Which quota a launch failure ran into, as far as the error alone tells.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct QuotaHint {
+    /// Service code.
+    pub service_code: &'static str,
+    /// Quota code, where the table knows it.
+    pub quota_code: Option<&'static str>,
+    /// The quota's exact name (what `ListServiceQuotas` is searched for).
+    pub name: String,
+    /// Units one instance needs of it (vCPUs; 1 for interfaces; 0 when unknown).
+    unit: Unit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Unit {
+    Vcpu,
+    Instance,
+    Unknown,
+}
+
+/// What a launch failure calls for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Classified {
+    /// A quota stopped it.
+    Quota(QuotaHint),
+    /// AWS had no capacity: never a quota request.
+    Capacity,
+    /// Not a limit this planner acts on (throttling, configuration errors).
+    Other,
+}
+
+const STANDARD: &str = "Standard (A, C, D, H, I, M, R, T, Z)";
+
+/// Classifies a launch failure by its EC2 error code.
+pub fn classify(f: &LaunchFailure) -> Classified {
+    let family = f.instance_type.as_deref().map(family_bucket);
+    match f.code.as_str() {
+        "InsufficientInstanceCapacity" => Classified::Capacity,
+        "MaxSpotInstanceCountExceeded" => Classified::Quota(spot(family.as_deref())),
+        "VcpuLimitExceeded" | "InstanceLimitExceeded" if f.spot => {
+            Classified::Quota(spot(family.as_deref()))
+        }
+        "VcpuLimitExceeded" | "InstanceLimitExceeded" => {
+            let bucket = family.unwrap_or_else(|| STANDARD.to_string());
+            Classified::Quota(QuotaHint {
+                service_code: "ec2",
+                quota_code: (bucket == STANDARD).then_some("L-1216C47A"),
+                name: format!("Running On-Demand {bucket} instances"),
+                unit: Unit::Vcpu,
+            })
+        }
+        "NetworkInterfaceLimitExceeded" => Classified::Quota(QuotaHint {
+            service_code: "vpc",
+            quota_code: Some("L-DF5E4CA3"),
+            name: "Network interfaces per Region".into(),
+            unit: Unit::Instance,
+        }),
+        "VolumeLimitExceeded" => Classified::Quota(QuotaHint {
+            service_code: "ebs",
+            quota_code: Some("L-7A658B76"),
+            name: "Storage for General Purpose SSD (gp3) volumes, in TiB".into(),
+            unit: Unit::Unknown,
+        }),
+        _ => Classified::Other,
+    }
+}
+
+fn spot(family: Option<&str>) -> QuotaHint {
+    let bucket = family.unwrap_or(STANDARD).to_string();
+    QuotaHint {
+        service_code: "ec2",
+        quota_code: (bucket == STANDARD).then_some("L-34B43A08"),
+        name: format!("All {bucket} Spot Instance Requests"),
+        unit: Unit::Vcpu,
+    }
+}
+
+/// The vCPU bucket of an instance type's family, in the quota names' words.
+fn family_bucket(instance_type: &str) -> String {
+    let family: String = instance_type
+        .split('.')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    match family.as_str() {
+        f if f.starts_with("inf") => "Inf".into(),
+        f if f.starts_with("trn") => "Trn".into(),
+        f if f.starts_with("dl") => "DL".into(),
+        f if f.starts_with("hpc") => "HPC".into(),
+        f if f.starts_with("vt") || f.starts_with('g') => "G and VT".into(),
+        f if f.starts_with('p') => "P".into(),
+        f if f.starts_with('x') => "X".into(),
+        f if f.starts_with('f') => "F".into(),
+        _ => STANDARD.into(),
+    }
+}
+
+/// `You have requested more vCPU capacity than your current vCPU limit of 32 allows…` → 32.
+fn limit_in_message(message: &str) -> Option<f64> {
+    let rest = &message[message.find("limit of ")? + "limit of ".len()..];
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse().ok()
+}
+
+/// max(current + needed, current × factor), rounded up to a readable step, capped at
+/// current × max_factor.
+pub fn desired_value(current: f64, needed: f64, policy: &QuotaPolicy) -> f64 {
+    let want = (current + needed).max(current * policy.factor);
+    let step = match want {
+        w if w <= 100.0 => 5.0,
+        w if w <= 1_000.0 => 50.0,
+        w if w <= 10_000.0 => 500.0,
+        _ => 1_000.0,
+    };
+    let rounded = (want / step).ceil() * step;
+    let cap = current * policy.max_factor;
+    if cap > current {
+        rounded.min(cap)
+    } else {
+        rounded
+    }
+}
+
+/// What the failures behind one quota add up to.
+#[derive(Default)]
+struct Shortfall {
+    /// Group → largest number of units it lacked.
+    groups: BTreeMap<String, f64>,
+    /// The current limit as the EC2 error text states it.
+    limit_from_error: Option<f64>,
+    /// Error codes seen.
+    codes: Vec<String>,
+}
+
+/// One action per quota, whatever the number of failures behind it.
+pub(crate) fn plan_quotas(
+    failures: &[LaunchFailure],
+    ctx: &Context,
+    settings: &Settings,
+) -> (Vec<PlannedAction>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut notes = Vec::new();
+    // A storm repeats the same failure: per group keep the largest shortfall, never the sum.
+    let mut by_quota: BTreeMap<QuotaHint, Shortfall> = BTreeMap::new();
+    let mut capacity_groups = Vec::new();
+    for f in failures {
+        match classify(f) {
+            Classified::Capacity => {
+                capacity_groups.push(f.group.clone().unwrap_or_else(|| "(group)".into()))
+            }
+            Classified::Other => {}
+            Classified::Quota(hint) => {
+                let per_instance = match hint.unit {
+                    Unit::Vcpu => f64::from(f.vcpus.unwrap_or(0)),
+                    Unit::Instance => 1.0,
+                    Unit::Unknown => 0.0,
+                };
+                let needed = per_instance * f64::from(f.instances_short.max(1));
+                let e = by_quota.entry(hint).or_default();
+                let g = e
+                    .groups
+                    .entry(f.group.clone().unwrap_or_default())
+                    .or_default();
+                *g = g.max(needed);
+                if let Some(l) = limit_in_message(&f.message) {
+                    e.limit_from_error = Some(l);
+                }
+                if !e.codes.contains(&f.code) {
+                    e.codes.push(f.code.clone());
+                }
+            }
+        }
+    }
+    if !capacity_groups.is_empty() {
+        capacity_groups.sort();
+        capacity_groups.dedup();
+        out.push(recommendation(
+            "insufficient-instance-capacity",
+            "EC2 had no capacity for the requested type in that AZ: no quota request can fix this",
+            json!({"groups": capacity_groups}),
+            vec![
+                Fix {
+                    target: FixTarget::Ec2,
+                    instruction: "Let the group use more instance types and Availability Zones (a mixed instances policy with capacity-optimized allocation), or retry later.".into(),
+                    snippet: Some("MixedInstancesPolicy:\n  InstancesDistribution:\n    SpotAllocationStrategy: price-capacity-optimized\n  LaunchTemplate:\n    Overrides:\n      - InstanceType: m5.large\n      - InstanceType: m6i.large\n      - InstanceType: m5a.large".into()),
+                },
+                Fix {
+                    target: FixTarget::Karpenter,
+                    instruction: "Allow several instance families and zones in the NodePool requirements.".into(),
+                    snippet: Some("requirements:\n  - key: karpenter.k8s.aws/instance-category\n    operator: In\n    values: [\"c\", \"m\", \"r\"]\n  - key: topology.kubernetes.io/zone\n    operator: Exists".into()),
+                },
+            ],
+        ));
+    }
+    for (
+        hint,
+        Shortfall {
+            groups,
+            limit_from_error,
+            codes,
+        },
+    ) in by_quota
+    {
+        let needed: f64 = groups.values().sum();
+        let facts = hint
+            .quota_code
+            .and_then(|c| ctx.quotas.get(c))
+            .or_else(|| ctx.quotas.values().find(|q| q.name == hint.name));
+        let code = facts
+            .map(|q| q.quota_code.clone())
+            .or_else(|| hint.quota_code.map(str::to_string));
+        let current = facts.and_then(|q| q.value).or(limit_from_error);
+        let key = code.clone().unwrap_or_else(|| hint.name.clone());
+        let rule = codes.first().cloned().unwrap_or_default();
+        if facts.and_then(|q| q.adjustable) == Some(false) {
+            out.push(recommendation(
+                &rule,
+                &format!("{} is not adjustable: open a support case to raise it", hint.name),
+                json!({"service_code": hint.service_code, "quota_code": code, "quota_name": hint.name}),
+                Vec::new(),
+            ));
+            continue;
+        }
+        let mut guards = Vec::new();
+        if let Some((id, status, desired)) = facts.and_then(|q| q.open_request.clone()) {
+            guards.push(GuardCheck::fail(
+                "open-request",
+                format!(
+                    "request {id} for {desired} is already {status}: it is followed, not repeated"
+                ),
+            ));
+        }
+        let desired = current.map(|c| desired_value(c, needed, &settings.quota));
+        match (current, desired) {
+            (Some(c), Some(d)) if d < c + needed => guards.push(GuardCheck::pass(
+                "ceiling",
+                format!(
+                    "capped at {}× the current value ({d}); the scale-up needed {needed} more",
+                    settings.quota.max_factor
+                ),
+            )),
+            (None, _) => guards.push(GuardCheck::fail(
+                "prerequisite",
+                "current value not known here (the pipeline reads it with GetServiceQuota)",
+            )),
+            _ => {}
+        }
+        if code.is_none() {
+            notes.push(format!(
+                "no quota code known for `{}`: the pipeline looks it up by name",
+                hint.name
+            ));
+        }
+        out.push(PlannedAction {
+            id: format!("service-quota:{}/{key}", hint.service_code),
+            kind: ActionKind::ServiceQuota,
+            mode: Mode::DryRun,
+            decision: Decision::RecordOnly,
+            finding: rule.clone(),
+            findings: codes.clone(),
+            target: json!({
+                "api": "service-quotas:RequestServiceQuotaIncrease",
+                "service_code": hint.service_code,
+                "quota_code": code,
+                "quota_name": hint.name,
+                "region": ctx.region,
+            }),
+            change: Change {
+                before: json!({"value": current}),
+                after: json!({"DesiredValue": desired}),
+            },
+            guards,
+            summary: format!(
+                "Raise `{}`{} (launches failed with {})",
+                hint.name,
+                match (current, desired) {
+                    (Some(c), Some(d)) => format!(" from {c} to {d}"),
+                    _ => String::new(),
+                },
+                codes.join(", ")
+            ),
+            steps: Vec::new(),
+        });
+    }
+    (out, notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(code: &str, t: &str, vcpus: u32, short: u32) -> LaunchFailure {
+        LaunchFailure {
+            code: code.into(),
+            message: "You have requested more vCPU capacity than your current vCPU limit of 32 allows for the instance bucket that the specified instance type belongs to.".into(),
+            group: Some("eks-ng-a".into()),
+            instance_type: Some(t.into()),
+            vcpus: Some(vcpus),
+            instances_short: short,
+            spot: false,
+        }
+    }
+
+    #[test]
+    fn codes_map_to_quotas_and_capacity_never_does() {
+        let q = |f: &LaunchFailure| match classify(f) {
+            Classified::Quota(h) => (h.service_code, h.quota_code, h.name),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            q(&failure("VcpuLimitExceeded", "m5.large", 2, 1)).1,
+            Some("L-1216C47A")
+        );
+        let g = q(&failure("VcpuLimitExceeded", "g5.xlarge", 4, 1));
+        assert_eq!(
+            (g.1, g.2.as_str()),
+            (None, "Running On-Demand G and VT instances")
+        );
+        let mut spot = failure("VcpuLimitExceeded", "c6i.large", 2, 1);
+        spot.spot = true;
+        assert_eq!(q(&spot).1, Some("L-34B43A08"));
+        assert_eq!(
+            q(&failure("NetworkInterfaceLimitExceeded", "m5.large", 2, 1)).1,
+            Some("L-DF5E4CA3")
+        );
+        assert_eq!(
+            q(&failure("VolumeLimitExceeded", "m5.large", 2, 1)).0,
+            "ebs"
+        );
+        assert_eq!(
+            classify(&failure("InsufficientInstanceCapacity", "m5.large", 2, 1)),
+            Classified::Capacity
+        );
+        assert_eq!(
+            classify(&failure("RequestLimitExceeded", "m5.large", 2, 1)),
+            Classified::Other
+        );
+    }
+
+    #[test]
+    fn desired_values_are_rounded_and_capped() {
+        let p = QuotaPolicy::default();
+        assert_eq!(desired_value(32.0, 8.0, &p), 50.0, "32 × 1.5 = 48 → 50");
+        assert_eq!(desired_value(32.0, 40.0, &p), 75.0, "32 + 40 = 72 → 75");
+        assert_eq!(desired_value(32.0, 400.0, &p), 128.0, "capped at 4×");
+        assert_eq!(desired_value(5000.0, 10.0, &p), 7500.0);
+    }
+
+    #[test]
+    fn a_storm_of_failures_is_one_request_and_the_limit_comes_from_the_error() {
+        let fails: Vec<LaunchFailure> = (0..500)
+            .map(|_| failure("VcpuLimitExceeded", "m5.xlarge", 4, 3))
+            .collect();
+        let (actions, _) = plan_quotas(&fails, &Context::default(), &Settings::default());
+        assert_eq!(actions.len(), 1);
+        let a = &actions[0];
+        assert_eq!(a.change.before["value"], 32.0);
+        assert_eq!(
+            a.change.after["DesiredValue"], 50.0,
+            "32 + 4×3 = 44 < 32 × 1.5 = 48 → 50"
+        );
+    }
+
+    #[test]
+    fn an_open_request_is_followed_not_repeated_and_unadjustable_is_a_recommendation() {
+        let mut ctx = Context::default();
+        ctx.quotas.insert(
+            "L-1216C47A".into(),
+            QuotaFacts {
+                service_code: "ec2".into(),
+                quota_code: "L-1216C47A".into(),
+                name: "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances".into(),
+                value: Some(64.0),
+                adjustable: Some(true),
+                open_request: Some(("req-1".into(), "CASE_OPENED".into(), 96.0)),
+            },
+        );
+        let (a, _) = plan_quotas(
+            &[failure("VcpuLimitExceeded", "m5.large", 2, 1)],
+            &ctx,
+            &Settings::default(),
+        );
+        assert!(a[0]
+            .guards
+            .iter()
+            .any(|g| g.guard == "open-request" && !g.ok));
+        assert_eq!(
+            a[0].change.before["value"], 64.0,
+            "the applied value beats the error text"
+        );
+        if let Some(q) = ctx.quotas.get_mut("L-1216C47A") {
+            q.adjustable = Some(false);
+        }
+        let (a, _) = plan_quotas(
+            &[failure("VcpuLimitExceeded", "m5.large", 2, 1)],
+            &ctx,
+            &Settings::default(),
+        );
+        assert_eq!(a[0].kind, ActionKind::Recommendation);
+        assert!(a[0].summary.contains("support case"));
+    }
+
+    #[test]
+    fn insufficient_capacity_never_becomes_a_quota_request() {
+        let fails = vec![failure("InsufficientInstanceCapacity", "m5.large", 2, 5)];
+        let (a, _) = plan_quotas(&fails, &Context::default(), &Settings::default());
+        assert!(
+            a.iter().all(|x| x.kind == ActionKind::Recommendation),
+            "{a:?}"
+        );
+        assert_eq!(a.len(), 1);
+    }
+}
