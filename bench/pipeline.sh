@@ -7,9 +7,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# Like the tests: the bench's helpers (moto, function binaries) must not outlive it.
+. scripts/procs.sh
+run_procs_begin
+trap run_procs_stop EXIT
+trap 'exit 130' INT TERM
 [ -x /usr/bin/time ] || { echo "needs GNU time: apt-get install time" >&2; exit 2; }
 # The deployable artifacts (release, stripped) and the release CLI used as the RSS baseline are
 # built here; the bench itself runs no cargo.
 scripts/sam-build.sh > /dev/null
 cargo build --release --quiet -p eks-remedy-cli
 cargo bench --quiet -p eks-remedy-tests --bench pipeline
+run_procs_check

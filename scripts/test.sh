@@ -7,12 +7,20 @@ command -v cargo >/dev/null || { echo "needs a Rust toolchain (https://rustup.rs
 scripts/setup.sh
 # Snapshots are compared, never rewritten, under CI.
 export INSTA_UPDATE=${INSTA_UPDATE:-no}
+# Every process of this run carries a marker: an interrupted run ends them all, and a finished run
+# fails if any helper (moto, a function binary, a browser) is still alive.
+. scripts/procs.sh
+run_procs_begin
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'run_procs_stop; rm -f "$log"' EXIT
+trap 'echo "test run interrupted: ending its processes" >&2; exit 130' INT TERM
 set +e
-cargo test --workspace --all-features --locked "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+# In the background and waited for, so a signal reaches the trap at once, not after cargo ends.
+cargo test --workspace --all-features --locked "$@" 2>&1 | tee "$log" &
+wait $!
+status=$?
 set -e
+run_procs_check || status=1
 # One closing line for the whole workspace (cargo prints one per test binary, the last often empty).
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"

@@ -17,10 +17,16 @@ Added, with state kept on moto's own per-account/region backends (so /moto-api/r
   scalars and arrays of scalars): CloudWatch alarm events carry `configuration.metrics` as an array
   of objects, and the EBS alarm rule matches `metrics.metricStat.metric.name` inside it.
 Everything else is stock moto. Requests still go through real HTTP and the real SDK serializers.
+
+`--exit-with-parent` (what the tests pass): the server exits when its standard input closes or its
+parent process is gone. Tests keep the server in a static that is never dropped, so without this a
+finished, panicked or killed test process would leave the server running.
 """
 
 import json
+import os
 import sys
+import threading
 import time
 import uuid
 
@@ -257,7 +263,34 @@ def _lifecycle_route(app):
         return json.dumps(LIFECYCLE_CALLS), 200, {"content-type": "application/json"}
 
 
+def _exit_with_parent():
+    """Ends this process when the parent that started it is gone.
+
+    Two signals, because either alone has a gap: stdin (a pipe whose write end only the parent
+    holds) reaches EOF the moment the parent dies, however it dies; the parent-pid poll also covers a
+    parent that started us without a pipe.
+    """
+    parent = os.getppid()
+
+    def on_stdin_eof():
+        while sys.stdin.buffer.read(65536):
+            pass
+        os._exit(0)
+
+    def on_reparent():
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=on_stdin_eof, daemon=True).start()
+    threading.Thread(target=on_reparent, daemon=True).start()
+
+
 if __name__ == "__main__":
+    args = sys.argv[1:]
+    if "--exit-with-parent" in args:
+        args.remove("--exit-with-parent")
+        _exit_with_parent()
     _install()
     original = server.create_backend_app
 
@@ -268,4 +301,4 @@ if __name__ == "__main__":
         return app
 
     server.create_backend_app = create_backend_app
-    server.main(sys.argv[1:])
+    server.main(args)

@@ -16,7 +16,7 @@ use common::*;
 use eks_remedy_pipeline::ports::IncidentStore;
 use eks_remedy_tests::moto::{bin_dir, client_env};
 use eks_remedy_tests::runtime_api::{Outcome, RuntimeApi};
-use eks_remedy_tests::FUNCTIONS;
+use eks_remedy_tests::{keep_run_marker, FUNCTIONS};
 use serde_json::{json, Value};
 
 /// The function binary. `cargo test --workspace` builds all five (each function crate has an
@@ -124,6 +124,7 @@ fn start(name: &str, stack: &Stack, extra: &[(&str, &str)]) -> Function {
         .env("SETTLE_DELAY_SECONDS", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    keep_run_marker(&mut cmd);
     for (k, v) in client_env(&moto().endpoint) {
         cmd.env(k, v);
     }

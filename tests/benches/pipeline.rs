@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use eks_remedy_tests::moto::{client_env, moto, unique};
 use eks_remedy_tests::runtime_api::{Outcome, RuntimeApi};
-use eks_remedy_tests::{repo_root, FUNCTIONS};
+use eks_remedy_tests::{keep_run_marker, repo_root, FUNCTIONS};
 
 fn release_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
@@ -63,6 +63,7 @@ fn spawn_fn(bin: &Path, api: &RuntimeApi, env: &[(String, String)]) -> std::proc
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    keep_run_marker(&mut cmd);
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -24,6 +24,18 @@ pub const FUNCTIONS: [(&str, &str); 5] = [
     ("bundle-analyzer", "BundleAnalyzerFunction"),
 ];
 
+/// Environment variable that `scripts/test.sh` sets to tag every process of one test run, so that it
+/// can find, and fail on, any helper process that outlives the run.
+pub const RUN_MARKER: &str = "EKS_REMEDY_TEST_RUN";
+
+/// Carries the run marker into a child started with `env_clear()`: without it, a leaked function
+/// process would be invisible to the run's leftover check.
+pub fn keep_run_marker(cmd: &mut std::process::Command) {
+    if let Some(v) = std::env::var_os(RUN_MARKER) {
+        cmd.env(RUN_MARKER, v);
+    }
+}
+
 /// Runs a function binary without its configuration: it must fail at once, name the missing
 /// setting, and not panic. Each function crate calls this from its own test, which is also what
 /// makes `cargo test --workspace` build every function binary.

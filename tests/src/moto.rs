@@ -1,5 +1,9 @@
 //! One moto server (with `tests/moto_server.py`'s extensions) per test process, on a free loopback
 //! port. `MOTO_ENDPOINT` reuses one that is already running.
+//!
+//! The server lives in a static, and statics are never dropped: so the server is started with
+//! `--exit-with-parent` and a stdin pipe that only this process holds, and it ends with this process
+//! however it ends (normal exit, panic, signal).
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -11,6 +15,7 @@ use std::time::{Duration, Instant};
 pub struct Moto {
     /// `http://127.0.0.1:<port>`.
     pub endpoint: String,
+    /// Held, never used: its stdin pipe closing is what tells the server to exit.
     _child: Option<Child>,
 }
 
@@ -63,7 +68,14 @@ fn spawn() -> (String, Child) {
         .unwrap_or(5500);
     let child = Command::new(python)
         .arg(repo.join("tests/moto_server.py"))
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .args([
+            "--exit-with-parent",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -1,0 +1,120 @@
+//! Regression tests for issue #14: every test run left its moto servers running (a static is never
+//! dropped, so nothing ended the child). The launcher now exits with whoever started it.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail by panicking
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use eks_remedy_tests::repo_root;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+fn launcher(port: u16) -> Command {
+    let root = repo_root();
+    let mut cmd = Command::new(root.join(".venv/bin/python"));
+    cmd.arg(root.join("tests/moto_server.py"))
+        .args([
+            "--exit-with-parent",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
+fn wait_listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "moto never listened on {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn exits_within(child: &mut Child, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn moto_server_exits_when_its_parents_pipe_closes() {
+    let port = free_port();
+    let mut child = launcher(port).stdin(Stdio::piped()).spawn().unwrap();
+    wait_listening(port);
+    // Still serving while the pipe is open: the watcher must not end a live run.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "exited while its parent lived"
+    );
+    // What the kernel does when the test process ends, however it ends.
+    drop(child.stdin.take());
+    let gone = exits_within(&mut child, Duration::from_secs(10));
+    if !gone {
+        let _ = child.kill();
+    }
+    assert!(gone, "moto outlived its parent's pipe");
+}
+
+#[test]
+fn moto_server_exits_when_its_parent_dies_without_a_pipe() {
+    // An intermediate shell starts the server with the shell's own (open) stdin, reports its pid,
+    // then lingers until killed: the server must notice the reparenting, not only EOF.
+    let port = free_port();
+    let root = repo_root();
+    let script = format!(
+        "{py} {srv} --exit-with-parent -H 127.0.0.1 -p {port} >/dev/null 2>&1 <&0 & echo $!; sleep 600",
+        py = root.join(".venv/bin/python").display(),
+        srv = root.join("tests/moto_server.py").display(),
+    );
+    let mut shell = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(shell.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let server_pid: u32 = line.trim().parse().unwrap();
+    wait_listening(port);
+    // Our end of the shell's stdin stays open (held in `stdin`), so only the parent watch can fire.
+    let stdin = shell.stdin.take();
+    shell.kill().unwrap();
+    shell.wait().unwrap();
+    let proc_dir = format!("/proc/{server_pid}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut gone = false;
+    while Instant::now() < deadline {
+        // A zombie (reaped later by init) counts as gone.
+        let state = std::fs::read_to_string(format!("{proc_dir}/stat")).unwrap_or_default();
+        if state.is_empty() || state.contains(") Z ") {
+            gone = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(stdin);
+    if !gone {
+        let _ = Command::new("kill").arg(server_pid.to_string()).status();
+    }
+    assert!(gone, "moto outlived its parent");
+}
