@@ -48,7 +48,7 @@ const BAR: f64 = 12.0;
 const BREAK_W: f64 = 56.0;
 const MIN_SEGMENT_W: f64 = 60.0;
 const MAX_BREAKS: usize = 3;
-const MAX_MARKER_LABEL_W: f64 = 240.0;
+const MAX_MARKER_LABEL_W: f64 = 360.0;
 /// Markers closer than this share one numbered label.
 const CLUSTER_PX: f64 = 4.0;
 

@@ -186,10 +186,54 @@ fn svg(r: &Report) -> String {
         "UTC (no boot seen)"
     };
     let _ = write!(o, " · ticks: {ticks}</p>");
+    // Laid out twice, for wide and narrow pages; CSS shows one (no script needed).
+    let _ = write!(
+        o,
+        "<style>.tl-n{{display:none}}@media (max-width:{NARROW_BELOW}px){{.tl-w{{display:none}}.tl-n{{display:block}}}}</style>"
+    );
+    drawing(&mut o, &t, "tl-w");
+    if let Some(narrow) = Timeline::build(r, NARROW_WIDTH) {
+        drawing(&mut o, &narrow, "tl-n");
+    }
+    if let Some(e) = &t.earlier {
+        let _ = write!(
+            o,
+            "<p class=\"meta\">{}: {} event{} from {} to {} ({}), not drawn.</p>",
+            if e.before_boot {
+                "Before this boot"
+            } else {
+                "Before the first finding"
+            },
+            e.count,
+            if e.count == 1 { "" } else { "s" },
+            when(Some(e.first)),
+            when(Some(e.last)),
+            escape(&e.labels.join("; "))
+        );
+    }
+    if t.undated > 0 {
+        let _ = write!(
+            o,
+            "<p class=\"meta\">{} finding{} without a time, not drawn.</p>",
+            t.undated,
+            if t.undated == 1 { "" } else { "s" }
+        );
+    }
+    o.push_str("</div>");
+    o
+}
+
+/// Pages narrower than this get the narrow layout.
+const NARROW_BELOW: u32 = 900;
+/// Drawing width of the narrow layout: about its size on an 800 px page, so labels keep their size.
+const NARROW_WIDTH: f64 = 740.0;
+
+/// One laid-out timeline: the SVG and, when markers are numbered, their key.
+fn drawing(o: &mut String, t: &Timeline, class: &str) {
     let (w, h) = (t.width, t.height);
     let _ = write!(
         o,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w:.0} {h:.0}\" width=\"100%\" \
+        "<div class=\"{class}\"><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w:.0} {h:.0}\" width=\"100%\" \
          style=\"display:block;max-width:{w:.0}px;height:auto\" \
          font-family=\"DejaVu Sans Mono,Menlo,Consolas,monospace\" font-size=\"{}\" role=\"img\" \
          aria-label=\"timeline\">",
@@ -276,7 +320,7 @@ fn svg(r: &Report) -> String {
             .map(|s| format!("<title>{}</title>", escape(s)))
             .unwrap_or_default();
         let text = format!(
-            "<text x=\"{:.1}\" y=\"{:.1}\" textLength=\"{:.1}\" lengthAdjust=\"spacing\" fill=\"{fill}\">{title}{}</text>",
+            "<text x=\"{:.1}\" y=\"{:.1}\" textLength=\"{:.1}\" lengthAdjust=\"spacing\" fill=\"{fill}\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">{title}{}</text>",
             l.x,
             l.y,
             l.width,
@@ -307,32 +351,7 @@ fn svg(r: &Report) -> String {
         }
         let _ = write!(o, "</ol>");
     }
-    if let Some(e) = &t.earlier {
-        let _ = write!(
-            o,
-            "<p class=\"meta\">{}: {} event{} from {} to {} ({}), not drawn.</p>",
-            if e.before_boot {
-                "Before this boot"
-            } else {
-                "Before the first finding"
-            },
-            e.count,
-            if e.count == 1 { "" } else { "s" },
-            when(Some(e.first)),
-            when(Some(e.last)),
-            escape(&e.labels.join("; "))
-        );
-    }
-    if t.undated > 0 {
-        let _ = write!(
-            o,
-            "<p class=\"meta\">{} finding{} without a time, not drawn.</p>",
-            t.undated,
-            if t.undated == 1 { "" } else { "s" }
-        );
-    }
     o.push_str("</div>");
-    o
 }
 
 #[cfg(test)]
