@@ -792,37 +792,40 @@ impl Timeline {
         for s in &segments {
             let d = (s.end - s.start).num_milliseconds();
             let px = s.x1 - s.x0;
-            // The widest labels a step could give, to keep neighbouring ticks apart.
-            let need = |step: i64| {
-                let sample = if self.boot.is_some() {
-                    since_boot(secs(s.end - origin) + if step < 1000 { 0.1 } else { 0.0 })
-                } else {
-                    String::new()
-                };
-                text_width(&sample, FONT).max(text_width(&utc(s.end, step, multi_day), FONT))
-                    + 2.0 * GAP
-            };
-            let step = STEPS_MS
-                .iter()
-                .copied()
-                .find(|&st| {
-                    if d == 0 {
-                        st == 1000
-                    } else {
-                        st as f64 / d as f64 * px >= need(st)
-                    }
-                })
-                .unwrap_or(STEPS_MS[STEPS_MS.len() - 1]);
-            let ticks: Vec<DateTime<Utc>> = if d == 0 {
-                vec![s.start]
-            } else {
-                // The first multiple of the step (counted from boot) at or after the segment's start.
-                let first = (s.start - origin).num_milliseconds().div_euclid(step)
-                    + i64::from((s.start - origin).num_milliseconds().rem_euclid(step) != 0);
+            // Multiples of `step` (counted from boot, else from the epoch) within the segment.
+            let ticks_for = |step: i64| -> Vec<DateTime<Utc>> {
+                let from = (s.start - origin).num_milliseconds();
+                let first = from.div_euclid(step) + i64::from(from.rem_euclid(step) != 0);
                 (first..)
                     .map(|k| origin + Duration::milliseconds(k * step))
                     .take_while(|t| *t <= s.end)
                     .collect()
+            };
+            let widest = |ticks: &[DateTime<Utc>], step: i64| {
+                ticks
+                    .iter()
+                    .map(|&at| {
+                        let since = self.boot.map(|b| since_boot(secs(at - b)));
+                        text_width(since.as_deref().unwrap_or(""), FONT)
+                            .max(text_width(&utc(at, step, multi_day), FONT))
+                    })
+                    .fold(0.0, f64::max)
+            };
+            // The smallest step whose labels keep clear of each other.
+            let (step, ticks) = if d == 0 {
+                (1000, vec![s.start])
+            } else {
+                STEPS_MS
+                    .iter()
+                    .map(|&step| (step, step as f64 / d as f64 * px))
+                    .filter(|&(_, apart)| apart >= 20.0)
+                    .map(|(step, apart)| (step, apart, ticks_for(step)))
+                    .find(|(step, apart, ticks)| widest(ticks, *step) + 2.0 * GAP <= *apart)
+                    .map(|(step, _, ticks)| (step, ticks))
+                    .unwrap_or_else(|| {
+                        let step = STEPS_MS[STEPS_MS.len() - 1];
+                        (step, ticks_for(step))
+                    })
             };
             for at in ticks {
                 let x = self.x(at);
@@ -1338,6 +1341,44 @@ mod tests {
             "{lane}"
         );
         assert!(t.markers.iter().all(|m| !m.label.contains('\u{202e}')));
+    }
+
+    #[test]
+    fn labels_never_overlap_across_shapes_and_widths() {
+        let boot = at("2026-10-19T05:10:00Z");
+        for span_s in [1, 90, 7_200, 259_200] {
+            for n in [0, 1, 2, 5, 13, 40] {
+                for markers in [0, 3, 30] {
+                    let spread =
+                        |i: i64, of: i64| Duration::milliseconds(span_s * 1000 * i / of.max(1));
+                    let findings = (0..n)
+                        .map(|i| {
+                            let first = boot + spread(i, n);
+                            finding(&format!("rule-{i}"), first, first + spread(1, 3))
+                        })
+                        .collect();
+                    let events = (0..markers)
+                        .map(|i| {
+                            event(
+                                "ipamd-start",
+                                boot + spread(i, markers * 7),
+                                "ipamd started (v1.18.3)",
+                            )
+                        })
+                        .collect();
+                    let r = report(Some(boot), Some(boot + spread(2, 1)), findings, events);
+                    for width in [DEFAULT_WIDTH, 740.0, 480.0] {
+                        let t =
+                            Timeline::build(&r, width).unwrap_or_else(|| panic!("nothing dated"));
+                        assert_clean(&t);
+                        assert!(
+                            !t.ticks.is_empty(),
+                            "{span_s} s, {n} findings, {markers} markers"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
