@@ -14,6 +14,7 @@
 //! | [`rule`] / [`rules`] | the rule model and the catalogue, one file per rule |
 //! | [`eni`] | ENI/IP limits for the max-pods ceiling |
 //! | [`correlate`] | cause-and-effect links, root cause, timeline |
+//! | [`timeline`] | the timeline model: window, breaks, ticks, lanes, non-overlapping labels |
 //! | [`report`] | the JSON contract |
 //! | [`render`] | text, JSON, Markdown and HTML output |
 //! | [`analyze`] | the whole analysis, tying the above together |
@@ -33,6 +34,7 @@ pub mod rules;
 pub mod scan;
 pub mod source;
 pub mod stamp;
+pub mod timeline;
 
 pub use analyze::{Analyzer, Options};
 pub use bundle::{BundleError, Limits};

@@ -2,10 +2,9 @@
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Utc};
-
 use super::{node_line, offset, read_line, when};
 use crate::report::{Report, Severity};
+use crate::timeline::{self, duration, Role, Timeline};
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -34,7 +33,7 @@ fn color(s: Severity) -> &'static str {
 }
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}\
-h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}.meta{color:#555}\
+h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;overflow-wrap:anywhere}.meta{color:#555}\
 .f{border-left:5px solid #ccc;padding:.4em 1em;margin:1em 0;background:#fafafa}\
 .sev{display:inline-block;color:#fff;border-radius:3px;padding:0 .4em;font-size:.85em;font-weight:600}\
 code,pre{font:12px/1.4 ui-monospace,monospace;background:#f1f3f5;padding:.1em .3em}pre{padding:.5em;overflow-x:auto}\
@@ -152,83 +151,259 @@ pub(super) fn render(r: &Report) -> String {
     o
 }
 
-/// The timeline: node events as vertical marks, each finding as a bar from first to last occurrence.
+/// The timeline section: a caption, the SVG drawn from the [`Timeline`] model (scaled to the page by
+/// its viewBox), and notes for what the drawing leaves out. Lanes and their labels link to the
+/// findings' sections; every bundle-derived string is escaped.
 fn svg(r: &Report) -> String {
-    let times: Vec<DateTime<Utc>> = r.timeline.iter().map(|e| e.at).collect();
-    let (Some(&t0), Some(&t1)) = (times.iter().min(), times.iter().max()) else {
+    let Some(t) = Timeline::build(r, timeline::DEFAULT_WIDTH) else {
         return String::new();
     };
-    let span = ((t1 - t0).num_milliseconds() as f64).max(1000.0);
-    let (left, width, lane) = (190.0, 860.0, 22.0);
-    let x = |t: DateTime<Utc>| left + (t - t0).num_milliseconds() as f64 / span * width;
-    let lanes: Vec<_> = r
-        .findings
+    let mut o = String::from("<div class=\"timeline\" style=\"overflow-wrap:anywhere\">");
+    let from = match t.boot {
+        Some(b) if b == t.start => format!("{} (boot)", when(Some(t.start))),
+        _ => when(Some(t.start)),
+    };
+    let to = match t.collected {
+        Some(c) if c == t.end => format!("{} (logs collected)", when(Some(t.end))),
+        _ => when(Some(t.end)),
+    };
+    let cut: Vec<String> = t
+        .breaks()
         .iter()
-        .filter(|f| f.first_seen.is_some())
+        .map(|(_, _, d)| duration(d.num_milliseconds() as f64 / 1000.0, 2))
         .collect();
-    let marks: Vec<_> = r.timeline.iter().filter(|e| e.rule.is_none()).collect();
-    let height = 40.0 + lane * (lanes.len() as f64 + 1.0) + 40.0;
-    let mut o = String::new();
-    let _ = write!(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" font-size=\"11\" role=\"img\" aria-label=\"timeline\">", left + width + 20.0);
-    let _ = write!(
-        o,
-        "<line x1=\"{left}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#999\"/>",
-        height - 30.0,
-        left + width
-    );
-    let _ = write!(
-        o,
-        "<text x=\"{left}\" y=\"{}\">{}</text>",
-        height - 14.0,
-        escape(&when(Some(t0)))
-    );
-    let _ = write!(
-        o,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
-        left + width,
-        height - 14.0,
-        escape(&when(Some(t1)))
-    );
-    for (i, m) in marks.iter().enumerate() {
-        let mx = x(m.at);
-        let _ = write!(o, "<line x1=\"{mx:.1}\" y1=\"20\" x2=\"{mx:.1}\" y2=\"{:.1}\" stroke=\"#adb5bd\" stroke-dasharray=\"3 3\"/>", height - 30.0);
+    let _ = write!(o, "<p class=\"meta\">{} → {}", escape(&from), escape(&to));
+    if !cut.is_empty() {
         let _ = write!(
             o,
-            "<text x=\"{:.1}\" y=\"{}\" fill=\"#495057\"><title>{}</title>{}</text>",
-            mx + 2.0,
-            12.0 + (i % 2) as f64 * 10.0,
-            escape(&format!("{} {}", when(Some(m.at)), m.label)),
-            escape(&m.kind)
+            " · quiet stretches cut out of the axis (//): {}",
+            cut.join(", ")
         );
     }
-    for (i, f) in lanes.iter().enumerate() {
-        let y = 40.0 + lane * i as f64;
-        let (Some(a), b) = (f.first_seen, f.last_seen) else {
-            continue;
+    let ticks = if t.boot.is_some() {
+        "time since boot above UTC"
+    } else {
+        "UTC (no boot seen)"
+    };
+    let _ = write!(o, " · ticks: {ticks}</p>");
+    // Laid out twice, for wide and narrow pages; CSS shows one (no script needed).
+    let _ = write!(
+        o,
+        "<style>.tl-n{{display:none}}@media (max-width:{NARROW_BELOW}px){{.tl-w{{display:none}}.tl-n{{display:block}}}}</style>"
+    );
+    drawing(&mut o, &t, "tl-w");
+    if let Some(narrow) = Timeline::build(r, NARROW_WIDTH) {
+        drawing(&mut o, &narrow, "tl-n");
+    }
+    if let Some(e) = &t.earlier {
+        let _ = write!(
+            o,
+            "<p class=\"meta\">{}: {} event{} from {} to {} ({}), not drawn.</p>",
+            if e.before_boot {
+                "Before this boot"
+            } else {
+                "Before the first finding"
+            },
+            e.count,
+            if e.count == 1 { "" } else { "s" },
+            when(Some(e.first)),
+            when(Some(e.last)),
+            escape(&e.labels.join("; "))
+        );
+    }
+    if t.undated > 0 {
+        let _ = write!(
+            o,
+            "<p class=\"meta\">{} finding{} without a time, not drawn.</p>",
+            t.undated,
+            if t.undated == 1 { "" } else { "s" }
+        );
+    }
+    o.push_str("</div>");
+    o
+}
+
+/// Pages narrower than this get the narrow layout.
+const NARROW_BELOW: u32 = 900;
+/// Drawing width of the narrow layout: about its size on an 800 px page, so labels keep their size.
+const NARROW_WIDTH: f64 = 740.0;
+
+/// One laid-out timeline: the SVG and, when markers are numbered, their key.
+fn drawing(o: &mut String, t: &Timeline, class: &str) {
+    let (w, h) = (t.width, t.height);
+    let _ = write!(
+        o,
+        "<div class=\"{class}\"><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w:.0} {h:.0}\" width=\"100%\" \
+         style=\"display:block;max-width:{w:.0}px;height:auto\" \
+         font-family=\"DejaVu Sans Mono,Menlo,Consolas,monospace\" font-size=\"{}\" role=\"img\" \
+         aria-label=\"timeline\">",
+        timeline::FONT
+    );
+    let band = t.axis_y - t.plot_top + 2.0;
+    for s in &t.segments {
+        let _ = write!(
+            o,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{band:.1}\" fill=\"#f8f9fa\"/>\
+             <line x1=\"{0:.1}\" y1=\"{3:.1}\" x2=\"{4:.1}\" y2=\"{3:.1}\" stroke=\"#868e96\"/>",
+            s.x0,
+            t.plot_top - 2.0,
+            s.x1 - s.x0,
+            t.axis_y,
+            s.x1
+        );
+    }
+    for (a, b, _) in t.breaks() {
+        let (c, y) = ((a + b) / 2.0, t.axis_y);
+        let _ = write!(
+            o,
+            "<line x1=\"{a:.1}\" y1=\"{y:.1}\" x2=\"{b:.1}\" y2=\"{y:.1}\" stroke=\"#adb5bd\" stroke-dasharray=\"2 2\"/>\
+             <path d=\"M{:.1} {:.1}L{:.1} {:.1}M{:.1} {:.1}L{:.1} {:.1}\" stroke=\"#495057\" fill=\"none\"/>",
+            c - 5.0,
+            y + 6.0,
+            c - 1.0,
+            y - 6.0,
+            c + 1.0,
+            y + 6.0,
+            c + 5.0,
+            y - 6.0
+        );
+    }
+    for k in &t.ticks {
+        let _ = write!(
+            o,
+            "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#e9ecef\"/>\
+             <line x1=\"{0:.1}\" y1=\"{2:.1}\" x2=\"{0:.1}\" y2=\"{3:.1}\" stroke=\"#868e96\"/>",
+            k.x,
+            t.plot_top - 2.0,
+            t.axis_y,
+            t.axis_y + 4.0
+        );
+    }
+    for m in &t.markers {
+        let _ = write!(
+            o,
+            "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#868e96\" stroke-dasharray=\"3 3\"><title>{3}</title></line>",
+            m.x,
+            m.line_top,
+            t.axis_y,
+            escape(&format!("{} {} {}", m.number, when(Some(m.at)), m.label))
+        );
+    }
+    for l in &t.lanes {
+        let _ = write!(
+            o,
+            "<a href=\"#{}\"><rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"3\" fill=\"{}\"><title>{}</title></rect></a>",
+            escape(&l.rule),
+            l.x0,
+            l.y,
+            l.x1 - l.x0,
+            l.h,
+            color(l.severity),
+            escape(&format!(
+                "{}: {}× from {} to {}",
+                l.rule,
+                l.count,
+                when(Some(l.first)),
+                when(Some(l.last))
+            ))
+        );
+    }
+    for l in &t.labels {
+        let fill = match (l.role, &l.target) {
+            (_, Some(_)) => "#0b5cad",
+            (Role::TickUtc, _) => "#868e96",
+            _ => "#343a40",
         };
-        let (xa, xb) = (x(a), x(b.unwrap_or(a)));
-        let _ = write!(
-            o,
-            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            left - 6.0,
-            y + 11.0,
-            escape(&f.rule)
+        let title = l
+            .title
+            .as_deref()
+            .map(|s| format!("<title>{}</title>", escape(s)))
+            .unwrap_or_default();
+        let text = format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" textLength=\"{:.1}\" lengthAdjust=\"spacing\" fill=\"{fill}\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">{title}{}</text>",
+            l.x,
+            l.y,
+            l.width,
+            escape(&l.text)
         );
-        let _ = write!(
-            o,
-            "<rect x=\"{xa:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"14\" rx=\"3\" fill=\"{}\"><title>{}</title></rect>",
-            (xb - xa).max(4.0),
-            color(f.severity),
-            escape(&format!("{}: {}× from {} to {}", f.rule, f.count, when(f.first_seen), when(f.last_seen)))
-        );
+        match &l.target {
+            Some(rule) => {
+                let _ = write!(o, "<a href=\"#{}\">{text}</a>", escape(rule));
+            }
+            None => o.push_str(&text),
+        }
     }
     o.push_str("</svg>");
-    o
+    if t.keyed {
+        let _ = write!(
+            o,
+            "<ol class=\"meta\" style=\"columns:2 24em;font-size:.9em\">"
+        );
+        for m in &t.markers {
+            let _ = write!(
+                o,
+                "<li value=\"{}\">{} {} {}</li>",
+                m.number,
+                m.at.format("%Y-%m-%d %H:%M:%S%.3fZ"),
+                escape(&offset(m.since_boot_s)),
+                escape(&m.label)
+            );
+        }
+        let _ = write!(o, "</ol>");
+    }
+    o.push_str("</div>");
 }
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::{escape, svg};
+    use crate::report::{BundleInfo, Finding, Report, TimelineEvent};
+
+    fn hostile_report() -> Report {
+        let evil = "a\"><script>x</script>";
+        let finding: Finding = serde_json::from_value(serde_json::json!({
+            "rule": evil, "severity": "high", "title": evil, "summary": "", "why": "", "count": 2,
+            "first_seen": "2026-10-19T05:10:00Z", "last_seen": "2026-10-19T05:11:00Z",
+            "first_seen_since_boot_s": null, "evidence": [], "details": {}, "fix": [], "actions": [],
+            "docs": [], "root_cause": false, "caused_by": []
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let at = finding.first_seen.unwrap_or_default() + chrono::Duration::seconds(30);
+        Report {
+            schema_version: 1,
+            tool: "test".into(),
+            bundle: BundleInfo::default(),
+            findings: vec![finding],
+            root_cause: None,
+            timeline: vec![TimelineEvent {
+                at,
+                since_boot_s: None,
+                kind: "kubelet-start".into(),
+                rule: None,
+                label: evil.into(),
+            }],
+            skipped_checks: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn timeline_scales_links_lanes_and_escapes_bundle_text() {
+        let s = svg(&hostile_report());
+        assert!(
+            s.contains("viewBox=\"0 0 1000 ") && s.contains("width=\"100%\""),
+            "{s}"
+        );
+        assert!(!s.contains("<script"), "{s}");
+        assert!(s.contains("&lt;script&gt;"), "{s}");
+        assert!(
+            s.contains("<a href=\"#a&quot;&gt;&lt;script&gt;x&lt;/script&gt;\">"),
+            "{s}"
+        );
+        assert!(
+            s.contains("textLength="),
+            "labels pinned to their computed width"
+        );
+    }
 
     #[test]
     fn escapes_markup() {

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use super::{node_line, offset, read_line, when};
 use crate::report::{Report, Severity};
+use crate::timeline::{self, duration, since_boot, Timeline};
 
 struct Paint(bool);
 
@@ -130,18 +131,10 @@ pub(super) fn render(r: &Report, color: bool) -> String {
             let _ = writeln!(o, "  {}", p.dim(&format!("docs: {}", f.docs.join(" "))));
         }
     }
-    if !r.timeline.is_empty() {
+    if let Some(t) = Timeline::build(r, timeline::DEFAULT_WIDTH) {
         let _ = writeln!(o);
         let _ = writeln!(o, "{}", p.bold("Timeline"));
-        for e in &r.timeline {
-            let _ = writeln!(
-                o,
-                "  {}  {:>9}  {}",
-                when(Some(e.at)),
-                offset(e.since_boot_s),
-                e.label
-            );
-        }
+        timeline_text(&mut o, r, &t, &p);
     }
     if !r.skipped_checks.is_empty() {
         let _ = writeln!(o);
@@ -151,4 +144,140 @@ pub(super) fn render(r: &Report, color: bool) -> String {
         }
     }
     o
+}
+
+/// Columns of the lane chart.
+const CHART: usize = 48;
+
+/// The timeline drawn from the same model as the HTML: the window, what it leaves out, a lane
+/// chart, and the node's events in the window.
+fn timeline_text(o: &mut String, r: &Report, t: &Timeline, p: &Paint) {
+    let mut head = format!("  {}", when(Some(t.start)));
+    if t.boot == Some(t.start) {
+        head.push_str(" (boot)");
+    }
+    let _ = write!(head, " → {}", when(Some(t.end)));
+    if t.collected == Some(t.end) {
+        head.push_str(" (logs collected)");
+    }
+    let cut: Vec<String> = t
+        .breaks()
+        .iter()
+        .map(|(_, _, d)| duration(d.num_milliseconds() as f64 / 1000.0, 2))
+        .collect();
+    if !cut.is_empty() && !t.lanes.is_empty() {
+        let _ = write!(head, "; quiet {} cut out of the chart (//)", cut.join(", "));
+    }
+    let _ = writeln!(o, "{}", p.dim(&head));
+    if let Some(e) = &t.earlier {
+        let what = if e.before_boot {
+            "before this boot"
+        } else {
+            "before the first finding"
+        };
+        let _ = writeln!(
+            o,
+            "  {}",
+            p.dim(&format!(
+                "{what}: {} event{} from {} to {} ({}), not drawn",
+                e.count,
+                if e.count == 1 { "" } else { "s" },
+                when(Some(e.first)),
+                when(Some(e.last)),
+                e.labels.join("; ")
+            ))
+        );
+    }
+    if !t.lanes.is_empty() {
+        let col = |x: f64| {
+            let f = (x - t.plot_left) / (t.plot_right - t.plot_left).max(1.0);
+            ((f * (CHART - 1) as f64).round().max(0.0) as usize).min(CHART - 1)
+        };
+        let breaks: Vec<usize> = t
+            .breaks()
+            .iter()
+            .map(|(a, b, _)| col((a + b) / 2.0))
+            .collect();
+        let name_w = t
+            .lanes
+            .iter()
+            .map(|l| l.rule.chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(32);
+        let _ = writeln!(o);
+        for l in &t.lanes {
+            let mut row = vec![' '; CHART];
+            for &b in &breaks {
+                row[b] = '/';
+            }
+            for c in row.iter_mut().take(col(l.x1) + 1).skip(col(l.x0)) {
+                *c = '━';
+            }
+            let name: String = timeline::clean(&l.rule).chars().take(name_w).collect();
+            let span = l.last - l.first;
+            let note = if span > chrono::Duration::zero() {
+                format!(
+                    "{}× in {}",
+                    l.count,
+                    duration(span.num_milliseconds() as f64 / 1000.0, 2)
+                )
+            } else {
+                format!("{}×", l.count)
+            };
+            let _ = writeln!(
+                o,
+                "  {name:<name_w$} │{}│ {note}",
+                row.into_iter().collect::<String>()
+            );
+        }
+        // The axis and as many tick labels as fit, since boot when known.
+        let mut axis = vec!['─'; CHART];
+        let mut labels = vec![' '; CHART + 12];
+        let mut free = 0;
+        for k in &t.ticks {
+            let c = col(k.x);
+            axis[c] = '┴';
+            let text = match t.boot {
+                Some(b) => since_boot((k.at - b).num_milliseconds() as f64 / 1000.0),
+                None => k.at.format("%H:%M:%SZ").to_string(),
+            };
+            let n = text.chars().count();
+            if c >= free && c + n <= labels.len() {
+                for (i, ch) in text.chars().enumerate() {
+                    labels[c + i] = ch;
+                }
+                free = c + n + 1;
+            }
+        }
+        for &b in &breaks {
+            axis[b] = '/';
+        }
+        let _ = writeln!(
+            o,
+            "  {:name_w$} └{}┘",
+            "",
+            axis.into_iter().collect::<String>()
+        );
+        let _ = writeln!(
+            o,
+            "  {:name_w$}  {}",
+            "",
+            labels.into_iter().collect::<String>().trim_end()
+        );
+    }
+    let _ = writeln!(o);
+    for e in r
+        .timeline
+        .iter()
+        .filter(|e| e.at >= t.start && e.at <= t.end)
+    {
+        let _ = writeln!(
+            o,
+            "  {}  {:>9}  {}",
+            when(Some(e.at)),
+            offset(e.since_boot_s),
+            timeline::clean(&e.label)
+        );
+    }
 }
