@@ -19,8 +19,15 @@ set +e
 cargo test --workspace --all-features --locked "$@" 2>&1 | tee "$log" &
 wait $!
 status=$?
+# The HTML report in a real browser (installs Chromium when missing; skips, saying why, only where it
+# cannot be installed).
+scripts/browser-test.sh 2>&1 | tee -a "$log" &
+wait $! || status=1
 set -e
 run_procs_check || status=1
-# One closing line for the whole workspace (cargo prints one per test binary, the last often empty).
-awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+# One closing line for the whole run (cargo prints one per test binary, the last often empty; the
+# browser tests one of their own).
+awk '/^test result:/ { p += $4; f += $6 }
+     /^browser: [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"
