@@ -205,6 +205,8 @@ impl Analyzer {
             boot_time: clock.boot,
             input_bytes: summary.input_bytes,
             bytes_read: summary.bytes_read,
+            inflated_bytes: summary.inflated_bytes,
+            stopped_by: summary.stopped_by,
             members_read: summary.members_read,
             members_skipped: summary.skipped,
             members_truncated: summary.members_truncated,

@@ -255,6 +255,13 @@ pub struct BundleInfo {
     pub input_bytes: Option<u64>,
     /// Uncompressed member bytes read.
     pub bytes_read: u64,
+    /// Every byte inflated (framing, skipped members and the rest of cut members included); bounded
+    /// by `limits.max_total_bytes`.
+    #[serde(default)]
+    pub inflated_bytes: u64,
+    /// The reader limit that stopped reading early (`max-total-bytes`, `max-ratio`, `max-members`).
+    #[serde(default)]
+    pub stopped_by: Option<String>,
     /// Regular-file members read.
     pub members_read: u64,
     /// Members passed over, by reason.
