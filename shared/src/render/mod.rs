@@ -1,6 +1,7 @@
 //! Output formats: text for people at a terminal, JSON (the contract), Markdown for tickets, and a
 //! single self-contained HTML file with the timeline drawn as SVG, for attaching to incidents.
 
+pub mod escape;
 mod html;
 mod markdown;
 mod text;
