@@ -22,6 +22,23 @@ pub fn terminal(s: &str) -> String {
         .collect()
 }
 
+/// Serialised JSON with every character [`is_hostile`] that JSON allows raw (DEL, C1 controls, bidi
+/// overrides) written as a `\uXXXX` escape instead: the same document to a parser, but no byte a
+/// terminal acts on when the report is printed. serde_json already escapes C0 controls.
+pub fn json(serialised: &str) -> String {
+    let mut o = String::with_capacity(serialised.len());
+    for c in serialised.chars() {
+        if is_hostile(c) && !matches!(c, '\n' | '\t') {
+            // Outside strings serde_json writes only ASCII structure, so such a character is always
+            // inside a string, where an escape means the same character.
+            o.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            o.push(c);
+        }
+    }
+    o
+}
+
 /// Text for HTML element content and attribute values: markup characters become entities and
 /// control characters `�`.
 pub fn html(s: &str) -> String {
@@ -113,6 +130,19 @@ mod tests {
         let s = terminal("a\x1b]0;title\x07b\x1b[2J\u{9b}31mc\u{202e}d\ne");
         assert!(!s.chars().any(is_hostile), "{s:?}");
         assert!(s.starts_with('a') && s.ends_with('e'));
+    }
+
+    #[test]
+    fn json_escapes_c1_and_keeps_meaning() {
+        let v = serde_json::json!({"k": "a\u{9b}31m\u{7f}\u{202e}b"});
+        let text = json(&serde_json::to_string_pretty(&v).unwrap_or_default());
+        assert!(!text.chars().any(is_hostile_raw));
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        assert_eq!(back, v);
+    }
+
+    fn is_hostile_raw(c: char) -> bool {
+        is_hostile(c) && c != '\n'
     }
 
     #[test]
