@@ -148,6 +148,7 @@ impl Analyzer {
             .max();
         facts.absorb_markers(counted.markers, opts.instance_type.as_deref());
         facts.damage = summary.damage.clone();
+        facts.stopped_by = summary.stopped_by.clone();
         facts.type_limits = opts.instance_limits;
         if let Some(c) = &opts.cluster {
             // The API's version is authoritative; ipamd's log only shows what it saw at start.

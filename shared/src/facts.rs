@@ -179,6 +179,8 @@ pub struct Facts {
     pub cluster: Option<crate::analyze::ClusterContext>,
     /// Damage the reader met (truncation, corruption, limits).
     pub damage: Vec<crate::bundle::Damage>,
+    /// The reader limit that stopped reading (`max-total-bytes`, `max-ratio`, `max-members`).
+    pub stopped_by: Option<String>,
     /// Structured members read only in part: (path, why). Rules never conclude from them.
     pub cut: Vec<(String, String)>,
     /// Values not kept because a collection was full ([`MAX_DISTINCT_VALUES`] and the like).

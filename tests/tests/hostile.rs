@@ -322,6 +322,7 @@ fn every_inflated_byte_counts_against_the_total() {
     assert_eq!(r.bundle.stopped_by.as_deref(), Some("max-total-bytes"));
     let inc = r.finding("bundle-incomplete").expect("incomplete");
     assert!(inc.summary.contains("max-total-bytes"), "{}", inc.summary);
+    assert_eq!(inc.details["stopped_by"], "max-total-bytes");
     // The rest of a member cut at --max-member-bytes counts too.
     zero_bomb(&path, "./var_log/messages", 32 << 20);
     let limits = Limits {
