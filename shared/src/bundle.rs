@@ -647,14 +647,17 @@ impl<'a> Walker<'a> {
                 "tar header checksum mismatch",
             ));
         }
-        let size = match pending.pax_size.take() {
+        let kind = header.entry_type();
+        let extension =
+            kind.is_gnu_longname() || kind.is_gnu_longlink() || kind.is_pax_local_extensions();
+        // A PAX `size` describes the member that follows, never another extension header.
+        let size = match pending.pax_size.filter(|_| !extension) {
             Some(s) => s,
             None => header.entry_size()?,
         };
         let padding = (512 - size % 512) % 512;
-        let kind = header.entry_type();
         let mut body = (&mut *input).take(size);
-        if kind.is_gnu_longname() || kind.is_gnu_longlink() || kind.is_pax_local_extensions() {
+        if extension {
             match read_extension(&mut body, size)? {
                 None => {
                     // Counted once, here; the member it belongs to is skipped silently below.

@@ -224,6 +224,31 @@ fn oversized_long_name_and_pax_headers_skip_their_member_and_are_counted() {
 }
 
 #[test]
+fn small_pax_headers_name_and_size_their_member() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let record = |k: &str, v: &str| {
+        let body = format!(" {k}={v}\n");
+        let mut n = body.len() + 1;
+        while n.to_string().len() + body.len() != n {
+            n += 1;
+        }
+        format!("{n}{body}")
+    };
+    let pax =
+        record("path", "./kubelet/kubelet.log") + &record("size", &PULL_QPS.len().to_string());
+    let bytes = Tar::new()
+        .raw(b"./PaxHeaders/x", tar::EntryType::XHeader, pax.as_bytes())
+        .raw(b"short-name", tar::EntryType::Regular, PULL_QPS.as_bytes())
+        .gz();
+    let r = analyze(&write(tmp.path(), "b.tar.gz", &bytes));
+    let f = r
+        .finding("image-pull-qps-exceeded")
+        .expect("read under its PAX name");
+    assert_eq!(f.evidence[0].file, "kubelet/kubelet.log");
+    assert_eq!(r.bundle.members_skipped.oversized_headers, 0);
+}
+
+#[test]
 fn repeated_values_are_bounded_and_the_report_stays_small() {
     // `system/ps.txt` 16 times over, each a wall of kubelet command lines with distinct values.
     let mut ps = String::new();
