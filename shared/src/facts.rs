@@ -607,8 +607,8 @@ impl Facts {
         }
     }
 
-    /// Sets a VPC CNI variable (`replace`: ipamd's settings win over the container env), within
-    /// [`MAX_ENV_ENTRIES`] and [`MAX_VALUE_CHARS`]-ish bounds.
+    /// Sets a VPC CNI variable (`replace`: ipamd's settings win over the container env). At most
+    /// [`MAX_ENV_ENTRIES`] names are kept, names cut to [`MAX_VALUE_CHARS`], values to four times that.
     fn set_env(&mut self, k: String, v: String, replace: bool) {
         let exists = self.cni_env.contains_key(&k);
         if !exists && self.cni_env.len() >= MAX_ENV_ENTRIES {
