@@ -87,6 +87,29 @@ struct AnalyzeArgs {
     /// Read at most this many members.
     #[arg(long, value_name = "N", default_value_t = bundle::DEFAULT_MAX_MEMBERS)]
     max_members: u64,
+    /// Stop when the bundle inflates to more than N bytes per compressed byte (after the first 64 MiB;
+    /// 0 turns the guard off).
+    #[arg(long, value_name = "N", default_value_t = bundle::DEFAULT_MAX_RATIO)]
+    max_ratio: u64,
+}
+
+/// Whether `out` is the input file itself (same path, another path to it, or a hard link).
+fn same_file(input: &std::path::Path, out: &std::path::Path) -> bool {
+    let (Ok(a), Ok(b)) = (std::fs::metadata(input), std::fs::metadata(out)) else {
+        return false; // an output that does not exist yet cannot be the input
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if a.dev() == b.dev() && a.ino() == b.ino() {
+            return true;
+        }
+    }
+    let _ = (a, b);
+    matches!(
+        (std::fs::canonicalize(input), std::fs::canonicalize(out)),
+        (Ok(x), Ok(y)) if x == y
+    )
 }
 
 /// `1048576`, `512K`, `64M`, `16G` (binary units).
@@ -184,6 +207,13 @@ fn run_replay(path: &std::path::Path) -> ExitCode {
 }
 
 fn analyze(a: AnalyzeArgs) -> ExitCode {
+    if let Some(out) = a.out.as_deref().filter(|o| same_file(&a.bundle, o)) {
+        eprintln!(
+            "eks-remedy: --out {} is the bundle being analysed; refusing to overwrite it",
+            out.display()
+        );
+        return ExitCode::from(2);
+    }
     let analyzer = match Analyzer::new() {
         Ok(x) => x,
         Err(e) => {
@@ -211,6 +241,7 @@ fn analyze(a: AnalyzeArgs) -> ExitCode {
             max_line_bytes: usize::try_from(a.max_line_bytes)
                 .unwrap_or(bundle::DEFAULT_MAX_LINE_BYTES),
             max_members: a.max_members,
+            max_ratio: a.max_ratio,
         },
         instance_type: a.instance_type.clone(),
         progress: bar.as_ref().map(|_| progress.clone()),

@@ -14,7 +14,7 @@ fn analyzer() -> &'static Analyzer {
 
 fuzz_target!(|data: &[u8]| {
     // Small limits so a fuzzer-made "4 GiB member" cannot stall the run; they are what is under test.
-    let limits = Limits { max_total_bytes: 8 << 20, max_member_bytes: 1 << 20, max_line_bytes: 4096, max_members: 256 };
+    let limits = Limits { max_total_bytes: 8 << 20, max_member_bytes: 1 << 20, max_line_bytes: 4096, max_members: 256, ..Limits::default() };
     let opts = Options { limits, ..Options::default() };
     if let Ok(report) = analyzer().analyze_stream(std::io::Cursor::new(data.to_vec()), "fuzz", "fuzz.tar.gz", &opts) {
         assert!(report.bundle.bytes_read <= limits.max_total_bytes);

@@ -8,11 +8,12 @@ use std::sync::{Arc, OnceLock};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use regex::Regex;
 
-use crate::bundle::{read_bundle, read_stream, BundleError, Limits, ReadSummary};
+use crate::bundle::{read_bundle, read_stream, strip_gz, BundleError, Limits, ReadSummary};
 use crate::correlate::{correlate, timeline};
 use crate::report::{BundleInfo, Report, SkippedCheck, SCHEMA_VERSION};
 use crate::rule::{EvalCtx, Rule, Verdict};
 use crate::scan::{Engine, Scanner, SignatureError};
+use crate::source::SourceKind;
 use crate::stamp::Clock;
 
 /// What the pipeline knows about the node's cluster from the EKS API (the CLI has none).
@@ -147,6 +148,7 @@ impl Analyzer {
             .max();
         facts.absorb_markers(counted.markers, opts.instance_type.as_deref());
         facts.damage = summary.damage.clone();
+        facts.stopped_by = summary.stopped_by.clone();
         facts.type_limits = opts.instance_limits;
         if let Some(c) = &opts.cluster {
             // The API's version is authoritative; ipamd's log only shows what it saw at start.
@@ -166,6 +168,7 @@ impl Analyzer {
         };
         clock.boot = facts.boot_time(&clock);
 
+        let cut = cut_structured(&facts, &summary);
         let mut findings = Vec::new();
         let mut skipped_checks = Vec::new();
         for (rule, occurrences) in self.rules.iter().zip(&counted.rules) {
@@ -174,7 +177,17 @@ impl Analyzer {
                 facts: &facts,
                 clock: &clock,
             };
-            match rule.evaluate(&ctx) {
+            let partial = rule
+                .reads()
+                .iter()
+                .find_map(|k| cut.iter().find(|(kind, _, _)| kind == k));
+            let verdict = match partial {
+                Some((_, path, why)) => Verdict::Skipped(format!(
+                    "{path} was read only in part ({why}); not concluding from a partial file"
+                )),
+                None => rule.evaluate(&ctx),
+            };
+            match verdict {
                 Verdict::Fire(mut f) => {
                     f.first_seen_since_boot_s = f.first_seen.and_then(|t| clock.since_boot(t));
                     findings.push(*f);
@@ -205,13 +218,16 @@ impl Analyzer {
             boot_time: clock.boot,
             input_bytes: summary.input_bytes,
             bytes_read: summary.bytes_read,
+            inflated_bytes: summary.inflated_bytes,
+            stopped_by: summary.stopped_by,
             members_read: summary.members_read,
             members_skipped: summary.skipped,
             members_truncated: summary.members_truncated,
+            members_truncated_omitted: 0,
             lines_cut,
             limits: opts.limits,
         };
-        Report {
+        let mut report = Report {
             schema_version: SCHEMA_VERSION,
             tool: format!("eks-remedy {}", env!("CARGO_PKG_VERSION")),
             bundle,
@@ -219,8 +235,36 @@ impl Analyzer {
             root_cause,
             timeline,
             skipped_checks,
-        }
+        };
+        report.bound();
+        report
     }
+}
+
+/// Structured members read only in part, with their kind and why: cut by the JSON size limit, by a
+/// reader limit (member bytes, total bytes, ratio) or by damage part-way.
+fn cut_structured(
+    facts: &crate::facts::Facts,
+    summary: &ReadSummary,
+) -> Vec<(SourceKind, String, String)> {
+    let kind = |p: &str| SourceKind::classify(strip_gz(p));
+    let mut cut: Vec<(SourceKind, String, String)> = facts
+        .cut
+        .iter()
+        .map(|(p, why)| (kind(p), p.clone(), why.clone()))
+        .collect();
+    cut.extend(
+        summary
+            .members_truncated
+            .iter()
+            .map(|p| (kind(p), p.clone(), "cut at a reader limit".to_string())),
+    );
+    cut.extend(summary.damage.iter().filter_map(|d| {
+        let p = d.member.as_ref()?;
+        Some((kind(p), p.clone(), d.reason.clone()))
+    }));
+    cut.retain(|(k, _, _)| k.is_structured());
+    cut
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! Damage (a truncated or corrupt archive) is not an error: everything before it is analysed and the
 //! [`ReadSummary`] records where reading stopped. Links, devices and unsafe paths are skipped and counted.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Component, Path};
@@ -20,7 +21,9 @@ use std::sync::Arc;
 use flate2::read::MultiGzDecoder;
 use serde::{Deserialize, Serialize};
 
-/// Default cap on uncompressed member bytes read from one bundle (16 GiB).
+/// Default cap on the bytes inflated from one bundle (16 GiB): every byte the archive inflates to counts,
+/// whether kept, skipped (links, unsafe paths, members past a limit, the rest of a cut member) or
+/// tar framing, and so do the bytes of rotated `.gz` members inflated inside it.
 pub const DEFAULT_MAX_TOTAL_BYTES: u64 = 16 << 30;
 /// Default cap on the uncompressed bytes read from one member (4 GiB); the rest of it is skipped.
 pub const DEFAULT_MAX_MEMBER_BYTES: u64 = 4 << 30;
@@ -28,15 +31,29 @@ pub const DEFAULT_MAX_MEMBER_BYTES: u64 = 4 << 30;
 pub const DEFAULT_MAX_LINE_BYTES: usize = 64 << 10;
 /// Default cap on members read (100,000; the collector writes a few hundred).
 pub const DEFAULT_MAX_MEMBERS: u64 = 100_000;
+/// Default cap on inflated bytes per compressed byte read (200). Log bundles inflate 5–30×; gzip's
+/// own ceiling is about 1032×, which only a crafted bomb reaches.
+pub const DEFAULT_MAX_RATIO: u64 = 200;
+/// Inflated bytes always allowed before the ratio guard applies (64 MiB), so a small bundle of very
+/// repetitive logs is never stopped by it.
+pub const RATIO_GRACE_BYTES: u64 = 64 << 20;
+/// Longest GNU long-name/long-link or PAX extension header read (64 KiB). A larger one is skipped
+/// (its bytes counted against the total) together with the member it describes, and counted in
+/// [`Skipped::oversized_headers`]: the `tar` crate would buffer it whole.
+pub const MAX_HEADER_EXTENSION_BYTES: u64 = 64 << 10;
 /// Bytes per chunk passed from the inflating thread.
 pub const PIPE_CHUNK_BYTES: usize = 1 << 20;
 /// Chunks in flight between the inflating thread and the scanner.
 pub const PIPE_CHUNKS: usize = 4;
 
+fn default_max_ratio() -> u64 {
+    DEFAULT_MAX_RATIO
+}
+
 /// The reader's resource limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
-    /// Total uncompressed member bytes read before stopping.
+    /// Total bytes inflated (kept or skipped) before stopping.
     pub max_total_bytes: u64,
     /// Uncompressed bytes read from one member before skipping its rest.
     pub max_member_bytes: u64,
@@ -44,6 +61,10 @@ pub struct Limits {
     pub max_line_bytes: usize,
     /// Members read before stopping.
     pub max_members: u64,
+    /// Inflated bytes per compressed byte before stopping (after [`RATIO_GRACE_BYTES`]); 0 turns the
+    /// guard off.
+    #[serde(default = "default_max_ratio")]
+    pub max_ratio: u64,
 }
 
 impl Default for Limits {
@@ -53,6 +74,7 @@ impl Default for Limits {
             max_member_bytes: DEFAULT_MAX_MEMBER_BYTES,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             max_members: DEFAULT_MAX_MEMBERS,
+            max_ratio: DEFAULT_MAX_RATIO,
         }
     }
 }
@@ -110,18 +132,26 @@ pub struct Skipped {
     pub symlinks: u64,
     /// Hard links.
     pub hard_links: u64,
-    /// Character and block devices, FIFOs and other special files.
+    /// Character and block devices, FIFOs, sparse files and other special files.
     pub special: u64,
     /// Absolute paths or paths with `..`.
     pub unsafe_paths: u64,
     /// Members past the member-count limit.
     pub over_member_limit: u64,
+    /// Members whose GNU long name or PAX header exceeded [`MAX_HEADER_EXTENSION_BYTES`].
+    #[serde(default)]
+    pub oversized_headers: u64,
 }
 
 impl Skipped {
     /// All skipped members.
     pub fn total(&self) -> u64 {
-        self.symlinks + self.hard_links + self.special + self.unsafe_paths + self.over_member_limit
+        self.symlinks
+            + self.hard_links
+            + self.special
+            + self.unsafe_paths
+            + self.over_member_limit
+            + self.oversized_headers
     }
 }
 
@@ -138,13 +168,55 @@ pub struct Damage {
     pub stopped: bool,
 }
 
+/// A reader limit that ends reading early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopLimit {
+    /// `--max-total-bytes`.
+    TotalBytes,
+    /// `--max-ratio`.
+    Ratio,
+    /// `--max-members`.
+    Members,
+}
+
+impl StopLimit {
+    /// The command-line flag (and report value) naming the limit.
+    pub fn flag(self) -> &'static str {
+        match self {
+            StopLimit::TotalBytes => "max-total-bytes",
+            StopLimit::Ratio => "max-ratio",
+            StopLimit::Members => "max-members",
+        }
+    }
+
+    fn reason(self, limits: &Limits) -> String {
+        match self {
+            StopLimit::TotalBytes => format!(
+                "total byte limit of {} reached (--max-total-bytes; every inflated byte counts)",
+                limits.max_total_bytes
+            ),
+            StopLimit::Ratio => format!(
+                "compression ratio limit of {}:1 reached (--max-ratio; a likely gzip bomb)",
+                limits.max_ratio
+            ),
+            StopLimit::Members => format!(
+                "member limit of {} reached (--max-members)",
+                limits.max_members
+            ),
+        }
+    }
+}
+
 /// What the reader saw.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ReadSummary {
     /// Regular-file members read.
     pub members_read: u64,
-    /// Uncompressed member bytes read.
+    /// Uncompressed member bytes read (kept and scanned).
     pub bytes_read: u64,
+    /// Every byte inflated: archive framing, skipped members and the rest of cut members included;
+    /// this is what `max_total_bytes` bounds.
+    pub inflated_bytes: u64,
     /// Size of the input file (compressed), when it is a file.
     pub input_bytes: Option<u64>,
     /// Members skipped, by reason.
@@ -153,11 +225,15 @@ pub struct ReadSummary {
     pub members_truncated: Vec<String>,
     /// Damage met, in order.
     pub damage: Vec<Damage>,
+    /// The limit that stopped reading (`max-total-bytes`, `max-ratio`, `max-members`), if one did.
+    pub stopped_by: Option<String>,
 }
 
 /// Reads a bundle from `path` (an archive or an extracted folder), handing each member to `sink`.
 ///
-/// `progress`, when given, is advanced with the compressed bytes read (for a progress bar).
+/// `progress`, when given, is advanced with the compressed bytes read (for a progress bar). Anything
+/// that is neither a regular file nor a folder (a FIFO, a device) is refused before it is opened, so
+/// reading never blocks on it.
 pub fn read_bundle(
     path: &Path,
     limits: &Limits,
@@ -171,14 +247,13 @@ pub fn read_bundle(
     };
     let meta = std::fs::metadata(path).map_err(open_err)?;
     if meta.is_dir() {
-        let mut walker = Walker {
-            limits,
-            summary: ReadSummary::default(),
-            sink,
-            known: 0,
-        };
+        let meter = Meter::new(limits, None);
+        let mut walker = Walker::new(limits, sink, &meter);
         walker.walk_dir(path, path);
         return walker.finish(&shown);
+    }
+    if !meta.is_file() {
+        return Err(BundleError::NotABundle { path: shown });
     }
     let file = File::open(path).map_err(open_err)?;
     let mut summary = read_stream(file, &shown, limits, sink, progress)?;
@@ -195,9 +270,11 @@ pub fn read_stream<R: Read + Send + 'static>(
     sink: &mut dyn MemberSink,
     progress: Option<Arc<AtomicU64>>,
 ) -> Result<ReadSummary, BundleError> {
+    let compressed = Arc::new(AtomicU64::new(0));
     let mut counted = Counted {
         inner: input,
         progress,
+        compressed: compressed.clone(),
     };
     let mut magic = [0u8; 512];
     let n = read_full(&mut counted, &mut magic).map_err(|source| BundleError::Read {
@@ -205,12 +282,8 @@ pub fn read_stream<R: Read + Send + 'static>(
         source,
     })?;
     let head = io::Cursor::new(magic[..n].to_vec()).chain(counted);
-    let mut walker = Walker {
-        limits,
-        summary: ReadSummary::default(),
-        sink,
-        known: 0,
-    };
+    let meter = Meter::new(limits, Some(compressed));
+    let mut walker = Walker::new(limits, sink, &meter);
     if n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
         let outer_failed = Arc::new(AtomicBool::new(false));
         let pipe = spawn_inflater(head, outer_failed.clone());
@@ -279,17 +352,135 @@ pub fn normalize_member_path(raw: &Path) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 
+/// Counts every inflated byte of one bundle and refuses to hand out more than the limits allow.
+///
+/// Every reader that produces inflated bytes (the tar stream, a rotated `.gz` member's decoder, a
+/// folder's files) reads through [`Metered`], so the total can never pass `max_total_bytes`, and the
+/// ratio guard sees the true inflation.
+struct Meter {
+    max_total: u64,
+    max_ratio: u64,
+    compressed: Option<Arc<AtomicU64>>,
+    inflated: Cell<u64>,
+    tripped: Cell<Option<StopLimit>>,
+}
+
+impl Meter {
+    fn new(limits: &Limits, compressed: Option<Arc<AtomicU64>>) -> Self {
+        Meter {
+            max_total: limits.max_total_bytes,
+            max_ratio: limits.max_ratio,
+            compressed,
+            inflated: Cell::new(0),
+            tripped: Cell::new(None),
+        }
+    }
+
+    /// Bytes that may still be inflated, or the limit that forbids any more.
+    fn allowance(&self) -> Result<u64, StopLimit> {
+        if let Some(limit) = self.tripped.get() {
+            return Err(limit);
+        }
+        let used = self.inflated.get();
+        let mut left = self.max_total.saturating_sub(used);
+        let mut limit = StopLimit::TotalBytes;
+        if let Some(c) = self.compressed.as_ref().filter(|_| self.max_ratio > 0) {
+            let allowed = c
+                .load(Ordering::Relaxed)
+                .saturating_mul(self.max_ratio)
+                .max(RATIO_GRACE_BYTES);
+            let ratio_left = allowed.saturating_sub(used);
+            if ratio_left < left {
+                left = ratio_left;
+                limit = StopLimit::Ratio;
+            }
+        }
+        if left == 0 {
+            self.tripped.set(Some(limit));
+            return Err(limit);
+        }
+        Ok(left)
+    }
+
+    fn add(&self, n: usize) {
+        self.inflated
+            .set(self.inflated.get().saturating_add(n as u64));
+    }
+}
+
+/// The error a [`Metered`] reader returns once a limit is reached; the walker reads the reason from
+/// the [`Meter`].
+fn limit_error(limit: StopLimit) -> io::Error {
+    io::Error::other(format!("reader limit reached: {}", limit.flag()))
+}
+
+/// Counts what `inner` yields against the [`Meter`], and stops at its allowance.
+struct Metered<'m, R> {
+    inner: R,
+    meter: &'m Meter,
+}
+
+impl<R: Read> Read for Metered<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.meter.allowance().map_err(limit_error)?;
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.meter.add(n);
+        Ok(n)
+    }
+}
+
+/// Framing state carried from extension headers (GNU `L`/`K`, PAX `x`) to the member they describe.
+#[derive(Default)]
+struct Pending {
+    long_name: Option<Vec<u8>>,
+    pax_path: Option<Vec<u8>>,
+    pax_size: Option<u64>,
+    pax_sparse: bool,
+    /// An extension was too large to read: skip the member it belongs to.
+    oversized: bool,
+}
+
+/// How reading one tar entry ended.
+enum Step {
+    Next,
+    End,
+}
+
 struct Walker<'a> {
     limits: &'a Limits,
     summary: ReadSummary,
     sink: &'a mut dyn MemberSink,
+    meter: &'a Meter,
     /// Members whose path the collector writes; zero means "not a bundle".
     known: u64,
+    /// The first tar header was not a tar header (a gzip of something else).
+    not_tar: bool,
+    /// The member being read, for damage met while skipping its rest.
+    current: Option<String>,
 }
 
-impl Walker<'_> {
+impl<'a> Walker<'a> {
+    fn new(limits: &'a Limits, sink: &'a mut dyn MemberSink, meter: &'a Meter) -> Self {
+        Walker {
+            limits,
+            summary: ReadSummary::default(),
+            sink,
+            meter,
+            known: 0,
+            not_tar: false,
+            current: None,
+        }
+    }
+
     /// A bundle with no member the collector writes is not a bundle, unless damage explains it.
-    fn finish(self, name: &str) -> Result<ReadSummary, BundleError> {
+    fn finish(mut self, name: &str) -> Result<ReadSummary, BundleError> {
+        if self.not_tar {
+            return Err(BundleError::NotABundle {
+                path: name.to_string(),
+            });
+        }
+        self.summary.inflated_bytes = self.meter.inflated.get();
         if self.known == 0 && self.summary.damage.is_empty() {
             return Err(BundleError::NoKnownMembers {
                 path: name.to_string(),
@@ -299,29 +490,20 @@ impl Walker<'_> {
         Ok(self.summary)
     }
 
-    /// False when reading must stop (a limit).
+    /// False when the member must not be read (a limit).
     fn admit(&mut self) -> bool {
         if self.summary.members_read >= self.limits.max_members {
             self.summary.skipped.over_member_limit += 1;
             if self.summary.skipped.over_member_limit == 1 {
-                self.stop(
-                    None,
-                    format!("member limit of {} reached", self.limits.max_members),
-                );
+                self.stop_at(None, StopLimit::Members);
             }
             return false;
         }
-        if self.summary.bytes_read >= self.limits.max_total_bytes {
-            self.stop(
-                None,
-                format!(
-                    "total byte limit of {} reached",
-                    self.limits.max_total_bytes
-                ),
-            );
-            return false;
-        }
         true
+    }
+
+    fn stopped(&self) -> bool {
+        self.summary.damage.last().is_some_and(|d| d.stopped)
     }
 
     fn stop(&mut self, member: Option<String>, reason: String) {
@@ -333,29 +515,43 @@ impl Walker<'_> {
         });
     }
 
-    /// Reads one member through the sink. Returns the error when it came from the outer stream.
+    fn stop_at(&mut self, member: Option<String>, limit: StopLimit) {
+        self.summary.stopped_by = Some(limit.flag().to_string());
+        self.stop(member, limit.reason(self.limits));
+    }
+
+    /// Stops for a read error: a tripped limit when the meter says so, else damage.
+    fn stop_for(&mut self, member: Option<String>, e: &io::Error) {
+        match self.meter.tripped.get() {
+            Some(limit) => self.stop_at(member, limit),
+            None => self.stop(member, describe_io(e)),
+        }
+    }
+
+    /// Reads one member through the sink. True when reading must stop (a limit or the outer stream).
     fn read_member(
         &mut self,
         path: String,
         data: &mut dyn Read,
         outer_failed: &AtomicBool,
-    ) -> Option<io::Error> {
+    ) -> bool {
         self.summary.members_read += 1;
+        self.current = Some(path.clone());
         if crate::source::SourceKind::classify(strip_gz(&path)) != crate::source::SourceKind::Other
         {
             self.known += 1;
         }
-        let budget = self.limits.max_member_bytes.min(
-            self.limits
-                .max_total_bytes
-                .saturating_sub(self.summary.bytes_read),
-        );
+        let budget = self.limits.max_member_bytes;
         // Rotated logs are gzip inside the archive; sniff the magic so a mislabelled `.gz` is read as text.
         let mut peek = BufReader::with_capacity(64 << 10, data);
         let gzipped =
             path.ends_with(".gz") && peek.fill_buf().is_ok_and(|h| h.starts_with(&[0x1f, 0x8b]));
         let result = if gzipped {
-            let mut inflated = Limited::new(flate2::bufread::MultiGzDecoder::new(peek), budget);
+            let inflate = Metered {
+                inner: flate2::bufread::MultiGzDecoder::new(peek),
+                meter: self.meter,
+            };
+            let mut inflated = Limited::new(inflate, budget);
             let r = self.sink.member(&path, &mut inflated);
             self.account(&path, &inflated);
             r
@@ -366,10 +562,12 @@ impl Walker<'_> {
             r
         };
         match result {
-            Ok(()) => None,
-            Err(e) if outer_failed.load(Ordering::Relaxed) => {
-                self.stop(Some(path), describe_io(&e));
-                Some(e)
+            Ok(()) => false,
+            Err(e)
+                if self.meter.tripped.get().is_some() || outer_failed.load(Ordering::Relaxed) =>
+            {
+                self.stop_for(Some(path), &e);
+                true
             }
             Err(e) => {
                 self.summary.damage.push(Damage {
@@ -378,71 +576,155 @@ impl Walker<'_> {
                     reason: describe_io(&e),
                     stopped: false,
                 });
-                None
+                false
             }
         }
     }
 
     fn account<R>(&mut self, path: &str, limited: &Limited<R>) {
         self.summary.bytes_read += limited.read;
-        if limited.hit_limit {
+        if limited.hit_limit || self.meter.tripped.get().is_some() {
             self.summary.members_truncated.push(path.to_string());
-            if self.summary.bytes_read >= self.limits.max_total_bytes {
-                self.stop(
-                    Some(path.to_string()),
-                    format!(
-                        "total byte limit of {} reached",
-                        self.limits.max_total_bytes
-                    ),
-                );
-            }
         }
     }
 
+    /// Walks a tar stream header by header. Extension headers (GNU long names, PAX) are read here,
+    /// bounded, instead of by the `tar` crate, which would buffer them whole; `tar` only parses the
+    /// 512-byte header blocks.
     fn walk_tar<R: Read>(&mut self, input: R, outer_failed: &AtomicBool) {
-        let mut archive = tar::Archive::new(input);
-        let entries = match archive.entries() {
-            Ok(e) => e,
-            Err(e) => return self.stop(None, describe_io(&e)),
+        let mut input = Metered {
+            inner: input,
+            meter: self.meter,
         };
-        for entry in entries {
-            let mut entry = match entry {
-                Ok(e) => e,
-                Err(e) => return self.stop(None, describe_io(&e)),
-            };
-            let kind = entry.header().entry_type();
-            if kind.is_dir() || kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
-                continue;
-            }
-            if kind.is_symlink() {
-                self.summary.skipped.symlinks += 1;
-                continue;
-            }
-            if kind.is_hard_link() {
-                self.summary.skipped.hard_links += 1;
-                continue;
-            }
-            if !(kind.is_file() || kind.is_contiguous()) {
-                self.summary.skipped.special += 1;
-                continue;
-            }
-            let Some(path) = entry.path().ok().and_then(|p| normalize_member_path(&p)) else {
-                self.summary.skipped.unsafe_paths += 1;
-                continue;
-            };
-            if !self.admit() {
-                if self.summary.bytes_read >= self.limits.max_total_bytes {
-                    return;
+        let mut pending = Pending::default();
+        let mut first = true;
+        loop {
+            match self.tar_entry(&mut input, &mut pending, first, outer_failed) {
+                Ok(Step::Next) => {}
+                Ok(Step::End) => return,
+                Err(e) => {
+                    let member = self.current.take();
+                    return self.stop_for(member, &e);
                 }
-                continue;
             }
-            if self.read_member(path, &mut entry, outer_failed).is_some() {
-                return;
-            }
-            if self.summary.damage.last().is_some_and(|d| d.stopped) {
-                return;
-            }
+            first = false;
         }
+    }
+
+    fn tar_entry<R: Read>(
+        &mut self,
+        input: &mut R,
+        pending: &mut Pending,
+        first: bool,
+        outer_failed: &AtomicBool,
+    ) -> io::Result<Step> {
+        let mut block = [0u8; 512];
+        let got = read_full(input, &mut block)?;
+        if got == 0 && !first {
+            return Ok(Step::End);
+        }
+        if got < block.len() {
+            if first {
+                self.not_tar = true;
+                return Ok(Step::End);
+            }
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "tar header cut short",
+            ));
+        }
+        if block.iter().all(|&b| b == 0) {
+            return Ok(Step::End);
+        }
+        let header = tar::Header::from_byte_slice(&block);
+        if !checksum_ok(&block, header) {
+            if first {
+                self.not_tar = true;
+                return Ok(Step::End);
+            }
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "tar header checksum mismatch",
+            ));
+        }
+        let kind = header.entry_type();
+        let extension =
+            kind.is_gnu_longname() || kind.is_gnu_longlink() || kind.is_pax_local_extensions();
+        // A PAX `size` describes the member that follows, never another extension header.
+        let size = match pending.pax_size.filter(|_| !extension) {
+            Some(s) => s,
+            None => header.entry_size()?,
+        };
+        let padding = (512 - size % 512) % 512;
+        let mut body = (&mut *input).take(size);
+        if extension {
+            match read_extension(&mut body, size)? {
+                None => {
+                    // Counted once, here; the member it belongs to is skipped silently below.
+                    if !pending.oversized {
+                        self.summary.skipped.oversized_headers += 1;
+                    }
+                    pending.oversized = true;
+                }
+                Some(data) if kind.is_gnu_longname() => {
+                    let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+                    pending.long_name = Some(data[..end].to_vec());
+                }
+                Some(data) if kind.is_pax_local_extensions() => pending.absorb_pax(&data),
+                Some(_) => {} // a long link name: links are never followed
+            }
+            skip_exact(input, padding)?;
+            return Ok(Step::Next);
+        }
+        let taken = std::mem::take(pending);
+        if self.tar_member(&mut body, header, kind, taken, outer_failed) {
+            return Ok(Step::End);
+        }
+        // The rest of a member the sink did not read (cut, skipped) is inflated and counted too.
+        let rest = body.limit();
+        skip_exact(&mut body, rest)?;
+        skip_exact(input, padding)?;
+        self.current = None;
+        Ok(Step::Next)
+    }
+
+    /// One non-extension entry; true when reading must stop.
+    fn tar_member(
+        &mut self,
+        body: &mut dyn Read,
+        header: &tar::Header,
+        kind: tar::EntryType,
+        pending: Pending,
+        outer_failed: &AtomicBool,
+    ) -> bool {
+        if pending.oversized || kind.is_dir() || kind.is_pax_global_extensions() {
+            return false;
+        }
+        if kind.is_symlink() {
+            self.summary.skipped.symlinks += 1;
+            return false;
+        }
+        if kind.is_hard_link() {
+            self.summary.skipped.hard_links += 1;
+            return false;
+        }
+        if !(kind.is_file() || kind.is_contiguous()) || pending.pax_sparse {
+            self.summary.skipped.special += 1;
+            return false;
+        }
+        let raw = pending
+            .long_name
+            .or(pending.pax_path)
+            .unwrap_or_else(|| header.path_bytes().into_owned());
+        let raw = String::from_utf8_lossy(&raw).into_owned();
+        let Some(path) = normalize_member_path(Path::new(&raw)) else {
+            self.summary.skipped.unsafe_paths += 1;
+            return false;
+        };
+        if !self.admit() {
+            return false;
+        }
+        self.read_member(path, body, outer_failed)
     }
 
     fn walk_dir(&mut self, root: &Path, dir: &Path) {
@@ -471,7 +753,7 @@ impl Walker<'_> {
                 self.summary.skipped.symlinks += 1;
             } else if ft.is_dir() {
                 self.walk_dir(root, &full);
-                if self.summary.damage.last().is_some_and(|d| d.stopped) {
+                if self.stopped() {
                     return;
                 }
             } else if !ft.is_file() {
@@ -487,8 +769,13 @@ impl Walker<'_> {
                 }
                 match File::open(&full) {
                     Ok(f) => {
-                        let mut r = BufReader::with_capacity(256 << 10, f);
-                        self.read_member(path, &mut r, &AtomicBool::new(false));
+                        let mut r = Metered {
+                            inner: BufReader::with_capacity(256 << 10, f),
+                            meter: self.meter,
+                        };
+                        if self.read_member(path, &mut r, &AtomicBool::new(false)) {
+                            return;
+                        }
                     }
                     Err(e) => self.summary.damage.push(Damage {
                         member: Some(path),
@@ -500,6 +787,69 @@ impl Walker<'_> {
             }
         }
     }
+}
+
+impl Pending {
+    fn absorb_pax(&mut self, data: &[u8]) {
+        for ext in tar::PaxExtensions::new(data).flatten() {
+            match ext.key() {
+                Ok("path") => self.pax_path = Some(ext.value_bytes().to_vec()),
+                Ok("size") => {
+                    self.pax_size = ext.value().ok().and_then(|v| v.trim().parse().ok());
+                }
+                Ok(k) if k.starts_with("GNU.sparse.") => self.pax_sparse = true,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The header's stored checksum matches its bytes (the checksum field counted as spaces).
+fn checksum_ok(block: &[u8; 512], header: &tar::Header) -> bool {
+    let Ok(stored) = header.cksum() else {
+        return false;
+    };
+    let sum: u32 = block
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum();
+    sum == stored
+}
+
+/// An extension header's data, or `None` when it is too large to keep (then it is skipped, counted).
+fn read_extension(body: &mut impl Read, size: u64) -> io::Result<Option<Vec<u8>>> {
+    if size > MAX_HEADER_EXTENSION_BYTES {
+        skip_exact(body, size)?;
+        return Ok(None);
+    }
+    let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    body.take(size).read_to_end(&mut data)?;
+    if (data.len() as u64) < size {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "tar extension header cut short",
+        ));
+    }
+    Ok(Some(data))
+}
+
+/// Reads and drops exactly `n` bytes; an early end is a truncated archive.
+fn skip_exact(r: &mut (impl Read + ?Sized), n: u64) -> io::Result<()> {
+    let copied = io::copy(&mut r.take(n), &mut io::sink())?;
+    if copied < n {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "archive ends inside a member",
+        ));
+    }
+    Ok(())
 }
 
 /// The path a rotated `.gz` member stands for (`ipamd-x.log.gz` → `ipamd-x.log`).
@@ -552,10 +902,11 @@ impl<R: Read> Read for Limited<R> {
     }
 }
 
-/// Counts compressed bytes for the progress bar.
+/// Counts compressed bytes, for the ratio guard and the progress bar.
 struct Counted<R> {
     inner: R,
     progress: Option<Arc<AtomicU64>>,
+    compressed: Arc<AtomicU64>,
 }
 
 impl<R: Read> Read for Counted<R> {
@@ -564,6 +915,7 @@ impl<R: Read> Read for Counted<R> {
         if let Some(p) = &self.progress {
             p.fetch_add(n as u64, Ordering::Relaxed);
         }
+        self.compressed.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }

@@ -2,6 +2,7 @@
 //! log lines (versions, starts, instance type). Rules read these; they never parse files themselves.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, BufRead, BufReader, Read};
 use std::sync::OnceLock;
 
 use regex::bytes::Regex;
@@ -59,8 +60,21 @@ pub const APISERVER_OK: &str = "apiserver-ok";
 /// Kernel boot banner.
 pub const BOOT: &str = "boot";
 
-/// Bytes kept of one structured file; larger ones are parsed up to here.
+/// Bytes kept of one JSON document (`ipamd-env-settings.json`, the CNI container dump), which must
+/// be parsed whole; a larger one is reported cut in [`Facts::cut`] and no rule concludes from it.
+/// Line-oriented structured files are parsed streaming, line by line, and are never cut here.
 pub const MAX_STRUCTURED_BYTES: usize = 8 << 20;
+/// Distinct values kept per collected fact (max-pods settings, hostname overrides); the rest are
+/// counted in [`Facts::values_dropped`].
+pub const MAX_DISTINCT_VALUES: usize = 16;
+/// Longest value kept from a structured file (a DNS name is at most 253 characters).
+pub const MAX_VALUE_CHARS: usize = 253;
+/// VPC CNI environment entries kept.
+pub const MAX_ENV_ENTRIES: usize = 512;
+/// Distinct (API, error) pairs kept from the CNI metrics; the rest are summed under `other`.
+pub const MAX_API_ERROR_KEYS: usize = 64;
+/// Rows of `io_throttling.txt` kept (the largest delays).
+pub const MAX_IO_ROWS: usize = 64;
 
 /// A configured max-pods value and where it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -165,6 +179,65 @@ pub struct Facts {
     pub cluster: Option<crate::analyze::ClusterContext>,
     /// Damage the reader met (truncation, corruption, limits).
     pub damage: Vec<crate::bundle::Damage>,
+    /// The reader limit that stopped reading (`max-total-bytes`, `max-ratio`, `max-members`).
+    pub stopped_by: Option<String>,
+    /// Structured members read only in part: (path, why). Rules never conclude from them.
+    pub cut: Vec<(String, String)>,
+    /// Values not kept because a collection was full ([`MAX_DISTINCT_VALUES`] and the like).
+    pub values_dropped: u64,
+}
+
+/// Cuts `s` to at most `max` characters.
+fn clamp(mut s: String, max: usize) -> String {
+    if let Some((at, _)) = s.char_indices().nth(max) {
+        s.truncate(at);
+    }
+    s
+}
+
+/// Calls `f` with each line of `data` (1-based number, `\r\n` handled), keeping at most `max_line`
+/// bytes of a line and dropping the rest of it: memory stays one buffer whatever the file size.
+pub fn for_each_line(
+    data: &mut dyn Read,
+    max_line: usize,
+    mut f: impl FnMut(u64, &[u8]),
+) -> io::Result<()> {
+    let mut r = BufReader::with_capacity(64 << 10, data);
+    let mut line = Vec::new();
+    let mut no = 0u64;
+    let mut open = false; // bytes of an unfinished line were seen
+    loop {
+        let buf = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                if open {
+                    f(no + 1, line.strip_suffix(b"\r").unwrap_or(&line));
+                }
+                return Err(e);
+            }
+        };
+        if buf.is_empty() {
+            if open {
+                f(no + 1, line.strip_suffix(b"\r").unwrap_or(&line));
+            }
+            return Ok(());
+        }
+        let (part, used, ends) = match memchr::memchr(b'\n', buf) {
+            Some(i) => (&buf[..i], i + 1, true),
+            None => (buf, buf.len(), false),
+        };
+        let room = max_line.saturating_sub(line.len());
+        line.extend_from_slice(&part[..part.len().min(room)]);
+        open = true;
+        r.consume(used);
+        if ends {
+            no += 1;
+            f(no, line.strip_suffix(b"\r").unwrap_or(&line));
+            line.clear();
+            open = false;
+        }
+    }
 }
 
 fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
@@ -186,36 +259,113 @@ fn ev(file: &str, line: Option<u64>, excerpt: &[u8]) -> Evidence {
     }
 }
 
-/// Iterates lines with 1-based numbers.
-fn numbered(data: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
-    data.split(|&c| c == b'\n')
-        .enumerate()
-        .map(|(i, l)| (i as u64 + 1, l.strip_suffix(b"\r").unwrap_or(l)))
-}
-
 impl Facts {
-    /// Parses one structured member (at most [`MAX_STRUCTURED_BYTES`] of it).
+    /// Parses one structured member held in memory (tests, small inputs).
     pub fn ingest(&mut self, kind: SourceKind, path: &str, data: &[u8]) {
+        // Reading a slice cannot fail.
+        let _ = self.ingest_stream(
+            kind,
+            path,
+            &mut &data[..],
+            crate::bundle::DEFAULT_MAX_LINE_BYTES,
+        );
+    }
+
+    /// Parses one structured member from a stream. Line-oriented files are parsed line by line
+    /// (lines cut at `max_line`), so nothing is ever cut silently; JSON documents are read up to
+    /// [`MAX_STRUCTURED_BYTES`] and, when longer, recorded in [`Facts::cut`] instead of parsed.
+    pub fn ingest_stream(
+        &mut self,
+        kind: SourceKind,
+        path: &str,
+        data: &mut dyn Read,
+        max_line: usize,
+    ) -> io::Result<()> {
         match kind {
-            SourceKind::InstanceId => self.instance_id = first_word(data),
-            SourceKind::Region => self.region = first_word(data),
-            SourceKind::AvailabilityZone => self.availability_zone = first_word(data),
-            SourceKind::IoThrottling => self.parse_io_throttling(path, data),
-            SourceKind::IptablesSave => self.parse_iptables(path, data),
-            SourceKind::KubeletConfig => self.parse_kubelet_config(path, data),
-            SourceKind::KubeletService | SourceKind::Ps => self.parse_command_lines(path, data),
-            SourceKind::IpamdEnv => self.parse_ipamd_env(path, data),
-            SourceKind::CniEnvDump => self.parse_cni_env_dump(path, data),
-            SourceKind::CniMetrics => self.parse_metrics(path, data),
-            SourceKind::Services => self.parse_services(path, data),
+            SourceKind::IpamdEnv | SourceKind::CniEnvDump => {
+                let mut bytes = Vec::new();
+                data.take(MAX_STRUCTURED_BYTES as u64 + 1)
+                    .read_to_end(&mut bytes)?;
+                if bytes.len() > MAX_STRUCTURED_BYTES {
+                    self.cut.push((
+                        path.to_string(),
+                        format!("larger than the {MAX_STRUCTURED_BYTES}-byte limit for JSON files"),
+                    ));
+                    return Ok(());
+                }
+                if kind == SourceKind::IpamdEnv {
+                    self.parse_ipamd_env(path, &bytes);
+                } else {
+                    self.parse_cni_env_dump(path, &bytes);
+                }
+                return Ok(());
+            }
+            SourceKind::InstanceId => self.instance_id = None,
+            SourceKind::Region => self.region = None,
+            SourceKind::AvailabilityZone => self.availability_zone = None,
+            SourceKind::IoThrottling => self.io_throttling_present = true,
+            SourceKind::IptablesSave => {
+                self.iptables = Some(Iptables {
+                    file: path.to_string(),
+                    ..Iptables::default()
+                });
+            }
+            SourceKind::CniMetrics => self.cni_metrics_file = Some(path.to_string()),
+            SourceKind::Services => self.services = Some(Services::default()),
+            _ => {}
+        }
+        let result = for_each_line(data, max_line, |no, line| self.line(kind, path, no, line));
+        if kind == SourceKind::IoThrottling {
+            self.keep_top_io_rows();
+        }
+        result
+    }
+
+    /// One line of a line-oriented structured member.
+    fn line(&mut self, kind: SourceKind, path: &str, no: u64, line: &[u8]) {
+        let word = |slot: &mut Option<String>| {
+            if slot.is_none() {
+                *slot = first_word(line);
+            }
+        };
+        match kind {
+            SourceKind::InstanceId => word(&mut self.instance_id),
+            SourceKind::Region => word(&mut self.region),
+            SourceKind::AvailabilityZone => word(&mut self.availability_zone),
+            SourceKind::IoThrottling => self.io_throttling_line(path, no, line),
+            SourceKind::IptablesSave => {
+                if let Some(t) = self.iptables.as_mut() {
+                    iptables_line(t, line);
+                }
+            }
+            SourceKind::KubeletConfig => self.kubelet_config_line(path, no, line),
+            SourceKind::KubeletService | SourceKind::Ps => self.command_line(path, no, line),
+            SourceKind::CniMetrics => self.metrics_line(line),
+            SourceKind::Services => self.services_line(path, no, line),
             SourceKind::ContainerdImages => {
                 static R: OnceLock<Regex> = OnceLock::new();
-                if let Some(c) = re(&R, r"amazon-k8s-cni:(v[0-9][\w.]*)").captures(data) {
-                    self.cni_version.get_or_insert_with(|| text(&c[1]));
+                if let Some(c) = re(&R, r"amazon-k8s-cni:(v[0-9][\w.]*)").captures(line) {
+                    self.cni_version
+                        .get_or_insert_with(|| clamp(text(&c[1]), MAX_VALUE_CHARS));
                 }
             }
             _ => {}
         }
+    }
+
+    fn push_max_pods(&mut self, m: MaxPods) {
+        if self
+            .max_pods
+            .iter()
+            .any(|k| k.value == m.value && k.origin == m.origin)
+        {
+            return;
+        }
+        if self.max_pods.len() >= MAX_DISTINCT_VALUES {
+            self.values_dropped += 1;
+            return;
+        }
+        self.max_pods.push(m);
     }
 
     /// Sees the first lines of a log member (only the kubelet journal's host column is used).
@@ -327,18 +477,23 @@ impl Facts {
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 
-    fn parse_io_throttling(&mut self, path: &str, data: &[u8]) {
-        self.io_throttling_present = true;
-        for (no, line) in numbered(data) {
+    /// Keeps the [`MAX_IO_ROWS`] largest delays.
+    fn keep_top_io_rows(&mut self) {
+        self.io_rows.sort_by_key(|r| std::cmp::Reverse(r.ticks));
+        self.io_rows.truncate(MAX_IO_ROWS);
+    }
+
+    fn io_throttling_line(&mut self, path: &str, no: u64, line: &[u8]) {
+        {
             // `<pid> (<comm>) <ticks>`; comm may hold spaces and parentheses, so split at the last ')'.
             let (Some(open), Some(close)) = (
                 line.iter().position(|&c| c == b'('),
                 line.iter().rposition(|&c| c == b')'),
             ) else {
-                continue;
+                return;
             };
             if close <= open {
-                continue;
+                return;
             }
             let pid = std::str::from_utf8(&line[..open])
                 .ok()
@@ -347,86 +502,65 @@ impl Facts {
                 .ok()
                 .and_then(|s| s.trim().parse().ok());
             if let (Some(pid), Some(ticks)) = (pid, ticks) {
-                let comm = text(&line[open + 1..close]);
+                let comm = clamp(text(&line[open + 1..close]), MAX_VALUE_CHARS);
                 self.io_rows.push(IoRow {
                     pid,
                     comm,
                     ticks,
                     evidence: ev(path, Some(no), line),
                 });
-            }
-        }
-        self.io_rows.sort_by_key(|r| std::cmp::Reverse(r.ticks));
-        self.io_rows.truncate(64);
-    }
-
-    fn parse_iptables(&mut self, path: &str, data: &[u8]) {
-        let mut t = Iptables {
-            file: path.to_string(),
-            ..Iptables::default()
-        };
-        for (_, line) in numbered(data) {
-            let chain = line
-                .strip_prefix(b":")
-                .or_else(|| line.strip_prefix(b"-N "));
-            if let Some(c) = chain {
-                let name = c.split(|&b| b == b' ').next().unwrap_or_default();
-                match name {
-                    b"AWS-SNAT-CHAIN-0" => t.aws_snat = true,
-                    b"AWS-CONNMARK-CHAIN-0" => t.aws_connmark = true,
-                    b"KUBE-SERVICES" => t.kube_services = true,
-                    _ => {}
+                // Trim now and then so a huge file never holds more than twice the rows kept.
+                if self.io_rows.len() >= 2 * MAX_IO_ROWS {
+                    self.keep_top_io_rows();
                 }
-            } else if line.starts_with(b"-A ") {
-                t.rules += 1;
             }
         }
-        self.iptables = Some(t);
     }
 
-    fn parse_kubelet_config(&mut self, path: &str, data: &[u8]) {
+    fn kubelet_config_line(&mut self, path: &str, no: u64, line: &[u8]) {
         static R: OnceLock<Regex> = OnceLock::new();
         let r = re(&R, r#""maxPods"\s*:\s*([0-9]+)"#);
-        for (no, line) in numbered(data) {
-            if let Some(c) = r.captures(line) {
-                if let Some(value) = std::str::from_utf8(&c[1]).ok().and_then(|s| s.parse().ok()) {
-                    self.max_pods.push(MaxPods {
-                        value,
-                        origin: "config",
-                        evidence: ev(path, Some(no), line),
-                    });
-                }
+        if let Some(c) = r.captures(line) {
+            if let Some(value) = std::str::from_utf8(&c[1]).ok().and_then(|s| s.parse().ok()) {
+                self.push_max_pods(MaxPods {
+                    value,
+                    origin: "config",
+                    evidence: ev(path, Some(no), line),
+                });
             }
         }
     }
 
-    fn parse_command_lines(&mut self, path: &str, data: &[u8]) {
+    fn command_line(&mut self, path: &str, no: u64, line: &[u8]) {
         static MAX: OnceLock<Regex> = OnceLock::new();
         static HOST: OnceLock<Regex> = OnceLock::new();
         let max = re(&MAX, r"--max-pods[= ]([0-9]+)");
         let host = re(&HOST, r"--hostname-override[= ]([^\s'\x22]+)");
-        for (no, line) in numbered(data) {
-            // The kubelet's flag dump (`FLAG: --max-pods="110"`) prints defaults; it is not a setting.
-            if memchr::memmem::find(line, b"FLAG:").is_some() {
-                continue;
+        // The kubelet's flag dump (`FLAG: --max-pods="110"`) prints defaults; it is not a setting.
+        if memchr::memmem::find(line, b"FLAG:").is_some() {
+            return;
+        }
+        if let Some(c) = max.captures(line) {
+            if let Some(value) = std::str::from_utf8(&c[1]).ok().and_then(|s| s.parse().ok()) {
+                self.push_max_pods(MaxPods {
+                    value,
+                    origin: "flag",
+                    evidence: ev(path, Some(no), line),
+                });
             }
-            if let Some(c) = max.captures(line) {
-                if let Some(value) = std::str::from_utf8(&c[1]).ok().and_then(|s| s.parse().ok()) {
-                    self.max_pods.push(MaxPods {
-                        value,
-                        origin: "flag",
-                        evidence: ev(path, Some(no), line),
-                    });
-                }
+        }
+        if let Some(c) = host.captures(line) {
+            let value = clamp(text(&c[1]), MAX_VALUE_CHARS);
+            // Shell variables (`$HOSTNAME`) in unit files are resolved at run time: not a name.
+            if value.starts_with('$') || self.hostname_overrides.iter().any(|(v, _)| *v == value) {
+                return;
             }
-            if let Some(c) = host.captures(line) {
-                let value = text(&c[1]);
-                // Shell variables (`$HOSTNAME`) in unit files are resolved at run time: not a name.
-                if !value.starts_with('$') {
-                    self.hostname_overrides
-                        .push((value, ev(path, Some(no), line)));
-                }
+            if self.hostname_overrides.len() >= MAX_DISTINCT_VALUES {
+                self.values_dropped += 1;
+                return;
             }
+            self.hostname_overrides
+                .push((value, ev(path, Some(no), line)));
         }
     }
 
@@ -439,7 +573,7 @@ impl Facts {
                     serde_json::Value::String(s) => s,
                     other => other.to_string(),
                 };
-                self.cni_env.insert(k, v);
+                self.set_env(k, v, true);
             }
             self.cni_env_file = Some(path.to_string());
         }
@@ -453,7 +587,10 @@ impl Facts {
                 if let Some(tag) = image.rsplit_once(':').map(|(_, t)| t) {
                     if tag.starts_with('v') {
                         self.cni_version.get_or_insert_with(|| {
-                            tag.split('-').next().unwrap_or(tag).to_string()
+                            clamp(
+                                tag.split('-').next().unwrap_or(tag).to_string(),
+                                MAX_VALUE_CHARS,
+                            )
                         });
                     }
                 }
@@ -463,16 +600,29 @@ impl Facts {
                 .and_then(|e| e.as_array());
             for kv in env.into_iter().flatten().filter_map(|e| e.as_str()) {
                 if let Some((k, v)) = kv.split_once('=') {
-                    self.cni_env
-                        .entry(k.to_string())
-                        .or_insert_with(|| v.to_string());
+                    self.set_env(k.to_string(), v.to_string(), false);
                 }
             }
             self.cni_env_file.get_or_insert_with(|| path.to_string());
         }
     }
 
-    fn parse_metrics(&mut self, path: &str, data: &[u8]) {
+    /// Sets a VPC CNI variable (`replace`: ipamd's settings win over the container env). At most
+    /// [`MAX_ENV_ENTRIES`] names are kept, names cut to [`MAX_VALUE_CHARS`], values to four times that.
+    fn set_env(&mut self, k: String, v: String, replace: bool) {
+        let exists = self.cni_env.contains_key(&k);
+        if !exists && self.cni_env.len() >= MAX_ENV_ENTRIES {
+            self.values_dropped += 1;
+            return;
+        }
+        if exists && !replace {
+            return;
+        }
+        self.cni_env
+            .insert(clamp(k, MAX_VALUE_CHARS), clamp(v, 4 * MAX_VALUE_CHARS));
+    }
+
+    fn metrics_line(&mut self, line: &[u8]) {
         static ERR: OnceLock<Regex> = OnceLock::new();
         static BUILD: OnceLock<Regex> = OnceLock::new();
         let err = re(
@@ -480,26 +630,34 @@ impl Facts {
             r#"^awscni_aws_api_error_count\{(?:[^}]*?\b)?api="([^"]+)",error="([^"]+)"[^}]*\}\s+([0-9.e+]+)"#,
         );
         let build = re(&BUILD, r#"^awscni_build_info\{[^}]*version="(v[^"]+)""#);
-        self.cni_metrics_file = Some(path.to_string());
-        for (_, line) in numbered(data) {
-            if let Some(c) = err.captures(line) {
-                let n = std::str::from_utf8(&c[3])
-                    .ok()
-                    .and_then(|s| s.parse::<f64>().ok())
-                    .unwrap_or(0.0);
-                *self
-                    .cni_api_errors
-                    .entry((text(&c[1]), text(&c[2])))
-                    .or_default() += n as u64;
-            } else if let Some(c) = build.captures(line) {
-                self.cni_version.get_or_insert_with(|| text(&c[1]));
+        if let Some(c) = err.captures(line) {
+            let n = std::str::from_utf8(&c[3])
+                .ok()
+                .and_then(|s| s.parse::<f64>().ok())
+                .unwrap_or(0.0);
+            let mut key = (
+                clamp(text(&c[1]), MAX_VALUE_CHARS),
+                clamp(text(&c[2]), MAX_VALUE_CHARS),
+            );
+            if !self.cni_api_errors.contains_key(&key)
+                && self.cni_api_errors.len() >= MAX_API_ERROR_KEYS
+            {
+                key = ("other".to_string(), "other".to_string());
             }
+            let total = self.cni_api_errors.entry(key).or_default();
+            // `as` saturates (NaN → 0); the sum saturates too.
+            *total = total.saturating_add(n as u64);
+        } else if let Some(c) = build.captures(line) {
+            self.cni_version
+                .get_or_insert_with(|| clamp(text(&c[1]), MAX_VALUE_CHARS));
         }
     }
 
-    fn parse_services(&mut self, path: &str, data: &[u8]) {
-        let mut s = Services::default();
-        for (no, line) in numbered(data) {
+    fn services_line(&mut self, path: &str, no: u64, line: &[u8]) {
+        let Some(s) = self.services.as_mut() else {
+            return;
+        };
+        {
             let words: Vec<&[u8]> = line
                 .split(|&c| c == b' ')
                 .filter(|w| !w.is_empty())
@@ -516,7 +674,24 @@ impl Facts {
                 _ => {}
             }
         }
-        self.services = Some(s);
+    }
+}
+
+/// One `iptables-save` line: notes the chains the agents own and counts rules.
+fn iptables_line(t: &mut Iptables, line: &[u8]) {
+    let chain = line
+        .strip_prefix(b":")
+        .or_else(|| line.strip_prefix(b"-N "));
+    if let Some(c) = chain {
+        let name = c.split(|&b| b == b' ').next().unwrap_or_default();
+        match name {
+            b"AWS-SNAT-CHAIN-0" => t.aws_snat = true,
+            b"AWS-CONNMARK-CHAIN-0" => t.aws_connmark = true,
+            b"KUBE-SERVICES" => t.kube_services = true,
+            _ => {}
+        }
+    } else if line.starts_with(b"-A ") {
+        t.rules += 1;
     }
 }
 

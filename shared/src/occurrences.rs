@@ -14,6 +14,8 @@ use crate::stamp::{Clock, NoYear, Stamp};
 pub const FIRST_SAMPLES: usize = 3;
 /// Distinct tally values kept; further values are counted under `other`.
 pub const MAX_TALLY_KEYS: usize = 32;
+/// Longest tallied value kept, in characters.
+pub const MAX_TALLY_VALUE_CHARS: usize = 253;
 
 /// One kept line.
 #[derive(Debug, Clone, PartialEq)]
@@ -141,14 +143,21 @@ impl Occurrences {
 
     /// Tallies an extracted value.
     pub fn tally_value(&mut self, value: &str, by: u64) {
+        // Values come from log text: keep them name-sized whatever the line length.
+        let value = match value.char_indices().nth(MAX_TALLY_VALUE_CHARS) {
+            Some((at, _)) => &value[..at],
+            None => value,
+        };
         if self.first_value.is_none() {
             self.first_value = Some(value.to_string());
         }
         self.last_value = Some(value.to_string());
         if self.tally.len() < MAX_TALLY_KEYS || self.tally.contains_key(value) {
-            *self.tally.entry(value.to_string()).or_default() += by;
+            let n = self.tally.entry(value.to_string()).or_default();
+            *n = n.saturating_add(by);
         } else {
-            *self.tally.entry("other".to_string()).or_default() += by;
+            let n = self.tally.entry("other".to_string()).or_default();
+            *n = n.saturating_add(by);
         }
     }
 

@@ -12,6 +12,67 @@ use crate::bundle::{Limits, Skipped};
 /// Version of the JSON layout.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// Evidence items kept per finding; the rest are counted in [`Finding::evidence_omitted`].
+pub const MAX_EVIDENCE_PER_FINDING: usize = 10;
+/// Longest prose field (summary, label, reason, instruction), in characters.
+pub const MAX_TEXT_CHARS: usize = 2048;
+/// Longest name-like field (file path, version, value in `details`), in characters.
+pub const MAX_NAME_CHARS: usize = 512;
+/// Items kept in any list or map of the report (details values, cut members, timeline).
+pub const MAX_LIST_ITEMS: usize = 64;
+/// The documented ceiling of the JSON report ([`crate::render::json`], pretty-printed), in bytes:
+/// [`Analyzer`](crate::Analyzer) applies [`Report::bound_to`] with it to every report it returns.
+/// A consumer with a tighter budget (an EventBridge event, 256 KB) calls `bound_to` with its own.
+pub const MAX_REPORT_JSON_BYTES: usize = 1 << 20;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Cuts `s` to at most `max` characters, marking the cut with `…`.
+fn clamp(s: &mut String, max: usize) {
+    if let Some((at, _)) = s.char_indices().nth(max.saturating_sub(1)) {
+        if s[at..].chars().nth(1).is_some() {
+            s.truncate(at);
+            s.push('…');
+        }
+    }
+}
+
+/// Bounds every string, list and map inside a JSON value.
+fn clamp_json(v: &mut serde_json::Value, max_chars: usize, max_items: usize) {
+    match v {
+        serde_json::Value::String(s) => clamp(s, max_chars),
+        serde_json::Value::Array(a) => {
+            a.truncate(max_items);
+            a.iter_mut()
+                .for_each(|x| clamp_json(x, max_chars, max_items));
+        }
+        serde_json::Value::Object(m) => {
+            let extra: Vec<String> = m.keys().skip(max_items).cloned().collect();
+            for k in extra {
+                m.remove(&k);
+            }
+            // Keys are bundle-derived too (tally values): long ones are replaced by their cut form.
+            let long: Vec<String> = m
+                .keys()
+                .filter(|k| k.chars().count() > max_chars)
+                .cloned()
+                .collect();
+            for k in long {
+                if let Some(x) = m.remove(&k) {
+                    let mut short = k;
+                    clamp(&mut short, max_chars);
+                    m.insert(short, x);
+                }
+            }
+            m.values_mut()
+                .for_each(|x| clamp_json(x, max_chars, max_items));
+        }
+        _ => {}
+    }
+}
+
 /// How much a finding matters for the node's ability to run pods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -149,6 +210,41 @@ pub enum Action {
     Recollect {},
 }
 
+impl Action {
+    /// Bounds the bundle-derived values an action carries.
+    fn bound(&mut self, name: usize, items: usize) {
+        let strings: Vec<&mut String> = match self {
+            Action::VpcCniEnv { set } => {
+                let extra: Vec<String> = set.keys().skip(items).cloned().collect();
+                for k in extra {
+                    set.remove(&k);
+                }
+                set.values_mut().collect()
+            }
+            Action::KubeletConfig { set } => {
+                set.values_mut().for_each(|v| clamp_json(v, name, items));
+                Vec::new()
+            }
+            Action::ServiceQuotaReview { apis } => {
+                apis.truncate(items);
+                apis.iter_mut().collect()
+            }
+            Action::UserDataReview { remove } => {
+                remove.truncate(items.max(1));
+                remove.iter_mut().collect()
+            }
+            Action::NodeUpgrade { kubelet, cluster } => vec![kubelet, cluster],
+            Action::VpcCniAddonUpdate { version } => vec![version],
+            Action::EbsPerformance {} | Action::SubnetCapacity {} | Action::Recollect {} => {
+                Vec::new()
+            }
+        };
+        for s in strings {
+            clamp(s, name);
+        }
+    }
+}
+
 /// One detected problem.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
@@ -170,8 +266,11 @@ pub struct Finding {
     pub last_seen: Option<DateTime<Utc>>,
     /// Seconds from boot to the first occurrence.
     pub first_seen_since_boot_s: Option<f64>,
-    /// Supporting lines.
+    /// Supporting lines (at most [`MAX_EVIDENCE_PER_FINDING`]).
     pub evidence: Vec<Evidence>,
+    /// Supporting lines left out to keep the report bounded.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub evidence_omitted: u64,
     /// Rule-specific figures (e.g. throttled API → count).
     pub details: BTreeMap<String, serde_json::Value>,
     /// How to fix it.
@@ -255,12 +354,22 @@ pub struct BundleInfo {
     pub input_bytes: Option<u64>,
     /// Uncompressed member bytes read.
     pub bytes_read: u64,
+    /// Every byte inflated (framing, skipped members and the rest of cut members included); bounded
+    /// by `limits.max_total_bytes`.
+    #[serde(default)]
+    pub inflated_bytes: u64,
+    /// The reader limit that stopped reading early (`max-total-bytes`, `max-ratio`, `max-members`).
+    #[serde(default)]
+    pub stopped_by: Option<String>,
     /// Regular-file members read.
     pub members_read: u64,
     /// Members passed over, by reason.
     pub members_skipped: Skipped,
-    /// Members cut at the per-member limit.
+    /// Members cut at the per-member limit (at most [`MAX_LIST_ITEMS`]).
     pub members_truncated: Vec<String>,
+    /// Cut members left out of `members_truncated`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub members_truncated_omitted: u64,
     /// Lines longer than the line limit (cut).
     pub lines_cut: u64,
     /// The limits in force.
@@ -287,6 +396,118 @@ pub struct Report {
 }
 
 impl Report {
+    /// Bounds the report to [`MAX_REPORT_JSON_BYTES`] (see [`Report::bound_to`]).
+    pub fn bound(&mut self) {
+        self.bound_to(MAX_REPORT_JSON_BYTES);
+    }
+
+    /// Bounds every field (see the `MAX_*` constants), then, while the pretty JSON is still larger
+    /// than `max_json_bytes`, sheds detail in steps: fewer evidence items, shorter prose, no
+    /// `details`, no timeline, no fix texts. Counts and rule ids always stay. With the built-in
+    /// catalogue any `max_json_bytes` of 64 KiB or more is met.
+    pub fn bound_to(&mut self, max_json_bytes: usize) {
+        self.shed(
+            MAX_EVIDENCE_PER_FINDING,
+            MAX_TEXT_CHARS,
+            MAX_NAME_CHARS,
+            MAX_LIST_ITEMS,
+        );
+        let steps: [(usize, usize, usize, usize); 4] = [
+            (3, 1024, 256, 16),
+            (1, 512, 128, 8),
+            (0, 256, 96, 4),
+            (0, 160, 64, 0),
+        ];
+        for (i, (evidence, text, name, items)) in steps.into_iter().enumerate() {
+            if self.json_len() <= max_json_bytes {
+                return;
+            }
+            self.shed(evidence, text, name, items);
+            if i >= 2 {
+                self.timeline.clear();
+                for f in &mut self.findings {
+                    f.details.clear();
+                }
+            }
+            if i >= 3 {
+                for f in &mut self.findings {
+                    f.fix.clear();
+                    f.docs.clear();
+                    f.why.clear();
+                }
+            }
+        }
+    }
+
+    fn json_len(&self) -> usize {
+        serde_json::to_vec_pretty(self).map_or(usize::MAX, |v| v.len() + 1)
+    }
+
+    fn shed(&mut self, evidence: usize, text: usize, name: usize, items: usize) {
+        let b = &mut self.bundle;
+        clamp(&mut b.source, name);
+        for v in [
+            &mut b.instance_id,
+            &mut b.instance_type,
+            &mut b.instance_type_source,
+            &mut b.region,
+            &mut b.availability_zone,
+            &mut b.os,
+            &mut b.kubelet_version,
+            &mut b.cluster_version,
+            &mut b.vpc_cni_version,
+            &mut b.kube_proxy_version,
+            &mut b.collector_version,
+            &mut b.stopped_by,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            clamp(v, name);
+        }
+        let cut = b.members_truncated.len().saturating_sub(items);
+        b.members_truncated.truncate(items);
+        b.members_truncated_omitted += cut as u64;
+        b.members_truncated.iter_mut().for_each(|p| clamp(p, name));
+        for f in &mut self.findings {
+            for t in [&mut f.title, &mut f.summary, &mut f.why] {
+                clamp(t, text);
+            }
+            let extra = f.evidence.len().saturating_sub(evidence);
+            f.evidence.truncate(evidence);
+            f.evidence_omitted += extra as u64;
+            for e in &mut f.evidence {
+                clamp(&mut e.file, name);
+                clamp(&mut e.excerpt, text.min(crate::MAX_EXCERPT_CHARS));
+            }
+            let extra: Vec<String> = f.details.keys().skip(items).cloned().collect();
+            for k in extra {
+                f.details.remove(&k);
+            }
+            f.details
+                .values_mut()
+                .for_each(|v| clamp_json(v, name, items));
+            for fx in &mut f.fix {
+                clamp(&mut fx.instruction, text);
+                if let Some(sn) = fx.snippet.as_mut() {
+                    clamp(sn, text);
+                }
+            }
+            f.actions.iter_mut().for_each(|a| a.bound(name, items));
+            f.caused_by.truncate(crate::correlate::LINKS.len());
+        }
+        if let Some(rc) = self.root_cause.as_mut() {
+            clamp(&mut rc.summary, text);
+        }
+        self.timeline.truncate(items.max(1) * 4);
+        for e in &mut self.timeline {
+            clamp(&mut e.label, text.min(name));
+        }
+        for s in &mut self.skipped_checks {
+            clamp(&mut s.reason, text);
+        }
+    }
+
     /// The finding of a rule, if it fired.
     pub fn finding(&self, rule: &str) -> Option<&Finding> {
         self.findings.iter().find(|f| f.rule == rule)

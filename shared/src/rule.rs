@@ -170,6 +170,12 @@ pub trait Rule: Sync {
     fn signatures(&self) -> &'static [Signature] {
         &[]
     }
+    /// Structured files this rule may conclude absence from (a missing chain, a missing setting).
+    /// When one of them was read only in part, the rule is skipped and the cut reported, never
+    /// concluded from the part that was read.
+    fn reads(&self) -> &'static [SourceKind] {
+        &[]
+    }
     /// Decides from the counted occurrences and facts. Pure.
     fn evaluate(&self, ctx: &EvalCtx<'_>) -> Verdict;
 }
@@ -194,6 +200,7 @@ impl FindingBuilder {
                 last_seen: None,
                 first_seen_since_boot_s: None,
                 evidence: Vec::new(),
+                evidence_omitted: 0,
                 details: BTreeMap::new(),
                 fix: Vec::new(),
                 actions: Vec::new(),

@@ -17,7 +17,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use regex::bytes::Regex;
 
 use crate::bundle::{strip_gz, MemberSink, SinkResult};
-use crate::facts::{Facts, KUBELET_START, MAX_STRUCTURED_BYTES};
+use crate::facts::{Facts, KUBELET_START};
 use crate::occurrences::{Occurrences, Sample};
 use crate::rule::{Rule, Signature};
 use crate::source::SourceKind;
@@ -485,12 +485,7 @@ impl MemberSink for Scanner<'_> {
         let kind = SourceKind::classify(strip_gz(path));
         self.facts.saw(kind, path);
         if kind.is_structured() {
-            let mut bytes = Vec::new();
-            let r = data
-                .take(MAX_STRUCTURED_BYTES as u64)
-                .read_to_end(&mut bytes);
-            self.facts.ingest(kind, path, &bytes);
-            r?;
+            self.facts.ingest_stream(kind, path, data, self.max_line)?;
             return drain(data);
         }
         if self.engine.scanned[kind_index(kind)] {

@@ -43,7 +43,11 @@ impl Stamp {
     /// The same point moved `secs` earlier (a year-less time does not cross midnight backwards).
     pub fn minus_secs(self, secs: u32) -> Stamp {
         match self {
-            Stamp::Full(t) => Stamp::Full(t - chrono::Duration::seconds(i64::from(secs))),
+            // At the edge of chrono's range the stamp stays as it was rather than overflow.
+            Stamp::Full(t) => Stamp::Full(
+                t.checked_sub_signed(chrono::TimeDelta::seconds(i64::from(secs)))
+                    .unwrap_or(t),
+            ),
             Stamp::SinceBoot(b) => Stamp::SinceBoot((b - f64::from(secs)).max(0.0)),
             Stamp::NoYear(n) => Stamp::NoYear(NoYear {
                 secs: n.secs.saturating_sub(secs),
@@ -71,16 +75,20 @@ impl Clock {
                 let reference = self.reference?;
                 let t = ny.in_year(reference.year())?;
                 // A journal spans at most days or weeks; a month "after" the collection is last year's.
-                if t > reference + chrono::Duration::days(2) {
-                    ny.in_year(reference.year() - 1)
+                let horizon = reference.checked_add_signed(chrono::TimeDelta::days(2))?;
+                if t > horizon {
+                    ny.in_year(reference.year().checked_sub(1)?)
                 } else {
                     Some(t)
                 }
             }
             Stamp::SinceBoot(secs) => {
                 let boot = self.boot?;
+                if !(0.0..=MAX_UPTIME_SECS).contains(&secs) {
+                    return None;
+                }
                 let micros = (secs * 1e6) as i64;
-                Some(boot + chrono::Duration::microseconds(micros))
+                boot.checked_add_signed(chrono::TimeDelta::microseconds(micros))
             }
         }
     }
@@ -88,9 +96,14 @@ impl Clock {
     /// Seconds from boot to `t`, when boot is known.
     pub fn since_boot(&self, t: DateTime<Utc>) -> Option<f64> {
         let boot = self.boot?;
-        Some((t - boot).num_milliseconds() as f64 / 1000.0)
+        // Both ends are valid `DateTime`s, so their distance fits a `TimeDelta`; no overflow.
+        Some(t.signed_duration_since(boot).num_milliseconds() as f64 / 1000.0)
     }
 }
+
+/// Largest believable uptime (100 years); a dmesg offset outside `0..=MAX_UPTIME_SECS` (or not a
+/// finite number: `inf`, `NaN`) leaves its line undated.
+pub const MAX_UPTIME_SECS: f64 = 100.0 * 366.0 * 86_400.0;
 
 const MONTHS: [&[u8; 3]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
@@ -211,14 +224,20 @@ pub fn parse_iso(b: &[u8]) -> Option<DateTime<Utc>> {
     let time =
         chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs.min(86_399), micros * 1000)?;
     let t = Utc.from_utc_datetime(&NaiveDateTime::new(date, time));
-    Some(t - chrono::Duration::seconds(offset_secs))
+    t.checked_sub_signed(chrono::TimeDelta::seconds(offset_secs))
 }
 
 /// `[  147.358790]` at the start of a dmesg line.
 pub fn parse_dmesg_offset(line: &[u8]) -> Option<f64> {
     let rest = line.strip_prefix(b"[")?;
     let end = rest.iter().position(|&c| c == b']')?;
-    std::str::from_utf8(&rest[..end]).ok()?.trim().parse().ok()
+    let secs: f64 = std::str::from_utf8(&rest[..end])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    // `f64::from_str` also takes `inf`, `NaN` and `1e30`: none is an uptime.
+    (0.0..=MAX_UPTIME_SECS).contains(&secs).then_some(secs)
 }
 
 /// `[Tue Nov 20 22:30:22 2018]` at the start of a `dmesg -T` line.
@@ -343,5 +362,100 @@ mod tests {
             t.map(|t| t.to_rfc3339()),
             Some("2026-10-19T05:12:13.500+00:00".to_string())
         );
+    }
+
+    #[test]
+    fn absurd_dmesg_uptime_is_undated_not_fatal() {
+        let clock = Clock {
+            reference: parse_iso(b"2026-10-19T08:12:00Z"),
+            boot: parse_iso(b"2026-10-19T05:00:00Z"),
+        };
+        for line in [
+            &b"[9999999999999.5] x"[..],
+            b"[inf] x",
+            b"[-inf] x",
+            b"[1e30] x",
+            b"[-1e30] x",
+            b"[NaN] x",
+            b"[-5.0] x",
+        ] {
+            assert_eq!(parse_line(line), None, "{}", String::from_utf8_lossy(line));
+        }
+        // Even a stamp built by hand past the range resolves to nothing instead of panicking.
+        assert_eq!(clock.resolve(Stamp::SinceBoot(1e300)), None);
+        assert_eq!(clock.resolve(Stamp::SinceBoot(f64::NAN)), None);
+        let edge = Clock {
+            reference: Some(DateTime::<Utc>::MAX_UTC),
+            boot: Some(DateTime::<Utc>::MAX_UTC),
+        };
+        assert_eq!(edge.resolve(Stamp::SinceBoot(MAX_UPTIME_SECS)), None);
+        let ny = NoYear {
+            month: 12,
+            day: 31,
+            secs: 0,
+            micros: 0,
+        };
+        let _ = edge.resolve(Stamp::NoYear(ny));
+        let min = Stamp::Full(DateTime::<Utc>::MIN_UTC).minus_secs(u32::MAX);
+        assert_eq!(min, Stamp::Full(DateTime::<Utc>::MIN_UTC));
+    }
+
+    /// Line prefixes of every dated source the analyzer reads (see docs/bundle-format.md).
+    fn dated_prefix() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let num = "-?[0-9]{0,25}(\\.[0-9]{0,12})?(e-?[0-9]{1,4})?|inf|-inf|NaN|nan|infinity";
+        prop_oneof![
+            // dmesg.current / dmesg.boot: `[  147.358790] ...`
+            num.prop_map(|n| format!("[{n}] ")),
+            // dmesg -T
+            "[A-Z][a-z]{2} [A-Z][a-z]{2} [0-9 ]{1,3} [0-9]{1,3}:[0-9]{1,3}:[0-9]{1,3} -?[0-9]{1,12}"
+                .prop_map(|t| format!("[{t}] ")),
+            // journal / syslog / messages, optionally with a klog header (kubelet, ipamd in journal)
+            "(Jan|Feb|Dec|Xyz) [0-9 ]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} [a-z0-9.-]{0,20} [a-z]{1,10}(\\[[0-9]{1,9}\\])?: ",
+            "(Jan|Dec) [0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} h kubelet\\[1\\]: [IWEF][0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{0,12} ",
+            // klog header alone (container logs, kubelet.log)
+            "[IWEF][0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{0,12} ",
+            // ipamd / plugin zap JSON
+            "-?[0-9]{1,12}-[0-9]{1,3}-[0-9]{1,3}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,12})?(Z|[+-][0-9]{2}:?[0-9]{2})?"
+                .prop_map(|t| format!("{{\"level\":\"error\",\"ts\":\"{t}\",\"msg\":\"")),
+            // cloud-init / nodeadm / user-data ISO stamps, containerd `time="..."` under journald
+            "[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,12})?([+-][0-9]{2}:?[0-9]{2})? ",
+            "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-]99:99 ",
+            "(May|Dec) 20 12:33:17 h containerd\\[1\\]: time=\"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})\" ",
+            // io_throttling rows and anything else: no date, must not panic either
+            "[0-9]{1,12} \\(.{0,10}\\) [0-9]{0,25}",
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_lines_of_every_dated_source_never_panic(
+            prefix in dated_prefix(),
+            tail in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+            reference in proptest::option::of(-300_000_000_000i64..300_000_000_000i64),
+            boot in proptest::option::of(-300_000_000_000i64..300_000_000_000i64),
+            back in proptest::num::u32::ANY,
+        ) {
+            let mut line = prefix.into_bytes();
+            line.extend_from_slice(&tail);
+            let clock = Clock {
+                reference: reference.and_then(|s| DateTime::from_timestamp(s, 0)),
+                boot: boot.and_then(|s| DateTime::from_timestamp(s, 0)),
+            };
+            if let Some(stamp) = parse_line(&line) {
+                if let Some(t) = clock.resolve(stamp) {
+                    let _ = clock.since_boot(t);
+                }
+                let _ = clock.resolve(stamp.minus_secs(back));
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(line in proptest::collection::vec(proptest::num::u8::ANY, 0..128)) {
+            let clock = Clock { reference: Some(DateTime::<Utc>::MAX_UTC), boot: Some(DateTime::<Utc>::MIN_UTC) };
+            if let Some(stamp) = parse_line(&line) {
+                let _ = clock.resolve(stamp).and_then(|t| clock.since_boot(t));
+            }
+        }
     }
 }

@@ -965,6 +965,7 @@ mod tests {
             last_seen: Some(last),
             first_seen_since_boot_s: None,
             evidence: Vec::new(),
+            evidence_omitted: 0,
             details: Default::default(),
             fix: Vec::new(),
             actions: Vec::new(),

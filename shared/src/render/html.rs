@@ -2,25 +2,10 @@
 
 use std::fmt::Write as _;
 
+use super::escape::html as escape;
 use super::{node_line, offset, read_line, when};
 use crate::report::{Report, Severity};
 use crate::timeline::{self, duration, Role, Timeline};
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
 
 fn color(s: Severity) -> &'static str {
     match s {
@@ -109,6 +94,13 @@ pub(super) fn render(r: &Report) -> String {
                     "<tr><td><code>{}{at}</code></td><td class=\"ev\"><code>{}</code></td></tr>",
                     escape(&e.file),
                     escape(&e.excerpt)
+                );
+            }
+            if f.evidence_omitted > 0 {
+                let _ = write!(
+                    o,
+                    "<tr><td colspan=\"2\">… and {} more</td></tr>",
+                    f.evidence_omitted
                 );
             }
             let _ = write!(o, "</table>");

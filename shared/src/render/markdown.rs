@@ -2,29 +2,22 @@
 
 use std::fmt::Write as _;
 
+use super::escape::{markdown_code as code, markdown_text as text};
 use super::{node_line, offset, read_line, when};
 use crate::report::Report;
-
-/// Makes text safe inside a Markdown table cell or inline code.
-fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('`', "'")
-        .replace(['\n', '\r'], " ")
-}
 
 pub(super) fn render(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# eks-remedy report\n");
-    let _ = writeln!(o, "**Node:** {}  ", cell(&node_line(r)));
+    let _ = writeln!(o, "**Node:** {}  ", text(&node_line(r)));
     let _ = writeln!(
         o,
-        "**Bundle:** `{}` — {}\n",
-        cell(&r.bundle.source),
+        "**Bundle:** {} — {}\n",
+        code(&r.bundle.source),
         read_line(r)
     );
     if let Some(rc) = &r.root_cause {
-        let _ = writeln!(o, "> **{}**\n", cell(&rc.summary));
+        let _ = writeln!(o, "> **{}**\n", text(&rc.summary));
     }
     if r.findings.is_empty() {
         let _ = writeln!(o, "No findings.\n");
@@ -37,10 +30,10 @@ pub(super) fn render(r: &Report) -> String {
             let rc = if f.root_cause { " (root cause)" } else { "" };
             let _ = writeln!(
                 o,
-                "| {} | `{}`{rc} | {} | {} | {} |",
+                "| {} | {}{rc} | {} | {} | {} |",
                 f.severity.as_str(),
-                f.rule,
-                cell(&f.summary),
+                code(&f.rule),
+                text(&f.summary),
                 f.count,
                 when(f.first_seen)
             );
@@ -48,15 +41,15 @@ pub(super) fn render(r: &Report) -> String {
         let _ = writeln!(o);
     }
     for f in &r.findings {
-        let _ = writeln!(o, "## {} — {}\n", f.rule, cell(&f.title));
-        let _ = writeln!(o, "{}\n\n*Why it matters:* {}\n", cell(&f.summary), f.why);
+        let _ = writeln!(o, "## {} — {}\n", text(&f.rule), text(&f.title));
+        let _ = writeln!(o, "{}\n\n*Why it matters:* {}\n", text(&f.summary), f.why);
         if !f.caused_by.is_empty() {
             let _ = writeln!(
                 o,
                 "*Caused by:* {}\n",
                 f.caused_by
                     .iter()
-                    .map(|c| format!("`{c}`"))
+                    .map(|c| code(c))
                     .collect::<Vec<_>>()
                     .join(", ")
             );
@@ -65,7 +58,15 @@ pub(super) fn render(r: &Report) -> String {
             let _ = writeln!(o, "**Evidence**\n");
             for e in &f.evidence {
                 let at = e.line.map(|l| format!(":{l}")).unwrap_or_default();
-                let _ = writeln!(o, "- `{}{at}` `{}`", cell(&e.file), cell(&e.excerpt));
+                let _ = writeln!(
+                    o,
+                    "- {} {}",
+                    code(&format!("{}{at}", e.file)),
+                    code(&e.excerpt)
+                );
+            }
+            if f.evidence_omitted > 0 {
+                let _ = writeln!(o, "- … and {} more", f.evidence_omitted);
             }
             let _ = writeln!(o);
         }
@@ -110,7 +111,7 @@ pub(super) fn render(r: &Report) -> String {
                 "| {} | {} | {} |",
                 when(Some(e.at)),
                 offset(e.since_boot_s),
-                cell(&e.label)
+                text(&e.label)
             );
         }
         let _ = writeln!(o);
@@ -118,7 +119,7 @@ pub(super) fn render(r: &Report) -> String {
     if !r.skipped_checks.is_empty() {
         let _ = writeln!(o, "## Checks that could not decide\n");
         for s in &r.skipped_checks {
-            let _ = writeln!(o, "- `{}`: {}", s.rule, cell(&s.reason));
+            let _ = writeln!(o, "- {}: {}", code(&s.rule), text(&s.reason));
         }
     }
     o

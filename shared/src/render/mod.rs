@@ -1,6 +1,7 @@
 //! Output formats: text for people at a terminal, JSON (the contract), Markdown for tickets, and a
 //! single self-contained HTML file with the timeline drawn as SVG, for attaching to incidents.
 
+pub mod escape;
 mod html;
 mod markdown;
 mod text;
@@ -37,7 +38,9 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
 /// The JSON contract, pretty-printed.
 pub fn json(report: &Report) -> String {
     // Serialising plain data to a String cannot fail; fall back to an error object rather than panic.
-    serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")) + "\n"
+    let text =
+        serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    escape::json(&text) + "\n"
 }
 
 /// `2026-10-19 05:12:13Z`.

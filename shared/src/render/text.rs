@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use super::escape::terminal as clean;
 use super::{node_line, offset, read_line, when};
 use crate::report::{Report, Severity};
 use crate::timeline::{self, duration, since_boot, Timeline};
@@ -35,19 +36,6 @@ impl Paint {
     }
 }
 
-/// Strips terminal control characters from text that came from the bundle.
-fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
 pub(super) fn render(r: &Report, color: bool) -> String {
     let p = Paint(color);
     let mut o = String::new();
@@ -73,7 +61,7 @@ pub(super) fn render(r: &Report, color: bool) -> String {
         let _ = writeln!(o, "{n} finding{}.", if n == 1 { "" } else { "s" });
     }
     if let Some(rc) = &r.root_cause {
-        let _ = writeln!(o, "{}", p.bold(&rc.summary));
+        let _ = writeln!(o, "{}", p.bold(&clean(&rc.summary)));
     }
     for f in &r.findings {
         let _ = writeln!(o);
@@ -86,8 +74,8 @@ pub(super) fn render(r: &Report, color: bool) -> String {
             o,
             "{} {} — {}{tag}",
             p.severity(f.severity),
-            p.bold(&f.rule),
-            f.title
+            p.bold(&clean(&f.rule)),
+            clean(&f.title)
         );
         let _ = writeln!(o, "  {}", clean(&f.summary));
         if f.first_seen.is_some() {
@@ -106,7 +94,7 @@ pub(super) fn render(r: &Report, color: bool) -> String {
             );
         }
         if !f.caused_by.is_empty() {
-            let _ = writeln!(o, "  caused by: {}", f.caused_by.join(", "));
+            let _ = writeln!(o, "  caused by: {}", clean(&f.caused_by.join(", ")));
         }
         let _ = writeln!(o, "  {}", p.dim(&format!("why: {}", f.why)));
         if !f.evidence.is_empty() {
@@ -115,6 +103,9 @@ pub(super) fn render(r: &Report, color: bool) -> String {
                 let at = e.line.map(|l| format!(":{l}")).unwrap_or_default();
                 let _ = writeln!(o, "    {}{at}", p.dim(&clean(&e.file)));
                 let _ = writeln!(o, "      {}", clean(&e.excerpt));
+            }
+            if f.evidence_omitted > 0 {
+                let _ = writeln!(o, "    … and {} more", f.evidence_omitted);
             }
         }
         if !f.fix.is_empty() {
@@ -140,7 +131,7 @@ pub(super) fn render(r: &Report, color: bool) -> String {
         let _ = writeln!(o);
         let _ = writeln!(o, "{}", p.bold("Checks that could not decide"));
         for s in &r.skipped_checks {
-            let _ = writeln!(o, "  {}: {}", s.rule, s.reason);
+            let _ = writeln!(o, "  {}: {}", clean(&s.rule), clean(&s.reason));
         }
     }
     o

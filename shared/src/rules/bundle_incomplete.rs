@@ -55,6 +55,9 @@ impl Rule for BundleIncomplete {
                 timestamp: None,
             });
         }
+        if let Some(limit) = &ctx.facts.stopped_by {
+            b = b.detail("stopped_by", limit.as_str());
+        }
         b.detail("stopped", stop.is_some())
             .fix(fix(
                 FixTarget::Cluster,

@@ -37,6 +37,10 @@ impl Rule for IptablesRulesFlushed {
         SIGS
     }
 
+    fn reads(&self) -> &'static [SourceKind] {
+        &[SourceKind::IptablesSave]
+    }
+
     fn evaluate(&self, ctx: &EvalCtx<'_>) -> Verdict {
         let flush = ctx.occ("flush");
         let mut missing = Vec::new();

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use crate::eni;
 use crate::report::{Action, Evidence, FixTarget, Severity};
 use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Verdict};
+use crate::source::SourceKind;
 
 static META: RuleMeta = RuleMeta {
     id: "max-pods-exceeds-ip-capacity",
@@ -30,6 +31,17 @@ pub struct MaxPodsExceedsIpCapacity;
 impl Rule for MaxPodsExceedsIpCapacity {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn reads(&self) -> &'static [SourceKind] {
+        // The setting with the highest precedence, and the CNI mode that sets the IP ceiling.
+        &[
+            SourceKind::KubeletConfig,
+            SourceKind::KubeletService,
+            SourceKind::Ps,
+            SourceKind::IpamdEnv,
+            SourceKind::CniEnvDump,
+        ]
     }
 
     fn evaluate(&self, ctx: &EvalCtx<'_>) -> Verdict {
