@@ -40,6 +40,16 @@ fn wait_listening(port: u16) {
     }
 }
 
+/// Kills its child when dropped, so a failing assertion leaves nothing running.
+struct Reap(Child);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn exits_within(child: &mut Child, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
@@ -54,52 +64,53 @@ fn exits_within(child: &mut Child, limit: Duration) -> bool {
 #[test]
 fn moto_server_exits_when_its_parents_pipe_closes() {
     let port = free_port();
-    let mut child = launcher(port).stdin(Stdio::piped()).spawn().unwrap();
+    let mut child = Reap(launcher(port).stdin(Stdio::piped()).spawn().unwrap());
     wait_listening(port);
     // Still serving while the pipe is open: the watcher must not end a live run.
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
-        child.try_wait().unwrap().is_none(),
+        child.0.try_wait().unwrap().is_none(),
         "exited while its parent lived"
     );
     // What the kernel does when the test process ends, however it ends.
-    drop(child.stdin.take());
-    let gone = exits_within(&mut child, Duration::from_secs(10));
-    if !gone {
-        let _ = child.kill();
-    }
-    assert!(gone, "moto outlived its parent's pipe");
+    drop(child.0.stdin.take());
+    assert!(
+        exits_within(&mut child.0, Duration::from_secs(10)),
+        "moto outlived its parent's pipe"
+    );
 }
 
 #[test]
 fn moto_server_exits_when_its_parent_dies_without_a_pipe() {
     // An intermediate shell starts the server with the shell's own (open) stdin, reports its pid,
-    // then lingers until killed: the server must notice the reparenting, not only EOF.
+    // then lingers until killed: the server must notice the reparenting, not only EOF. (A shell
+    // gives background jobs /dev/null as stdin, so the pipe goes through fd 3.)
     let port = free_port();
     let root = repo_root();
     let script = format!(
-        "{py} {srv} --exit-with-parent -H 127.0.0.1 -p {port} >/dev/null 2>&1 <&0 & echo $!; sleep 600",
+        "exec 3<&0; {py} {srv} --exit-with-parent -H 127.0.0.1 -p {port} >/dev/null 2>&1 <&3 & echo $!; sleep 600",
         py = root.join(".venv/bin/python").display(),
         srv = root.join("tests/moto_server.py").display(),
     );
-    let mut shell = Command::new("sh")
-        .args(["-c", &script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut shell = Reap(
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let mut line = String::new();
     std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(shell.stdout.take().unwrap()),
+        &mut std::io::BufReader::new(shell.0.stdout.take().unwrap()),
         &mut line,
     )
     .unwrap();
     let server_pid: u32 = line.trim().parse().unwrap();
     wait_listening(port);
     // Our end of the shell's stdin stays open (held in `stdin`), so only the parent watch can fire.
-    let stdin = shell.stdin.take();
-    shell.kill().unwrap();
-    shell.wait().unwrap();
+    let stdin = shell.0.stdin.take();
+    drop(shell);
     let proc_dir = format!("/proc/{server_pid}");
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut gone = false;
