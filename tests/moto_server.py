@@ -16,6 +16,11 @@ Added, with state kept on moto's own per-account/region backends (so /moto-api/r
 - EventBridge pattern matching into arrays of objects, as EventBridge does it (moto 5.2 only matches
   scalars and arrays of scalars): CloudWatch alarm events carry `configuration.metrics` as an array
   of objects, and the EBS alarm rule matches `metrics.metricStat.metric.name` inside it.
+- S3 pre-signed requests (query-string SigV4, no Authorization header) are verified as S3 does:
+  the signature over method, path, query and signed headers, with the tests' fixed credentials
+  (secret `test`, see tests/src/moto.rs), and the expiry. Stock moto accepts any pre-signed URL, so a
+  URL signed for one key would also write another; here that is refused with 403
+  SignatureDoesNotMatch, as on AWS.
 Everything else is stock moto. Requests still go through real HTTP and the real SDK serializers.
 
 `--exit-with-parent` (what the tests pass): the server exits when its standard input closes or its
@@ -23,12 +28,16 @@ parent process is gone. Tests keep the server in a static that is never dropped,
 finished, panicked or killed test process would leave the server running.
 """
 
+import datetime
+import hashlib
+import hmac
 import json
 import os
 import sys
 import threading
 import time
 import uuid
+from urllib.parse import parse_qsl, quote
 
 from moto import server
 from moto.autoscaling import responses as asg_responses
@@ -39,6 +48,7 @@ from moto.eks.models import eks_backends
 from moto.events.models import EventPattern
 from moto.ec2.models import ec2_backends
 from moto.s3.models import s3_backends
+from moto.s3.responses import S3Response
 from moto.ssm import responses as ssm_responses
 
 # vpc-cni versions per Kubernetes version; the first of each list is the default (as DescribeAddonVersions marks it).
@@ -241,6 +251,63 @@ def _flatten_event(node, prefix="", result=None):
     return result
 
 
+# Secret keys by access key id for verifying pre-signed S3 requests: the tests' credentials.
+PRESIGN_SECRETS = {"test": "test"}
+
+
+def _hmac(key, msg):
+    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+
+def _presigned_refusal(request):
+    """(code, message) when a pre-signed S3 request's signature or expiry is wrong, else None."""
+    if "Authorization" in request.headers:
+        return None
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+    path, _, query = raw.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    params = dict(pairs)
+    if "X-Amz-Signature" not in params:
+        return None
+    try:
+        akid, day, region, service, _ = params["X-Amz-Credential"].split("/")
+        signed_at = datetime.datetime.strptime(params["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+        expires = int(params["X-Amz-Expires"])
+        signed_headers = params["X-Amz-SignedHeaders"].split(";")
+    except (KeyError, ValueError):
+        return "AuthorizationQueryParametersError", "malformed pre-signed request"
+    if datetime.datetime.now(datetime.timezone.utc) > signed_at + datetime.timedelta(seconds=expires):
+        return "AccessDenied", "Request has expired"
+    secret = PRESIGN_SECRETS.get(akid)
+    if secret is None:
+        return "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
+    enc = lambda v: quote(v, safe="-_.~")  # noqa: E731 - SigV4 URI encoding
+    canonical_query = "&".join(f"{enc(k)}={enc(v)}" for k, v in sorted(pairs) if k != "X-Amz-Signature")
+    canonical_headers = "".join(f"{h}:{request.headers.get(h, '').strip()}\n" for h in signed_headers)
+    canonical = "\n".join([request.method, path, canonical_query, canonical_headers, ";".join(signed_headers), "UNSIGNED-PAYLOAD"])
+    scope = f"{day}/{region}/{service}/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", params["X-Amz-Date"], scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + secret).encode()
+    for part in (day, region, service, "aws4_request"):
+        key = _hmac(key, part)
+    expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, params["X-Amz-Signature"]):
+        return "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."
+    return None
+
+
+def _checked_key_response(original):
+    def key_response(self, request, full_url):
+        refused = _presigned_refusal(request)
+        if refused:
+            code, message = refused
+            body = f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message></Error>'
+            return 403, {"content-type": "application/xml"}, body
+        return original(self, request, full_url)
+
+    return key_response
+
+
 def _install():
     eks_responses.EKSResponse.create_addon = create_addon
     eks_responses.EKSResponse.describe_addon = describe_addon
@@ -255,6 +322,7 @@ def _install():
     ssm_responses.SimpleSystemManagerResponse.start_automation_execution = start_automation_execution
     ssm_responses.SimpleSystemManagerResponse.get_automation_execution = get_automation_execution
     EventPattern._flatten_dict = staticmethod(_flatten_event)
+    S3Response._key_response = _checked_key_response(S3Response._key_response)
 
 
 def _lifecycle_route(app):

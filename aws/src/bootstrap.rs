@@ -1,7 +1,7 @@
 //! What every function's `main` does before serving: read settings, build clients once.
 
 use aws_config::SdkConfig;
-use eks_remedy_pipeline::{Config, HandlerError};
+use eks_remedy_pipeline::{CollectionMethod, Config, HandlerError};
 
 /// A required environment variable.
 pub fn env(name: &str) -> Result<String, HandlerError> {
@@ -51,14 +51,21 @@ impl Clients {
             env("COLLECTION_QUEUE_URL")?,
         ))
     }
-    /// SSM runner (`COLLECTION_METHOD`, `AUTOMATION_ROLE_ARN`).
-    pub fn ssm(&self, cfg: &Config) -> crate::ssm::Ssm {
-        crate::ssm::Ssm::new(
-            aws_sdk_ssm::Client::new(&self.sdk),
-            cfg.method,
-            // Optional: the template sets it empty unless CollectionMethod=automation.
-            env("AUTOMATION_ROLE_ARN").ok(),
-        )
+    /// SSM runner: Run Command with the document named by `COLLECTION_DOCUMENT` (required for
+    /// that method), or the automation with the role in `AUTOMATION_ROLE_ARN` (optional: the
+    /// template sets it empty unless CollectionMethod=automation).
+    pub fn ssm(&self, cfg: &Config) -> Result<crate::ssm::Ssm, HandlerError> {
+        let client = aws_sdk_ssm::Client::new(&self.sdk);
+        Ok(match cfg.method {
+            CollectionMethod::RunCommand => crate::ssm::Ssm::run_command(
+                client,
+                crate::objects::client(&self.sdk),
+                env("COLLECTION_DOCUMENT")?,
+            ),
+            CollectionMethod::Automation => {
+                crate::ssm::Ssm::automation(client, env("AUTOMATION_ROLE_ARN").ok())
+            }
+        })
     }
     /// Auto Scaling lifecycle adapter.
     pub fn lifecycle(&self) -> crate::lifecycle::AutoScaling {

@@ -56,6 +56,24 @@ impl ObjectStore for Objects {
         Ok(Box::new(SyncIoBridge::new(out.body.into_async_read())))
     }
 
+    async fn size(&self, bucket: &str, key: &str) -> Result<u64, PortError> {
+        let out = self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify("s3", e))?;
+        // S3 always sends Content-Length; a negative or missing one is not an object to read.
+        out.content_length()
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| PortError::Transient {
+                service: "s3",
+                message: format!("HeadObject s3://{bucket}/{key} returned no size"),
+            })
+    }
+
     async fn put(
         &self,
         bucket: &str,

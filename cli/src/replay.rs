@@ -110,7 +110,7 @@ pub async fn replay(event: Value) -> Result<Value, String> {
         }
         Target::Collector => {
             let c = handlers::collector::Collector::new(
-                clients.ssm(&cfg),
+                clients.ssm(&cfg).map_err(e)?,
                 clients.store().map_err(e)?,
                 clients.objects(),
                 cfg,

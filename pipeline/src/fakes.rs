@@ -251,7 +251,7 @@ impl FakeQueue {
 /// SSM: records commands; `fail_with` makes every call fail.
 #[derive(Default)]
 pub struct FakeRunner {
-    /// (instance, bucket, prefix).
+    /// (instance, bucket, key).
     pub commands: Mutex<Vec<(String, String, String)>>,
     /// Fail every call with this.
     pub fail_with: Option<PortError>,
@@ -262,17 +262,13 @@ impl CommandRunner for FakeRunner {
         &self,
         instance_id: &str,
         bucket: &str,
-        prefix: &str,
+        key: &str,
     ) -> Result<String, PortError> {
         if let Some(e) = &self.fail_with {
             return Err(e.clone());
         }
         let mut c = guard(&self.commands);
-        c.push((
-            instance_id.to_string(),
-            bucket.to_string(),
-            prefix.to_string(),
-        ));
+        c.push((instance_id.to_string(), bucket.to_string(), key.to_string()));
         Ok(format!("cmd-{}", c.len()))
     }
 }
@@ -316,6 +312,15 @@ impl ObjectStore for FakeObjects {
                 message: format!("s3://{bucket}/{key}"),
             })?;
         Ok(Box::new(std::io::Cursor::new(body)))
+    }
+    async fn size(&self, bucket: &str, key: &str) -> Result<u64, PortError> {
+        guard(&self.objects)
+            .get(&(bucket.to_string(), key.to_string()))
+            .map(|body| body.len() as u64)
+            .ok_or_else(|| PortError::NotFound {
+                service: "s3",
+                message: format!("s3://{bucket}/{key}"),
+            })
     }
     async fn put(
         &self,

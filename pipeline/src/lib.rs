@@ -82,6 +82,16 @@ pub enum HandlerError {
     /// A setting is missing or wrong.
     #[error("configuration: {0}")]
     Config(String),
+    /// The input is over a configured size: handled by a note, never by trying anyway.
+    #[error("{what} is {bytes} bytes, over the limit of {limit}")]
+    TooLarge {
+        /// What was measured (e.g. the object's URL).
+        what: String,
+        /// Its size.
+        bytes: u64,
+        /// The limit.
+        limit: u64,
+    },
 }
 
 /// What to do with an event that failed, decided in one place for every function.
@@ -104,6 +114,8 @@ impl Outcome {
             // An unknown instance or a refused call will not change on retry.
             HandlerError::Port(_) => Outcome::Acknowledge,
             HandlerError::Bundle(_) => Outcome::Acknowledge,
+            // Retrying will not make it smaller; the incident carries the note.
+            HandlerError::TooLarge { .. } => Outcome::Acknowledge,
             HandlerError::Config(_) => Outcome::Retry,
         }
     }
@@ -117,7 +129,7 @@ impl Outcome {
 /// How collection is run on the node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CollectionMethod {
-    /// SSM Run Command `AWS-RunShellScript` with the collector script.
+    /// SSM Run Command with the stack's collection document (the collector script).
     RunCommand,
     /// The `AWSSupport-CollectEKSInstanceLogs` automation.
     Automation,
@@ -140,6 +152,10 @@ pub struct Config {
     pub ttl_days: u32,
     /// Run Command or automation.
     pub method: CollectionMethod,
+    /// Largest bundle (compressed, as stored) the analyzer reads.
+    pub max_bundle_bytes: u64,
+    /// The analyzer reads at most this many times a bundle's compressed size.
+    pub max_inflation_ratio: u64,
 }
 
 impl Default for Config {
@@ -152,21 +168,30 @@ impl Default for Config {
             settle_delay: Duration::from_secs(300),
             ttl_days: 14,
             method: CollectionMethod::RunCommand,
+            max_bundle_bytes: DEFAULT_MAX_BUNDLE_BYTES,
+            max_inflation_ratio: DEFAULT_MAX_INFLATION_RATIO,
         }
     }
 }
 
+/// Default largest bundle analysed: 1 GiB compressed (collector bundles are tens of MB; 1 GiB
+/// inflates to several GB, about what the analyzer reads within its 10-minute timeout at 512 MB).
+pub const DEFAULT_MAX_BUNDLE_BYTES: u64 = 1 << 30;
+/// Default inflation bound: log text compresses 5-20x, a gzip bomb about 1000x.
+pub const DEFAULT_MAX_INFLATION_RATIO: u64 = 100;
+
 impl Config {
     /// Reads `BUCKET`, `WINDOW_MINUTES`, `MAX_COLLECTIONS`, `SAMPLE_PER_GROUP`, `SETTLE_DELAY_SECONDS`,
-    /// `TTL_DAYS`, `COLLECTION_METHOD` (`run-command` | `automation`) through `get`.
+    /// `TTL_DAYS`, `COLLECTION_METHOD` (`run-command` | `automation`), `MAX_BUNDLE_BYTES`,
+    /// `MAX_INFLATION_RATIO` through `get`.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, HandlerError> {
         let d = Config::default();
-        let num = |k: &str, default: u32, max: u32| -> Result<u32, HandlerError> {
+        let big = |k: &str, default: u64, max: u64| -> Result<u64, HandlerError> {
             match get(k) {
                 None => Ok(default),
                 Some(v) => v
                     .trim()
-                    .parse::<u32>()
+                    .parse::<u64>()
                     .ok()
                     .filter(|n| (1..=max).contains(n))
                     .ok_or_else(|| {
@@ -175,6 +200,10 @@ impl Config {
                         ))
                     }),
             }
+        };
+        let num = |k: &str, default: u32, max: u32| -> Result<u32, HandlerError> {
+            // Bounded by a u32 `max`, so the narrowing cannot fail.
+            big(k, u64::from(default), u64::from(max)).map(|n| u32::try_from(n).unwrap_or(max))
         };
         let method = match get("COLLECTION_METHOD").as_deref() {
             None | Some("run-command") => CollectionMethod::RunCommand,
@@ -193,6 +222,8 @@ impl Config {
             settle_delay: Duration::from_secs(u64::from(num("SETTLE_DELAY_SECONDS", 300, 900)?)),
             ttl_days: num("TTL_DAYS", d.ttl_days, 365)?,
             method,
+            max_bundle_bytes: big("MAX_BUNDLE_BYTES", d.max_bundle_bytes, 5 << 40)?,
+            max_inflation_ratio: big("MAX_INFLATION_RATIO", d.max_inflation_ratio, 1100)?,
         })
     }
 }

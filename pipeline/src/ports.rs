@@ -121,13 +121,14 @@ pub trait CollectionQueue: Send + Sync {
 
 /// Starts log collection on a node (SSM).
 pub trait CommandRunner: Send + Sync {
-    /// Runs the EKS Logs Collector on `instance_id` and uploads the bundle under `prefix` in `bucket`.
-    /// Returns the command (or automation execution) id.
+    /// Runs the EKS Logs Collector on `instance_id` and has the node upload the bundle to exactly
+    /// `key` in `bucket` (and nowhere else). The automation runbook names its upload itself, so
+    /// that method ignores `key`. Returns the command (or automation execution) id.
     fn collect(
         &self,
         instance_id: &str,
         bucket: &str,
-        prefix: &str,
+        key: &str,
     ) -> impl Future<Output = Result<String, PortError>> + Send;
 }
 
@@ -151,6 +152,8 @@ pub trait ObjectStore: Send + Sync {
         bucket: &str,
         key: &str,
     ) -> impl Future<Output = Result<Box<dyn Read + Send>, PortError>> + Send;
+    /// An object's size in bytes (`HeadObject`), read before deciding to stream it.
+    fn size(&self, bucket: &str, key: &str) -> impl Future<Output = Result<u64, PortError>> + Send;
     /// Writes an object.
     fn put(
         &self,

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use aws_lambda_events::event::sqs::SqsEvent;
 use eks_remedy_pipeline::events::{parse, Inbound};
 use eks_remedy_pipeline::fakes::*;
-use eks_remedy_pipeline::handlers::analyzer::BundleAnalyzer;
+use eks_remedy_pipeline::handlers::analyzer::{BundleAnalyzer, BundleKey};
 use eks_remedy_pipeline::handlers::collector::{CollectOutcome, Collector};
 use eks_remedy_pipeline::handlers::ebs::{AlarmOutcome, EbsAlarmWatcher};
 use eks_remedy_pipeline::handlers::scaleup::{LaunchOutcome, ScaleUpWatcher};
@@ -116,6 +116,12 @@ fn collector_with(
 }
 
 /// A command runner whose every start fails with `e`.
+/// The folder of the first key the collector sent a node to upload to (`bundles/<cluster>/<instance>/<incident>/`).
+fn sent_prefix(c: &Collector<FakeRunner, FakeStore, FakeObjects>) -> String {
+    let key = c.runner().commands.lock().unwrap()[0].2.clone();
+    key[..=key.rfind('/').unwrap()].to_string()
+}
+
 fn failing_runner(e: PortError) -> FakeRunner {
     FakeRunner {
         fail_with: Some(e),
@@ -437,6 +443,21 @@ async fn collector_collects_once_per_node_and_window_and_records_failures() {
         c.collect(&req).await.unwrap(),
         CollectOutcome::AlreadyCollected
     );
+    // The node is sent exactly one key to upload to, one the analyzer takes as this node's bundle
+    // of this incident.
+    let (instance, bucket, key) = c.runner().commands.lock().unwrap()[0].clone();
+    assert_eq!(
+        (instance.as_str(), bucket),
+        (req.instance_id.as_str(), cfg().bucket)
+    );
+    let dir = "bundles/prod-cluster/i-0abc12345def67890/prod-cluster:throttling:20261019T0500/";
+    let name = key.strip_prefix(dir).unwrap_or_else(|| panic!("{key}"));
+    assert!(
+        name.starts_with("eks_i-0abc12345def67890_") && name.ends_with("-UTC.tar.gz"),
+        "{name}"
+    );
+    let parsed = BundleKey::parse(&key).unwrap_or_else(|| panic!("{key} is not a bundle key"));
+    assert_eq!(parsed.incident_id, req.incident_id);
     let status = json("ssm-command-status.json");
     let mut ours = status.clone();
     ours["detail"]["command-id"] = serde_json::json!("cmd-1");
@@ -475,7 +496,7 @@ async fn collector_adopts_the_automation_bundle_and_reports_automation_failures(
         ]
     );
     // The incident (the current window's manual one) as the collector named it in the prefix.
-    let prefix = c.runner().commands.lock().unwrap()[0].2.clone();
+    let prefix = sent_prefix(&c);
     let incident = prefix.split('/').nth(3).unwrap().to_string();
     // Bundle names carry the collector's clock; the manual request's window is the current one.
     let now = chrono::Utc::now();
@@ -561,7 +582,7 @@ async fn regression_automation_retry_after_a_partial_move_still_notes_the_bundle
     let c = collector();
     let manual = serde_json::json!({"action": "collect", "cluster": "prod-cluster", "instance_ids": ["i-0abc12345def67890"]});
     c.handle_event(manual).await.unwrap();
-    let prefix = c.runner().commands.lock().unwrap()[0].2.clone();
+    let prefix = sent_prefix(&c);
     let key = format!("{prefix}eks_i-0abc12345def67890_2026-10-19_0525-UTC_0.7.9.tar.gz");
     c.objects()
         .objects
@@ -610,7 +631,7 @@ async fn collector_notes_a_bundle_it_could_not_move() {
     e["detail"]["ExecutionId"] = serde_json::json!("cmd-1");
     let err = c.handle_event(e).await.expect_err("refused");
     assert_eq!(Outcome::of(&err), Outcome::Acknowledge);
-    let prefix = c.runner().commands.lock().unwrap()[0].2.clone();
+    let prefix = sent_prefix(&c);
     let notes = c
         .store()
         .summary(prefix.split('/').nth(3).unwrap())
@@ -687,34 +708,9 @@ async fn collector_notes_a_refused_start_and_retries_throttling() {
 
 #[tokio::test]
 async fn analyzer_streams_the_bundle_and_writes_reports() {
-    let objects = FakeObjects::default();
-    let bundle = std::fs::read(
-        fixtures().join("../../samples/eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz"),
-    )
-    .unwrap();
+    let (objects, bucket, _) = sample_upload();
+    let a = analyzer_on(objects);
     let created = json("s3-object-created.json");
-    let bucket = created["detail"]["bucket"]["name"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let key = created["detail"]["object"]["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    objects
-        .objects
-        .lock()
-        .unwrap()
-        .insert((bucket.clone(), key.clone()), bundle);
-    let a = BundleAnalyzer::new(
-        objects,
-        ec2(),
-        eks(),
-        FakeStore::default(),
-        FakePublisher::default(),
-        Default::default(),
-    )
-    .unwrap();
     let out = a.handle(created).await.unwrap().expect("a bundle");
     let rules: Vec<&str> = out
         .report
@@ -751,15 +747,7 @@ async fn analyzer_rejects_a_non_bundle_object() {
         ("b".into(), key.into()),
         b"<html>an error page, not a bundle</html>".to_vec(),
     );
-    let a = BundleAnalyzer::new(
-        objects,
-        ec2(),
-        eks(),
-        FakeStore::default(),
-        FakePublisher::default(),
-        Default::default(),
-    )
-    .unwrap();
+    let a = analyzer_on(objects);
     let err = a
         .handle(serde_json::json!({"action": "analyze", "bucket": "b", "key": key}))
         .await
@@ -769,4 +757,157 @@ async fn analyzer_rejects_a_non_bundle_object() {
         eks_remedy_pipeline::Outcome::of(&err),
         eks_remedy_pipeline::Outcome::Acknowledge
     );
+}
+
+/// The sample bundle under the key of the S3 `Object Created` fixture, in fake S3: (objects, bucket, key).
+fn sample_upload() -> (FakeObjects, String, String) {
+    let objects = FakeObjects::default();
+    let bundle = std::fs::read(
+        fixtures().join("../../samples/eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz"),
+    )
+    .unwrap();
+    let created = json("s3-object-created.json");
+    let bucket = created["detail"]["bucket"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let key = created["detail"]["object"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    objects
+        .objects
+        .lock()
+        .unwrap()
+        .insert((bucket.clone(), key.clone()), bundle);
+    (objects, bucket, key)
+}
+
+fn analyzer_on(
+    objects: FakeObjects,
+) -> BundleAnalyzer<FakeObjects, FakeEc2, FakeEks, FakeStore, FakePublisher> {
+    BundleAnalyzer::new(
+        objects,
+        ec2(),
+        eks(),
+        FakeStore::default(),
+        FakePublisher::default(),
+        Default::default(),
+    )
+    .unwrap()
+}
+
+/// A bundle over MaxBundleBytes is not read (it would run into the function's timeout): the
+/// incident says why no report will come, and the event is acknowledged, not retried.
+#[tokio::test]
+async fn oversized_bundle_is_a_note_on_the_incident_not_a_timeout() {
+    let (objects, bucket, key) = sample_upload();
+    let size = objects.objects.lock().unwrap()[&(bucket.clone(), key.clone())].len() as u64;
+    let a = analyzer_on(objects).with_size_limits(size - 1, 100);
+    let err = a
+        .handle(serde_json::json!({"action": "analyze", "bucket": bucket, "key": key}))
+        .await
+        .expect_err("over the limit");
+    assert!(
+        matches!(err, eks_remedy_pipeline::HandlerError::TooLarge { bytes, limit, .. } if bytes == size && limit == size - 1),
+        "{err}"
+    );
+    assert_eq!(Outcome::of(&err), Outcome::Acknowledge);
+    let incident = BundleKey::parse(&key).unwrap().incident_id;
+    let notes = a.store().summary(&incident).unwrap().3;
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].starts_with("analysis-skipped: ") && notes[0].contains(&key),
+        "{notes:?}"
+    );
+    // At the limit exactly it is read.
+    let (objects, bucket, key) = sample_upload();
+    let a = analyzer_on(objects).with_size_limits(size, 100);
+    let out = a
+        .handle(serde_json::json!({"action": "analyze", "bucket": bucket, "key": key}))
+        .await
+        .unwrap();
+    assert!(out.is_some());
+}
+
+/// The reader stops at MaxInflationRatio times the compressed size (a gzip bomb cannot keep the
+/// function inflating), and says so in the report.
+#[tokio::test]
+async fn inflation_past_the_ratio_stops_the_reading_and_is_reported() {
+    let (objects, bucket, key) = sample_upload();
+    let a = analyzer_on(objects).with_size_limits(1 << 30, 2);
+    let out = a
+        .handle(serde_json::json!({"action": "analyze", "bucket": bucket, "key": key}))
+        .await
+        .unwrap()
+        .expect("analysed up to the bound");
+    assert!(
+        out.report.finding("bundle-incomplete").is_some(),
+        "{:?}",
+        out.report
+            .findings
+            .iter()
+            .map(|f| &f.rule)
+            .collect::<Vec<_>>()
+    );
+}
+
+/// However large the report (hostile bundles made 541,200 evidence entries), the findings event
+/// stays under EventBridge's 256 KB: text is cut, oversized actions left to the report, findings
+/// that do not fit counted, and the report's keys always given.
+#[tokio::test]
+async fn findings_event_stays_under_the_eventbridge_limit() {
+    use eks_remedy_pipeline::handlers::analyzer::{findings_event, MAX_EVENT_DETAIL_BYTES};
+    let (objects, bucket, key) = sample_upload();
+    let out = analyzer_on(objects)
+        .handle(serde_json::json!({"action": "analyze", "bucket": bucket, "key": key}))
+        .await
+        .unwrap()
+        .unwrap();
+    let bk = BundleKey::parse(&key).unwrap();
+    let small = findings_event(&bk, &bucket, &out.report_key, &out.report);
+    assert_eq!(small["findings_omitted"], 0);
+    assert_eq!(
+        small["findings"].as_array().unwrap().len(),
+        out.report.findings.len()
+    );
+
+    let mut big = out.report.clone();
+    let model = big.findings[0].clone();
+    let huge_actions: Vec<eks_remedy_core::report::Action> = serde_json::from_value(
+        serde_json::json!([{"kind": "user-data-review", "remove": vec!["iptables -F"; 5_000]}]),
+    )
+    .unwrap();
+    big.findings = (0..5_000)
+        .map(|i| {
+            let mut f = model.clone();
+            f.rule = format!("rule-{i}");
+            f.summary = "ş".repeat(20_000);
+            f.evidence = vec![f.evidence[0].clone(); 1_000];
+            if i == 0 {
+                f.actions = huge_actions.clone();
+            }
+            f
+        })
+        .collect();
+    let detail = findings_event(&bk, &bucket, &out.report_key, &big);
+    let bytes = detail.to_string().len();
+    assert!(
+        bytes <= MAX_EVENT_DETAIL_BYTES && MAX_EVENT_DETAIL_BYTES < 256 * 1024,
+        "{bytes} bytes"
+    );
+    let kept = detail["findings"].as_array().unwrap();
+    assert!(!kept.is_empty());
+    assert_eq!(detail["findings_total"], 5_000);
+    assert_eq!(detail["findings_omitted"], 5_000 - kept.len());
+    assert_eq!(detail["report_json"], out.report_key.as_str());
+    assert_eq!(
+        kept[0]["rule"], "rule-0",
+        "root causes first, in report order"
+    );
+    assert_eq!(kept[0]["actions_omitted"], true, "{}", kept[0]);
+    assert!(kept[1]["summary"].as_str().unwrap().chars().count() <= 1_001);
+    assert!(kept[1]["actions"]
+        .as_array()
+        .is_some_and(|a| a.len() == model.actions.len()));
 }

@@ -87,6 +87,7 @@ fn main() {
         ("COLLECTION_QUEUE_URL", "http://127.0.0.1/q"),
         ("BUCKET", "b"),
         ("FINDINGS_BUS", "bus"),
+        ("COLLECTION_DOCUMENT", "eks-remedy-CollectionDocument"),
     ] {
         env.push((k.into(), v.into()));
     }

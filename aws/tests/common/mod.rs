@@ -5,6 +5,47 @@
 
 pub use eks_remedy_tests::moto::{moto, unique};
 
+/// The SAM template as CloudFormation, translated offline by `infra/translate.py` (the resources,
+/// roles and rules SAM generates included).
+pub fn translated_template() -> serde_json::Value {
+    let root = eks_remedy_tests::repo_root();
+    let out = std::process::Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("infra/translate.py"))
+        .arg(root.join("infra/template.yaml"))
+        .output()
+        .expect("run infra/translate.py (scripts/setup.sh installs the SAM translator)");
+    assert!(
+        out.status.success(),
+        "translate failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// One HTTP/1.0 request to a loopback URL, as a node's curl would send it: (status, body).
+pub fn http(method: &str, url: &str, body: &[u8]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "{method} /{path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(body).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_string())
+}
+
 /// SDK configuration for moto.
 pub async fn sdk() -> aws_config::SdkConfig {
     moto();

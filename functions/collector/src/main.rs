@@ -10,7 +10,7 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let clients = Clients::load().await;
     let cfg = pipeline_config()?;
-    let collector = Collector::new(clients.ssm(&cfg), clients.store()?, clients.objects(), cfg)?;
+    let collector = Collector::new(clients.ssm(&cfg)?, clients.store()?, clients.objects(), cfg)?;
     let collector = &collector;
     run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {

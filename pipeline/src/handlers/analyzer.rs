@@ -3,6 +3,12 @@
 //! → enrich with EC2 instance-type limits and the cluster's version, endpoint and VPC CNI add-on →
 //! write `report.json` and `report.html` beside the bundle → record findings on the incident →
 //! publish a findings event.
+//!
+//! Before reading, the object's size is checked (`HeadObject`): a bundle over the configured maximum
+//! is a note on its incident, not an analysis that runs into the function's timeout; and the reader
+//! stops after a configured multiple of the compressed size (reported as an incomplete bundle), so
+//! a small gzip bomb cannot keep it inflating. The findings event stays under EventBridge's entry
+//! limit whatever the report holds: see [`findings_event`].
 
 use eks_remedy_core::analyze::ClusterContext;
 use eks_remedy_core::render::{render, Format};
@@ -11,10 +17,18 @@ use eks_remedy_core::{Analyzer, Options};
 
 use crate::events::{Inbound, Manual};
 use crate::ports::{ClusterDirectory, Ec2Directory, FindingsPublisher, IncidentStore, ObjectStore};
-use crate::HandlerError;
+use crate::{HandlerError, DEFAULT_MAX_BUNDLE_BYTES, DEFAULT_MAX_INFLATION_RATIO};
 
 /// Detail type of the findings event.
 pub const FINDINGS_DETAIL_TYPE: &str = "eks-remedy findings";
+
+/// Most bytes of the findings event's `detail` JSON. EventBridge refuses an entry over 256 KB
+/// (detail, detail type, source and resources together), so this leaves room for the rest.
+pub const MAX_EVENT_DETAIL_BYTES: usize = 200 * 1024;
+/// Longest bundle-derived text (summaries) carried in the event; the report has the whole text.
+const MAX_EVENT_TEXT_CHARS: usize = 1000;
+/// Largest entry of one finding in the event; a larger one leaves its actions to the report.
+const MAX_EVENT_FINDING_BYTES: usize = 8 * 1024;
 
 /// Where a bundle sits: `bundles/<cluster>/<instance-id>/<incident>/<file>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +87,8 @@ pub struct BundleAnalyzer<O, E, C, S, P> {
     publisher: P,
     analyzer: std::sync::Arc<Analyzer>,
     options: Options,
+    max_bundle_bytes: u64,
+    max_inflation_ratio: u64,
 }
 
 impl<
@@ -101,7 +117,17 @@ impl<
             publisher,
             analyzer: std::sync::Arc::new(analyzer),
             options,
+            max_bundle_bytes: DEFAULT_MAX_BUNDLE_BYTES,
+            max_inflation_ratio: DEFAULT_MAX_INFLATION_RATIO,
         })
+    }
+
+    /// Sets the largest bundle read (compressed bytes) and the most it may inflate to, as a
+    /// multiple of its compressed size (`MaxBundleBytes`, `MaxInflationRatio` in the template).
+    pub fn with_size_limits(mut self, max_bundle_bytes: u64, max_inflation_ratio: u64) -> Self {
+        self.max_bundle_bytes = max_bundle_bytes;
+        self.max_inflation_ratio = max_inflation_ratio.max(1);
+        self
     }
 
     /// The store, for tests.
@@ -129,7 +155,29 @@ impl<
         key: &str,
         bk: &BundleKey,
     ) -> Result<Analyzed, HandlerError> {
+        let bytes = self.objects.size(bucket, key).await?;
+        if bytes > self.max_bundle_bytes {
+            let what = format!("s3://{bucket}/{key}");
+            self.store
+                .note(
+                    &bk.incident_id,
+                    &format!(
+                        "analysis-skipped: {what} is {bytes} bytes, over the {} the analyzer reads (MaxBundleBytes); analyse it with the CLI",
+                        self.max_bundle_bytes
+                    ),
+                )
+                .await?;
+            return Err(HandlerError::TooLarge {
+                what,
+                bytes,
+                limit: self.max_bundle_bytes,
+            });
+        }
         let mut options = self.options.clone();
+        // A small object that inflates without end (a gzip bomb) stops here, reported as an
+        // incomplete bundle, instead of running into the function's timeout.
+        let inflation_bound = bytes.saturating_mul(self.max_inflation_ratio);
+        options.limits.max_total_bytes = options.limits.max_total_bytes.min(inflation_bound);
         // Authoritative instance facts from EC2; a failure here degrades to the bundle's own facts.
         match self
             .ec2
@@ -196,23 +244,72 @@ impl<
         self.store
             .record_findings(&bk.incident_id, &bk.instance_id, &rules, &report_key)
             .await?;
-        let detail = serde_json::json!({
-            "incident_id": bk.incident_id,
-            "cluster": bk.cluster,
-            "instance_id": bk.instance_id,
-            "bucket": bucket,
-            "report_json": report_key,
-            "report_html": format!("{}report.html", bk.dir),
-            "root_cause": report.root_cause,
-            "findings": report.findings.iter().map(|f| serde_json::json!({
-                "rule": f.rule, "severity": f.severity, "title": f.title, "summary": f.summary,
-                "count": f.count, "actions": f.actions, "root_cause": f.root_cause,
-            })).collect::<Vec<_>>(),
-        });
+        let detail = findings_event(bk, bucket, &report_key, &report);
         self.publisher
             .publish(FINDINGS_DETAIL_TYPE, &detail)
             .await?;
         Ok(Analyzed { report, report_key })
+    }
+}
+
+/// The findings event's detail: where the reports are, the likely root cause, and the findings
+/// (likely root causes first) as far as they fit in [`MAX_EVENT_DETAIL_BYTES`]. Bundle-derived text
+/// is cut to [`MAX_EVENT_TEXT_CHARS`]; a finding still over [`MAX_EVENT_FINDING_BYTES`] leaves its
+/// actions to the report (`actions_omitted`); findings that do not fit are counted in
+/// `findings_omitted`. The report keys are always there, so a consumer can read everything.
+pub fn findings_event(
+    bk: &BundleKey,
+    bucket: &str,
+    report_key: &str,
+    report: &Report,
+) -> serde_json::Value {
+    let root_cause = report.root_cause.as_ref().map(|rc| {
+        serde_json::json!({
+            "chain": rc.chain,
+            "summary": cut(&rc.summary),
+        })
+    });
+    let mut detail = serde_json::json!({
+        "incident_id": bk.incident_id,
+        "cluster": bk.cluster,
+        "instance_id": bk.instance_id,
+        "bucket": bucket,
+        "report_json": report_key,
+        "report_html": format!("{}report.html", bk.dir),
+        "root_cause": root_cause,
+        "findings_total": report.findings.len(),
+        "findings_omitted": 0,
+        "findings": [],
+    });
+    // The skeleton's size, with room for the omitted count's digits and the array's commas.
+    let mut used = detail.to_string().len() + 24;
+    let mut kept = Vec::new();
+    for f in &report.findings {
+        let mut entry = serde_json::json!({
+            "rule": f.rule, "severity": f.severity, "title": cut(&f.title), "summary": cut(&f.summary),
+            "count": f.count, "actions": f.actions, "root_cause": f.root_cause,
+        });
+        if entry.to_string().len() > MAX_EVENT_FINDING_BYTES {
+            entry["actions"] = serde_json::json!([]);
+            entry["actions_omitted"] = serde_json::json!(true);
+        }
+        let size = entry.to_string().len() + 1;
+        if used + size > MAX_EVENT_DETAIL_BYTES {
+            break;
+        }
+        used += size;
+        kept.push(entry);
+    }
+    detail["findings_omitted"] = serde_json::json!(report.findings.len() - kept.len());
+    detail["findings"] = serde_json::Value::Array(kept);
+    detail
+}
+
+/// `s` cut to [`MAX_EVENT_TEXT_CHARS`] characters, marked when cut.
+fn cut(s: &str) -> String {
+    match s.char_indices().nth(MAX_EVENT_TEXT_CHARS) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
     }
 }
 

@@ -50,6 +50,18 @@ pub fn bundle_prefix(req: &CollectionRequest) -> String {
     )
 }
 
+/// The one key a Run Command collection may upload to: `<prefix>eks_<instance>_<YYYY-MM-DD_HHMM>-UTC.tar.gz`,
+/// timed when the collection is requested. The node gets a URL for this key only, so the pipeline,
+/// not the node, chooses where its bundle lands.
+pub fn bundle_key(req: &CollectionRequest, at: DateTime<Utc>) -> String {
+    format!(
+        "{}eks_{}_{}-UTC.tar.gz",
+        bundle_prefix(req),
+        req.instance_id,
+        at.format("%Y-%m-%d_%H%M")
+    )
+}
+
 /// Where the automation leaves a node's bundles: the bucket root, named by the collector script.
 pub fn automation_bundle_prefix(instance_id: &str) -> String {
     format!("eks_{instance_id}_")
@@ -298,7 +310,11 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Collector<R, S, O> {
         }
         let command_id = match self
             .runner
-            .collect(&req.instance_id, &self.cfg.bucket, &bundle_prefix(req))
+            .collect(
+                &req.instance_id,
+                &self.cfg.bucket,
+                &bundle_key(req, Utc::now()),
+            )
             .await
         {
             Ok(id) => id,
