@@ -5,9 +5,10 @@
 //! serving CSRs are not approved.
 //!
 //! The name shows in user data (`hostnamectl set-hostname`), in kubelet flags, and in the kubelet's own
-//! registration lines: the node it attempts to register, registered, or failed to register (structured
-//! `node="..."` and the older `register node <name>` forms), the API server's `node A cannot modify node
-//! B` when the kubelet's identity and node name differ, and `... with overridden hostname of <name>`.
+//! lines: the node it attempts to register, registered, or failed to register (structured `node="..."`
+//! and the older `register node <name>` forms) or looks up (`node "x" not found`), the API server's
+//! `node A cannot modify node B` when the kubelet's identity and node name differ, and `... with
+//! overridden hostname of <name>`.
 //! The journal's host column is not a node name (a short or custom host name there is normal).
 
 use std::sync::OnceLock;
@@ -61,8 +62,9 @@ static SIGS: &[Signature] = &[
         .tally(r#"with overridden hostname of "?([A-Za-z0-9][A-Za-z0-9.\-]*)"#),
 ];
 
-/// Signatures whose tallied value is the name the kubelet runs under.
+/// Signatures whose tallied value is the name the kubelet runs under (its own node lookups too).
 const NAME_SIGNATURES: &[&str] = &[
+    "node-not-found",
     "register-kv",
     "register-text",
     "identity",
