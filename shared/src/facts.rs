@@ -167,6 +167,8 @@ pub struct Facts {
     pub services: Option<Services>,
     /// `awscni_aws_api_error_count` by (api, error).
     pub cni_api_errors: BTreeMap<(String, String), u64>,
+    /// `awscni_ipamd_error_count` by (fn, error); `error` is empty where ipamd (v1.5+) exports only `fn`.
+    pub cni_ipamd_errors: BTreeMap<(String, String), u64>,
     /// Where the metrics were read.
     pub cni_metrics_file: Option<String>,
     /// Marker occurrences (kubelet start, ipamd start, ...), by signature name.
@@ -630,7 +632,17 @@ impl Facts {
             r#"^awscni_aws_api_error_count\{(?:[^}]*?\b)?api="([^"]+)",error="([^"]+)"[^}]*\}\s+([0-9.e+]+)"#,
         );
         let build = re(&BUILD, r#"^awscni_build_info\{[^}]*version="(v[^"]+)""#);
-        if let Some(c) = err.captures(line) {
+        if let Some((labels, n)) = ipamd_error_sample(line) {
+            let label = |name: &str| clamp(labels.get(name).cloned().unwrap_or_default(), MAX_VALUE_CHARS);
+            let mut key = (label("fn"), label("error"));
+            if !self.cni_ipamd_errors.contains_key(&key)
+                && self.cni_ipamd_errors.len() >= MAX_API_ERROR_KEYS
+            {
+                key = ("other".to_string(), "other".to_string());
+            }
+            let total = self.cni_ipamd_errors.entry(key).or_default();
+            *total = total.saturating_add(n);
+        } else if let Some(c) = err.captures(line) {
             let n = std::str::from_utf8(&c[3])
                 .ok()
                 .and_then(|s| s.parse::<f64>().ok())
@@ -692,6 +704,37 @@ fn iptables_line(t: &mut Iptables, line: &[u8]) {
         }
     } else if line.starts_with(b"-A ") {
         t.rules += 1;
+    }
+}
+
+/// One `awscni_ipamd_error_count{...} N` sample: its labels (any order; values unescaped) and value.
+/// VPC CNI v1.0–v1.4 label it `fn` and `error` (the error text), later releases `fn` only.
+fn ipamd_error_sample(line: &[u8]) -> Option<(BTreeMap<String, String>, u64)> {
+    let text = String::from_utf8_lossy(line.strip_prefix(b"awscni_ipamd_error_count{")?);
+    let mut labels = BTreeMap::new();
+    let mut rest = text.as_ref();
+    loop {
+        rest = rest.trim_start_matches([',', ' ']);
+        if let Some(after) = rest.strip_prefix('}') {
+            let value: f64 = after.split_whitespace().next()?.parse().ok()?;
+            return Some((labels, value as u64));
+        }
+        let (name, quoted) = rest.split_once("=\"")?;
+        // Prometheus text escapes `\\`, `\"` and `\n` in label values.
+        let mut value = String::new();
+        let mut chars = quoted.char_indices();
+        let end = loop {
+            match chars.next()? {
+                (_, '\\') => match chars.next()?.1 {
+                    'n' => value.push('\n'),
+                    c => value.push(c),
+                },
+                (i, '"') => break i,
+                (_, c) => value.push(c),
+            }
+        };
+        labels.insert(name.trim().to_string(), value);
+        rest = &quoted[end + 1..];
     }
 }
 
@@ -779,6 +822,33 @@ mod tests {
             Some(&37)
         );
         assert_eq!(f.cni_version.as_deref(), Some("v1.18.3"));
+    }
+
+    #[test]
+    fn ipamd_error_counts_read_labels_in_any_order_with_escapes() {
+        let mut f = Facts::default();
+        f.ingest(
+            SourceKind::CniMetrics,
+            "ipamd/metrics.json",
+            b"awscni_ipamd_error_count{error=\"allocate: RequestLimitExceeded: Request limit exceeded.\\n\tstatus code: 503, \\\"x\\\"\",fn=\"increaseIPPoolAllocIPAddressesFailed\"} 12\nawscni_ipamd_error_count{fn=\"eniReconcileAdd\"} 3\nawscni_ipamd_error_count{fn=\"broken\" 4\n",
+        );
+        assert_eq!(
+            f.cni_ipamd_errors.get(&(
+                "increaseIPPoolAllocIPAddressesFailed".into(),
+                "allocate: RequestLimitExceeded: Request limit exceeded.\n\tstatus code: 503, \"x\"".into()
+            )),
+            Some(&12)
+        );
+        assert_eq!(
+            f.cni_ipamd_errors
+                .get(&("eniReconcileAdd".into(), String::new())),
+            Some(&3)
+        );
+        assert_eq!(
+            f.cni_ipamd_errors.len(),
+            2,
+            "a sample without its closing brace is skipped"
+        );
     }
 
     #[test]

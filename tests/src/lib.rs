@@ -4,6 +4,7 @@
 //! Fixture trees live in `tests/fixtures/` (`rules/<id>/{hit,miss}/`, `bundles/<name>/`); they are
 //! readable text, and archives are made from them on demand so tests cover the archive paths too.
 
+pub mod corpus;
 pub mod generate;
 pub mod moto;
 pub mod runtime_api;

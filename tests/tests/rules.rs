@@ -1,5 +1,7 @@
 //! Every rule: its hit fixture fires it, its miss fixture (the look-alikes) does not, the folder and
-//! the packed archive give the same findings, and the finding's JSON is snapshotted.
+//! the packed archive give the same findings, and the finding's JSON is snapshotted. Besides `hit` and
+//! `miss`, a rule may have more cases as `hit-<case>` / `miss-<case>` trees (built from real lines, see
+//! `tests/fixtures/real/README.md`); each is checked the same way, snapshotted as `hit-<id>-<case>`.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail by panicking
 
@@ -46,6 +48,34 @@ fn fixture(rule: &str, kind: &str) -> PathBuf {
     }
 }
 
+/// The rule's `kind` fixtures: the main one (label empty) and every `<kind>-<case>` tree, by name.
+fn fixtures(rule: &str, kind: &str) -> Vec<(String, PathBuf)> {
+    let mut out = vec![(String::new(), fixture(rule, kind))];
+    let dir = fixtures_dir().join("rules").join(rule);
+    let prefix = format!("{kind}-");
+    let mut extra: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
+        .expect("rule fixture folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_string();
+            let case = name.strip_prefix(&prefix)?.to_string();
+            Some((case, p))
+        })
+        .collect();
+    extra.sort();
+    out.extend(extra);
+    out
+}
+
+fn snapshot_name(kind: &str, id: &str, case: &str) -> String {
+    if case.is_empty() {
+        format!("{kind}-{id}")
+    } else {
+        format!("{kind}-{id}-{case}")
+    }
+}
+
 fn fired(r: &Report) -> Vec<&str> {
     r.findings.iter().map(|f| f.rule.as_str()).collect()
 }
@@ -62,44 +92,52 @@ fn every_rule_has_a_hit_and_a_miss_fixture() {
 #[test]
 fn hit_fixtures_fire_exactly_their_rule() {
     for id in eks_remedy_core::rules::ids() {
-        let report = analyze(&fixture(id, "hit"));
-        assert_eq!(
-            fired(&report),
-            vec![id],
-            "{id}/hit fired {:?}",
-            fired(&report)
-        );
-        let f = report.finding(id).expect("fired");
-        assert!(f.count > 0, "{id}: count");
-        assert!(!f.evidence.is_empty(), "{id}: evidence");
-        assert!(
-            f.evidence
-                .iter()
-                .all(|e| e.excerpt.chars().count() <= eks_remedy_core::MAX_EXCERPT_CHARS),
-            "{id}: excerpt bound"
-        );
-        assert!(!f.fix.is_empty(), "{id}: fix");
-        assert!(!f.docs.is_empty(), "{id}: docs");
-        insta::assert_json_snapshot!(format!("hit-{id}"), f);
+        for (case, path) in fixtures(id, "hit") {
+            let name = snapshot_name("hit", id, &case);
+            let report = analyze(&path);
+            assert_eq!(
+                fired(&report),
+                vec![id],
+                "{name} fired {:?}",
+                fired(&report)
+            );
+            let f = report.finding(id).expect("fired");
+            assert!(f.count > 0, "{name}: count");
+            assert!(!f.evidence.is_empty(), "{name}: evidence");
+            assert!(
+                f.evidence
+                    .iter()
+                    .all(|e| e.excerpt.chars().count() <= eks_remedy_core::MAX_EXCERPT_CHARS),
+                "{name}: excerpt bound"
+            );
+            assert!(!f.fix.is_empty(), "{name}: fix");
+            assert!(!f.docs.is_empty(), "{name}: docs");
+            insta::assert_json_snapshot!(name, f);
+        }
     }
 }
 
 #[test]
 fn miss_fixtures_fire_nothing() {
     for id in eks_remedy_core::rules::ids() {
-        let report = analyze(&fixture(id, "miss"));
-        assert!(
-            report.findings.is_empty(),
-            "{id}/miss fired {:?}",
-            fired(&report)
-        );
+        for (case, path) in fixtures(id, "miss") {
+            let report = analyze(&path);
+            assert!(
+                report.findings.is_empty(),
+                "{} fired {:?}",
+                snapshot_name("miss", id, &case),
+                fired(&report)
+            );
+        }
     }
 }
 
 #[test]
 fn folder_and_archive_give_the_same_findings() {
-    for id in eks_remedy_core::rules::ids() {
-        let dir = fixture(id, "hit");
+    for (id, dir) in eks_remedy_core::rules::ids()
+        .into_iter()
+        .flat_map(|id| fixtures(id, "hit").into_iter().map(move |(_, p)| (id, p)))
+    {
         if !dir.is_dir() {
             continue;
         }

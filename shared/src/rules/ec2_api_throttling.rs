@@ -2,7 +2,9 @@
 //!
 //! EC2 rate-limits API calls per account and Region. During a scale-up every new node's ipamd calls
 //! CreateNetworkInterface / AssignPrivateIpAddresses; once throttled, nodes wait for IPs and pods stay
-//! in ContainerCreating. Counts come from ipamd's log (AWS SDK v1 and v2 texts) and its metrics.
+//! in ContainerCreating. Counts come from ipamd's log (AWS SDK v1 and v2 texts) and its metrics: the
+//! per-API `awscni_aws_api_error_count`, and `awscni_ipamd_error_count`, whose `error` label (VPC CNI
+//! up to v1.4) carries the failing call's error text next to the ipamd function (`fn`).
 
 use std::collections::BTreeMap;
 
@@ -35,6 +37,39 @@ fn api_name(word: &str) -> &str {
     }
 }
 
+/// The EC2 API an ipamd error text is about, from the wording ipamd's EC2 helpers wrap errors in
+/// (`failed to allocate a private IP address`, `failed to create network interface`, ...).
+fn api_of_error_text(text: &str) -> Option<&'static str> {
+    let t = text.to_ascii_lowercase();
+    [
+        ("assignprivateipaddresses", "AssignPrivateIpAddresses"),
+        ("allocate a private ip", "AssignPrivateIpAddresses"),
+        ("createnetworkinterface", "CreateNetworkInterface"),
+        ("create network interface", "CreateNetworkInterface"),
+        ("attachnetworkinterface", "AttachNetworkInterface"),
+        ("attach eni", "AttachNetworkInterface"),
+        ("describenetworkinterfaces", "DescribeNetworkInterfaces"),
+        ("describe network interface", "DescribeNetworkInterfaces"),
+        ("unassignprivateipaddresses", "UnassignPrivateIpAddresses"),
+        ("deletenetworkinterface", "DeleteNetworkInterface"),
+        ("detachnetworkinterface", "DetachNetworkInterface"),
+    ]
+    .into_iter()
+    .find(|(phrase, _)| t.contains(phrase))
+    .map(|(_, api)| api)
+}
+
+/// One evidence item summing metric samples (the metrics file has no line numbers worth citing).
+fn metrics_evidence(file: Option<&str>, samples: impl Iterator<Item = String>) -> Option<Evidence> {
+    let excerpt = samples.collect::<Vec<_>>().join("; ");
+    file.map(|f| Evidence {
+        file: f.to_string(),
+        line: None,
+        excerpt: crate::excerpt(excerpt.as_bytes()),
+        timestamp: None,
+    })
+}
+
 /// See the module docs.
 pub struct Ec2ApiThrottling;
 
@@ -61,17 +96,38 @@ impl Rule for Ec2ApiThrottling {
             .map(|((api, _), n)| (api.clone(), *n))
             .collect();
         let metric_total: u64 = metric.values().sum();
-        if occ.is_empty() && metric_total == 0 {
+        // ipamd's own counter, by function, where its error text is the throttling.
+        let mut by_fn: BTreeMap<String, u64> = BTreeMap::new();
+        let mut ipamd_apis: Vec<&str> = Vec::new();
+        for ((func, err), n) in &ctx.facts.cni_ipamd_errors {
+            if *n > 0 && err.contains("RequestLimitExceeded") {
+                *by_fn.entry(func.clone()).or_default() += n;
+                ipamd_apis.extend(api_of_error_text(err));
+            }
+        }
+        let ipamd_total: u64 = by_fn.values().sum();
+        if occ.is_empty() && metric_total == 0 && ipamd_total == 0 {
             return Verdict::Clear;
         }
         for api in metric.keys() {
             apis.entry(api.clone()).or_default();
         }
-        let names: Vec<String> = apis.keys().cloned().collect();
+        let mut names: Vec<String> = apis.keys().cloned().collect();
+        for api in ipamd_apis {
+            if !names.iter().any(|n| n == api) {
+                names.push(api.to_string());
+            }
+        }
+        names.sort();
+        let ipamd_part = if ipamd_total > 0 {
+            format!(", {ipamd_total} in its ipamd error counter")
+        } else {
+            String::new()
+        };
         let mut b = FindingBuilder::new(
             &META,
             format!(
-                "{} throttled EC2 calls in ipamd's log, {} in its metrics; APIs: {}.",
+                "{} throttled EC2 calls in ipamd's log, {} in its metrics{ipamd_part}; APIs: {}.",
                 occ.count,
                 metric_total,
                 if names.is_empty() {
@@ -82,7 +138,7 @@ impl Rule for Ec2ApiThrottling {
             ),
         )
         .occurrences(occ, ctx.clock)
-        .count(metric_total)
+        .count(metric_total + ipamd_total)
         .detail(
             "log_lines_by_api",
             serde_json::to_value(&apis).unwrap_or_default(),
@@ -91,20 +147,30 @@ impl Rule for Ec2ApiThrottling {
             "metric_by_api",
             serde_json::to_value(&metric).unwrap_or_default(),
         );
+        let metrics_file = ctx.facts.cni_metrics_file.as_deref();
+        let mut metric_evidence = Vec::new();
         if metric_total > 0 {
-            if let Some(file) = &ctx.facts.cni_metrics_file {
-                let excerpt = metric
-                    .iter()
-                    .map(|(api, n)| format!("awscni_aws_api_error_count{{api=\"{api}\",error=\"RequestLimitExceeded\"}} {n}"))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                b = b.evidence(Evidence {
-                    file: file.clone(),
-                    line: None,
-                    excerpt: crate::excerpt(excerpt.as_bytes()),
-                    timestamp: None,
-                });
-            }
+            metric_evidence.extend(metrics_evidence(
+                metrics_file,
+                metric.iter().map(|(api, n)| {
+                    format!("awscni_aws_api_error_count{{api=\"{api}\",error=\"RequestLimitExceeded\"}} {n}")
+                }),
+            ));
+        }
+        if ipamd_total > 0 {
+            b = b.detail(
+                "ipamd_errors_by_fn",
+                serde_json::to_value(&by_fn).unwrap_or_default(),
+            );
+            metric_evidence.extend(metrics_evidence(
+                metrics_file,
+                by_fn.iter().map(|(f, n)| {
+                    format!("awscni_ipamd_error_count{{error=\"…RequestLimitExceeded…\",fn=\"{f}\"}} {n}")
+                }),
+            ));
+        }
+        for e in metric_evidence {
+            b = b.evidence(e);
         }
         let warm_ip = ctx.facts.cni_setting("WARM_IP_TARGET").map(str::to_string);
         if let Some(w) = &warm_ip {

@@ -2,7 +2,8 @@
 //!
 //! For every pod sandbox the `aws-cni` plugin asks ipamd for an IP over gRPC (TCP 127.0.0.1:50051, or
 //! the unix socket `/var/run/aws-node/ipamd.sock` since VPC CNI v1.23). Connection refused means ipamd
-//! was not (yet) serving: it is still starting, crash-looping, or its pod is not running.
+//! was not (yet) serving: it is still starting, crash-looping, or its pod is not running. Early releases
+//! (dockershim era) report it without an address, as the CNI call's gRPC status `Unavailable`.
 
 use crate::report::{FixTarget, Severity};
 use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Signature, Verdict};
@@ -33,6 +34,11 @@ static SIGS: &[Signature] = &[
         .confirm(r"dial tcp 127\.0\.0\.1:50051: (?:connect|i/o timeout)"),
     Signature::new("unix-socket", "/var/run/aws-node/ipamd.sock", WHERE)
         .confirm(r"dial unix /var/run/aws-node/ipamd\.sock"),
+    // The CNI add/del call itself failed with gRPC Unavailable; lines naming the address are counted
+    // above, and the runtime's own `Unavailable` (containerd socket) is not a CNI call.
+    Signature::new("cni-unavailable", "code = Unavailable", WHERE)
+        .confirm(r#"(?:NetworkPlugin cni failed|plugin type=\\?"aws-cni\\?"|AddNetwork|DelNetwork).*rpc error: code = Unavailable"#)
+        .reject(r"127\.0\.0\.1:50051|ipamd\.sock"),
 ];
 
 /// See the module docs.
@@ -50,15 +56,27 @@ impl Rule for IpamdGrpcUnavailable {
     fn evaluate(&self, ctx: &EvalCtx<'_>) -> Verdict {
         let tcp = ctx.occ("tcp-50051");
         let unix = ctx.occ("unix-socket");
-        if tcp.is_empty() && unix.is_empty() {
+        let bare = ctx.occ("cni-unavailable");
+        if tcp.is_empty() && unix.is_empty() && bare.is_empty() {
             return Verdict::Clear;
         }
-        FindingBuilder::new(
-            &META,
-            format!("{} pod network setups/teardowns could not reach ipamd (TCP 50051: {}, unix socket: {}).", tcp.count + unix.count, tcp.count, unix.count),
-        )
+        let mut summary = format!(
+            "{} pod network setups/teardowns could not reach ipamd (TCP 50051: {}, unix socket: {}",
+            tcp.count + unix.count + bare.count,
+            tcp.count,
+            unix.count
+        );
+        if !bare.is_empty() {
+            summary.push_str(&format!(
+                ", gRPC Unavailable without address: {}",
+                bare.count
+            ));
+        }
+        summary.push_str(").");
+        FindingBuilder::new(&META, summary)
         .occurrences(tcp, ctx.clock)
         .occurrences(unix, ctx.clock)
+        .occurrences(bare, ctx.clock)
         .fix(fix(
             FixTarget::Cluster,
             "Find why ipamd was not serving: check the aws-node pod on the node (restarts, readiness) and the \

@@ -3,6 +3,13 @@
 //! The EKS node authenticator maps the node's IAM role to `system:node:{{EC2PrivateDNSName}}`; a kubelet
 //! using another name (a hostname set in user data, a custom `--hostname-override`) is refused, and its
 //! serving CSRs are not approved.
+//!
+//! The name shows in user data (`hostnamectl set-hostname`), in kubelet flags, and in the kubelet's own
+//! lines: the node it attempts to register, registered, or failed to register (structured `node="..."`
+//! and the older `register node <name>` forms) or looks up (`node "x" not found`), the API server's
+//! `node A cannot modify node B` when the kubelet's identity and node name differ, and `... with
+//! overridden hostname of <name>`.
+//! The journal's host column is not a node name (a short or custom host name there is normal).
 
 use std::sync::OnceLock;
 
@@ -36,6 +43,33 @@ static SIGS: &[Signature] = &[
     Signature::new("node-not-found", "\" not found", KUBELET)
         .confirm(r#"node "[^"]+" not found"#)
         .tally(r#"node "([^"]+)" not found"#),
+    // `"Attempting to register node" node="x"`, `"Successfully registered node" node="x"`,
+    // `"Unable to register node with API server" err=... node="x"` (structured logging, 1.20+).
+    Signature::new("register-kv", "egister", KUBELET)
+        .confirm(r#"[Rr]egister(?:ed)? node\b.*\bnode="[^"]+""#)
+        .tally(r#"\bnode="([^"]+)""#),
+    // `Attempting to register node x`, `Unable to register node "x" with API server: ...` (older).
+    Signature::new("register-text", "egister", KUBELET)
+        .confirm(r#"[Rr]egister(?:ed)? node "?[A-Za-z0-9]"#)
+        .reject(r#"\bnode=""#)
+        .tally(r#"[Rr]egister(?:ed)? node "?([A-Za-z0-9][A-Za-z0-9.\-]*)"#),
+    // NodeRestriction: the kubelet's credentials name one node, it writes another.
+    Signature::new("identity", "cannot modify node", KUBELET)
+        .tally(r#"node "?([A-Za-z0-9][A-Za-z0-9.\-]*)"? cannot modify node"#),
+    Signature::new("identity-target", "cannot modify node", KUBELET)
+        .tally(r#"cannot modify node "?([A-Za-z0-9][A-Za-z0-9.\-]*)"#),
+    Signature::new("overridden", "with overridden hostname of", KUBELET)
+        .tally(r#"with overridden hostname of "?([A-Za-z0-9][A-Za-z0-9.\-]*)"#),
+];
+
+/// Signatures whose tallied value is the name the kubelet runs under (its own node lookups too).
+const NAME_SIGNATURES: &[&str] = &[
+    "node-not-found",
+    "register-kv",
+    "register-text",
+    "identity",
+    "identity-target",
+    "overridden",
 ];
 
 /// `ip-10-0-1-23`, `ip-10-0-1-23.ec2.internal`, `ip-10-0-1-23.us-west-2.compute.internal`, `i-0abc...`.
@@ -76,10 +110,20 @@ impl Rule for NodeNameMismatch {
                 names.push(name.clone());
             }
         }
-        if let Some((host, e)) = &facts.journal_host {
-            if !is_ec2_name(host) && !names.contains(host) {
-                names.push(host.clone());
-                evidence.push(e.clone());
+        let mut kubelet_lines = Vec::new();
+        for sig in NAME_SIGNATURES {
+            let occ = ctx.occ(sig);
+            let mut named = false;
+            for name in occ.tally.keys() {
+                if !is_ec2_name(name) && name != "other" {
+                    named = true;
+                    if !names.contains(name) {
+                        names.push(name.clone());
+                    }
+                }
+            }
+            if named {
+                kubelet_lines.push(occ);
             }
         }
         if names.is_empty() {
@@ -102,6 +146,12 @@ impl Rule for NodeNameMismatch {
         .detail("node_not_found", not_found.count);
         if unauthorized.count > 0 {
             b = b.severity(Severity::Critical);
+        }
+        // Registration lines already shown as refused attempts are not repeated.
+        if unauthorized.is_empty() {
+            for occ in kubelet_lines {
+                b = b.occurrences(occ, ctx.clock);
+            }
         }
         for e in evidence {
             b = b.evidence(e);

@@ -2,6 +2,11 @@
 //!
 //! The symptom users see as pods stuck in ContainerCreating. On its own it says little; correlation
 //! links it to the cause (throttling, exhausted subnets, max-pods above the IP ceiling, ipamd down).
+//!
+//! Three witnesses, any one enough: the runtime's sandbox error (kubelet, containerd), the CNI plugin's
+//! own log (`Failed to assign an IP address to container <id>` since v1.7, `... to pod <name>,
+//! namespace <ns> ...` before, in the JSON or the old plain-text format), and ipamd's empty pool
+//! (`no available IP/Prefix addresses`, before prefix delegation `no available IP addresses`).
 
 use crate::report::{FixTarget, Severity};
 use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Signature, Verdict, CNI, RUNTIME};
@@ -25,7 +30,10 @@ static SIGS: &[Signature] = &[
         "failed to assign an IP address to container",
         RUNTIME,
     ),
-    Signature::new("no-available", "no available IP/Prefix addresses", CNI),
+    Signature::new("no-available", "no available IP", CNI)
+        .confirm(r"no available IP(?:/Prefix)? addresses"),
+    Signature::new("cni-failed", "to assign an IP address to ", CNI)
+        .confirm(r"[Ff]ailed to assign an IP address to (?:container|pod)"),
 ];
 
 /// See the module docs.
@@ -43,17 +51,32 @@ impl Rule for PodIpAssignmentFailed {
     fn evaluate(&self, ctx: &EvalCtx<'_>) -> Verdict {
         let failed = ctx.occ("assign-failed");
         let none = ctx.occ("no-available");
-        if failed.is_empty() && none.is_empty() {
+        let cni = ctx.occ("cni-failed");
+        if failed.is_empty() && none.is_empty() && cni.is_empty() {
             return Verdict::Clear;
         }
-        FindingBuilder::new(
-            &META,
-            format!("{} pod sandboxes failed for lack of an IP; ipamd reported an empty pool {} times.", failed.count, none.count),
-        )
-        .occurrences(failed, ctx.clock)
-        .occurrences(none, ctx.clock)
-        .detail("sandbox_failures", failed.count)
-        .detail("ipamd_pool_empty", none.count)
+        let summary = if cni.is_empty() {
+            format!(
+                "{} pod sandboxes failed for lack of an IP; ipamd reported an empty pool {} times.",
+                failed.count, none.count
+            )
+        } else {
+            format!(
+                "The CNI plugin logged {} failed IP assignments; the runtime reported {} failed sandboxes and \
+                 ipamd an empty pool {} times.",
+                cni.count, failed.count, none.count
+            )
+        };
+        let mut b = FindingBuilder::new(&META, summary)
+            .occurrences(failed, ctx.clock)
+            .occurrences(cni, ctx.clock)
+            .occurrences(none, ctx.clock)
+            .detail("sandbox_failures", failed.count)
+            .detail("ipamd_pool_empty", none.count);
+        if !cni.is_empty() {
+            b = b.detail("cni_plugin_failures", cni.count);
+        }
+        b
         .fix(fix(
             FixTarget::Cluster,
             "Act on the cause this report links to the failure (listed above it). Check the warm pool and \

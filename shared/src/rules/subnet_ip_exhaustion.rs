@@ -1,4 +1,9 @@
 //! `subnet-ip-exhaustion`: the node's subnet ran out of addresses.
+//!
+//! EC2 says so in three ways: `InsufficientFreeAddressesInSubnet`, `InsufficientCidrBlocks` (no
+//! contiguous /28 for a prefix), and `InvalidParameterValue` with its own words "There aren't
+//! sufficient free Ipv4 addresses or prefixes", which is what ipamd gets under prefix delegation when
+//! the subnet has no free /28 left (and on CreateNetworkInterface when it has no address left).
 
 use crate::report::{Action, FixTarget, Severity};
 use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Signature, Verdict, CNI};
@@ -20,6 +25,13 @@ static SIGS: &[Signature] = &[
     Signature::new("free-addresses", "InsufficientFreeAddressesInSubnet", CNI),
     Signature::new("cidr-blocks", "InsufficientCidrBlocks", CNI),
     Signature::new("cidr-wait", "InsufficientCidr error", CNI),
+    // The message, not the code: InvalidParameterValue also covers malformed requests.
+    Signature::new(
+        "no-free-prefix",
+        "There aren't sufficient free Ipv4 addresses or prefixes",
+        CNI,
+    )
+    .confirm("InvalidParameterValue"),
 ];
 
 /// See the module docs.
@@ -38,20 +50,32 @@ impl Rule for SubnetIpExhaustion {
         let free = ctx.occ("free-addresses");
         let cidr = ctx.occ("cidr-blocks");
         let wait = ctx.occ("cidr-wait");
-        if free.is_empty() && cidr.is_empty() && wait.is_empty() {
+        let no_free = ctx.occ("no-free-prefix");
+        if free.is_empty() && cidr.is_empty() && wait.is_empty() && no_free.is_empty() {
             return Verdict::Clear;
         }
-        FindingBuilder::new(
-            &META,
-            format!(
-                "EC2 refused addresses: {} InsufficientFreeAddressesInSubnet, {} InsufficientCidrBlocks (prefix delegation).",
-                free.count,
-                cidr.count + wait.count
-            ),
-        )
+        let mut summary = format!(
+            "EC2 refused addresses: {} InsufficientFreeAddressesInSubnet, {} InsufficientCidrBlocks (prefix delegation)",
+            free.count,
+            cidr.count + wait.count
+        );
+        if !no_free.is_empty() {
+            let pd = if ctx.facts.cni_flag("ENABLE_PREFIX_DELEGATION") {
+                " with prefix delegation on"
+            } else {
+                ""
+            };
+            summary.push_str(&format!(
+                ", {} InvalidParameterValue \"There aren't sufficient free Ipv4 addresses or prefixes\"{pd}",
+                no_free.count
+            ));
+        }
+        summary.push('.');
+        FindingBuilder::new(&META, summary)
         .occurrences(free, ctx.clock)
         .occurrences(cidr, ctx.clock)
         .occurrences(wait, ctx.clock)
+        .occurrences(no_free, ctx.clock)
         .fix(fix(
             FixTarget::Ec2,
             "Add address space: larger or additional subnets, or a secondary VPC CIDR (100.64.0.0/10) with custom \
