@@ -73,7 +73,9 @@ pub fn parse_bundle_name(name: &str) -> NameInfo {
     static R: OnceLock<Option<Regex>> = OnceLock::new();
     let Some(r) = R
         .get_or_init(|| {
-            Regex::new(r"eks_(i-[0-9a-f]+)?_(\d{4}-\d{2}-\d{2}_\d{4})-UTC_(\d+(?:\.\d+)*)").ok()
+            // The version is optional: the pipeline's Run Command collection names its upload
+            // without one (`eks_<instance>_<YYYY-MM-DD_HHMM>-UTC.tar.gz`).
+            Regex::new(r"eks_(i-[0-9a-f]+)?_(\d{4}-\d{2}-\d{2}_\d{4})-UTC(?:_(\d+(?:\.\d+)*))?").ok()
         })
         .as_ref()
     else {
@@ -87,7 +89,7 @@ pub fn parse_bundle_name(name: &str) -> NameInfo {
         collected_at: NaiveDateTime::parse_from_str(&c[2], "%Y-%m-%d_%H%M")
             .ok()
             .map(|t| Utc.from_utc_datetime(&t)),
-        collector_version: Some(c[3].to_string()),
+        collector_version: c.get(3).map(|m| m.as_str().to_string()),
     }
 }
 
@@ -284,5 +286,13 @@ mod tests {
         assert_eq!(anon.instance_id, None);
         assert!(anon.collected_at.is_some());
         assert_eq!(parse_bundle_name("logs.tgz"), NameInfo::default());
+    }
+
+    #[test]
+    fn pipeline_upload_names_without_a_collector_version_still_date_the_bundle() {
+        let n = parse_bundle_name("eks_i-0abc12345def67890_2026-10-19_0812-UTC.tar.gz");
+        assert_eq!(n.instance_id.as_deref(), Some("i-0abc12345def67890"));
+        assert!(n.collected_at.is_some());
+        assert_eq!(n.collector_version, None);
     }
 }
