@@ -18,6 +18,7 @@
 //! | [`report`] | the JSON contract |
 //! | [`render`] | text, JSON, Markdown and HTML output |
 //! | [`analyze`] | the whole analysis, tying the above together |
+//! | [`notify`] | chat messages: the incident view and one renderer per target (Slack, Teams, Q, webhook) |
 //! | [`plan`] | remediation plans: findings → changes, modes and guards (no AWS calls) |
 
 pub mod analyze;
@@ -25,6 +26,7 @@ pub mod bundle;
 pub mod correlate;
 pub mod eni;
 pub mod facts;
+pub mod notify;
 pub mod occurrences;
 pub mod plan;
 pub mod render;
