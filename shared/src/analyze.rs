@@ -75,7 +75,8 @@ pub fn parse_bundle_name(name: &str) -> NameInfo {
         .get_or_init(|| {
             // The version is optional: the pipeline's Run Command collection names its upload
             // without one (`eks_<instance>_<YYYY-MM-DD_HHMM>-UTC.tar.gz`).
-            Regex::new(r"eks_(i-[0-9a-f]+)?_(\d{4}-\d{2}-\d{2}_\d{4})-UTC(?:_(\d+(?:\.\d+)*))?").ok()
+            Regex::new(r"eks_(i-[0-9a-f]+)?_(\d{4}-\d{2}-\d{2}_\d{4})-UTC(?:_(\d+(?:\.\d+)*))?")
+                .ok()
         })
         .as_ref()
     else {

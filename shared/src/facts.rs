@@ -633,7 +633,12 @@ impl Facts {
         );
         let build = re(&BUILD, r#"^awscni_build_info\{[^}]*version="(v[^"]+)""#);
         if let Some((labels, n)) = ipamd_error_sample(line) {
-            let label = |name: &str| clamp(labels.get(name).cloned().unwrap_or_default(), MAX_VALUE_CHARS);
+            let label = |name: &str| {
+                clamp(
+                    labels.get(name).cloned().unwrap_or_default(),
+                    MAX_VALUE_CHARS,
+                )
+            };
             let mut key = (label("fn"), label("error"));
             if !self.cni_ipamd_errors.contains_key(&key)
                 && self.cni_ipamd_errors.len() >= MAX_API_ERROR_KEYS

@@ -184,8 +184,9 @@ impl Rule for Ec2ApiThrottling {
         ))
         .fix(fix(
             FixTarget::AwsAccount,
-            "Check whether an EC2 API rate quota is adjustable in Service Quotas for the throttled APIs; \
-             otherwise open a support case for an EC2 API rate-limit increase. Stagger large scale-ups.",
+            "EC2 API rate limits are not in Service Quotas: ask AWS Support to raise them for the throttled \
+             actions in this Region (subject \"Request an increase in my Amazon EC2 API throttling limits\", \
+             refill rates first, at most 3x per request; `eks-remedy plan` prepares the case). Stagger large scale-ups.",
             None,
         ))
         .action(Action::ServiceQuotaReview { apis: names })
