@@ -18,6 +18,7 @@ use crate::stamp::Clock;
 
 /// What the pipeline knows about the node's cluster from the EKS API (the CLI has none).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ClusterContext {
     /// Kubernetes version, `1.30`.
     pub version: Option<String>,

@@ -3,36 +3,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::{
     recommendation, ActionKind, Change, Context, Decision, GuardCheck, Mode, PlannedAction,
 };
+use crate::analyze::ClusterContext;
 use crate::report::{Finding, Fix, FixTarget};
 
 /// `CLUSTER_ENDPOINT` exists from this VPC CNI version on.
 const CLUSTER_ENDPOINT_SINCE: (u32, u32, u32) = (1, 12, 1);
-
-/// Cluster and add-on facts (`DescribeCluster`, `DescribeAddon`, `DescribeAddonVersions`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ClusterFacts {
-    /// Kubernetes version (`1.30`).
-    pub version: Option<String>,
-    /// API server endpoint URL.
-    pub endpoint: Option<String>,
-    /// Private endpoint access enabled.
-    pub private_access: Option<bool>,
-    /// Installed VPC CNI version (add-on or, offline, as ipamd logged it).
-    pub vpc_cni_version: Option<String>,
-    /// The add-on's current `configurationValues` (a JSON string).
-    pub vpc_cni_config: Option<String>,
-    /// The default add-on version for the cluster's Kubernetes version.
-    pub vpc_cni_default: Option<String>,
-    /// `DescribeAddon` found no managed add-on: the CNI is self-managed.
-    pub self_managed: bool,
-}
 
 /// The CNI settings the findings ask for, before they meet the cluster's facts.
 #[derive(Debug, Default)]
@@ -88,7 +68,7 @@ impl CniChange {
         let facts = &ctx.cluster_info;
         let mut out = Vec::new();
         let mut guards = Vec::new();
-        let current = parse_config(facts.vpc_cni_config.as_deref());
+        let current = parse_config(facts.vpc_cni_configuration.as_deref());
         if let Some(r) = self.reduce_calls.take() {
             let configured = current
                 .as_ref()
@@ -137,7 +117,7 @@ impl CniChange {
             .cluster
             .clone()
             .unwrap_or_else(|| "(the node's cluster)".into());
-        if facts.self_managed {
+        if facts.self_managed_cni {
             out.push(recommendation(
                 &first,
                 "Self-managed VPC CNI: set its environment on the aws-node DaemonSet",
@@ -163,7 +143,7 @@ impl CniChange {
         let to_version = self
             .version
             .clone()
-            .or_else(|| facts.vpc_cni_version.clone());
+            .or_else(|| facts.vpc_cni_addon_version.clone());
         let mut change_after = json!({
             "configurationValues": after,
             "resolveConflicts": "PRESERVE",
@@ -195,7 +175,7 @@ impl CniChange {
             }),
             change: Change {
                 before: json!({
-                    "addonVersion": facts.vpc_cni_version,
+                    "addonVersion": facts.vpc_cni_addon_version,
                     "configurationValues": before,
                 }),
                 after: change_after,
@@ -216,8 +196,8 @@ enum Endpoint {
 
 /// `CLUSTER_ENDPOINT` only where it helps and is safe: VPC CNI ≥ v1.12.1, and private endpoint
 /// access on (nodes would otherwise leave the VPC to reach the API server).
-fn cluster_endpoint(f: &ClusterFacts) -> Endpoint {
-    if let Some(v) = f.vpc_cni_version.as_deref() {
+fn cluster_endpoint(f: &ClusterContext) -> Endpoint {
+    if let Some(v) = f.vpc_cni_addon_version.as_deref() {
         match semver(v) {
             Some(have) if have < CLUSTER_ENDPOINT_SINCE => {
                 return Endpoint::Refused(format!(
@@ -396,16 +376,16 @@ mod tests {
 
     #[test]
     fn cluster_endpoint_needs_a_recent_cni_and_private_access() {
-        let mut f = ClusterFacts {
+        let mut f = ClusterContext {
             endpoint: Some("https://ABC.gr7.us-east-1.eks.amazonaws.com".into()),
             private_access: Some(true),
-            vpc_cni_version: Some("v1.18.3-eksbuild.1".into()),
+            vpc_cni_addon_version: Some("v1.18.3-eksbuild.1".into()),
             ..Default::default()
         };
         assert!(matches!(cluster_endpoint(&f), Endpoint::Use(_)));
-        f.vpc_cni_version = Some("v1.11.4".into());
+        f.vpc_cni_addon_version = Some("v1.11.4".into());
         assert!(matches!(cluster_endpoint(&f), Endpoint::Refused(_)));
-        f.vpc_cni_version = None;
+        f.vpc_cni_addon_version = None;
         f.private_access = Some(false);
         assert!(matches!(cluster_endpoint(&f), Endpoint::Refused(_)));
         f.private_access = None;

@@ -233,7 +233,7 @@ pub struct Context {
     /// Nodes (instance ids) the findings came from.
     pub nodes: Vec<String>,
     /// Cluster and VPC CNI add-on facts.
-    pub cluster_info: addon::ClusterFacts,
+    pub cluster_info: crate::analyze::ClusterContext,
     /// EC2 calls throttled per API, from the throttling incident (CloudTrail).
     pub throttled_apis: BTreeMap<String, u64>,
     /// Root volumes of the affected nodes.
@@ -251,12 +251,13 @@ impl Context {
         Context {
             region: b.region.clone(),
             nodes: b.instance_id.iter().cloned().collect(),
-            cluster_info: addon::ClusterFacts {
+            // Offline the installed version is the one ipamd logged (add-on or not).
+            cluster_info: crate::analyze::ClusterContext {
                 version: b
                     .cluster_version
                     .as_deref()
                     .map(|v| v.trim_start_matches('v').into()),
-                vpc_cni_version: b.vpc_cni_version.clone(),
+                vpc_cni_addon_version: b.vpc_cni_version.clone(),
                 ..Default::default()
             },
             ..Context::default()
@@ -557,12 +558,12 @@ mod tests {
             account: Some("111122223333".into()),
             region: Some("us-east-1".into()),
             cluster: Some("prod".into()),
-            cluster_info: addon::ClusterFacts {
+            cluster_info: crate::analyze::ClusterContext {
                 version: Some("1.30".into()),
                 endpoint: Some("https://ABC.gr7.us-east-1.eks.amazonaws.com".into()),
                 private_access: Some(true),
-                vpc_cni_version: Some("v1.18.3-eksbuild.1".into()),
-                vpc_cni_config: Some(
+                vpc_cni_addon_version: Some("v1.18.3-eksbuild.1".into()),
+                vpc_cni_configuration: Some(
                     r#"{"env":{"WARM_IP_TARGET":"2","AWS_VPC_K8S_CNI_LOGLEVEL":"DEBUG"}}"#.into(),
                 ),
                 ..Default::default()
@@ -747,7 +748,7 @@ mod tests {
     #[test]
     fn a_self_managed_cni_gets_the_kubectl_command_instead() {
         let mut ctx = known();
-        ctx.cluster_info.self_managed = true;
+        ctx.cluster_info.self_managed_cni = true;
         let p = plan(
             &[throttling()],
             &ctx,
