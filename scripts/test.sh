@@ -14,15 +14,27 @@ run_procs_begin
 log=$(mktemp)
 trap 'run_procs_stop; rm -f "$log"' EXIT
 trap 'echo "test run interrupted: ending its processes" >&2; exit 130' INT TERM
+# Output goes to the log file, not through a pipe, and is shown from there: a leaked helper that keeps
+# the output open can then never stall the run (the leftover check below names it instead).
+run_logged() {
+  local from pid shown st
+  from=$(( $(stat -c %s "$log") + 1 ))
+  "$@" >> "$log" 2>&1 &
+  pid=$!
+  tail -c "+$from" -f --pid="$pid" "$log" &
+  shown=$!
+  # Waited for in the background, so a signal reaches the trap at once, not after the command ends.
+  wait "$pid"
+  st=$?
+  wait "$shown"
+  return "$st"
+}
 set +e
-# In the background and waited for, so a signal reaches the trap at once, not after cargo ends.
-cargo test --workspace --all-features --locked "$@" 2>&1 | tee "$log" &
-wait $!
+run_logged cargo test --workspace --all-features --locked "$@"
 status=$?
 # The HTML report in a real browser (installs Chromium when missing; skips, saying why, only where it
 # cannot be installed).
-scripts/browser-test.sh 2>&1 | tee -a "$log" &
-wait $! || status=1
+run_logged scripts/browser-test.sh || status=1
 set -e
 run_procs_check || status=1
 # One closing line for the whole run (cargo prints one per test binary, the last often empty; the

@@ -84,11 +84,12 @@ fn moto_server_exits_when_its_parents_pipe_closes() {
 fn moto_server_exits_when_its_parent_dies_without_a_pipe() {
     // An intermediate shell starts the server with the shell's own (open) stdin, reports its pid,
     // then lingers until killed: the server must notice the reparenting, not only EOF. (A shell
-    // gives background jobs /dev/null as stdin, so the pipe goes through fd 3.)
+    // gives background jobs /dev/null as stdin, so the pipe goes through fd 3. The shell becomes the
+    // `sleep` (exec), so killing it leaves no orphan holding the test's stderr open.)
     let port = free_port();
     let root = repo_root();
     let script = format!(
-        "exec 3<&0; {py} {srv} --exit-with-parent -H 127.0.0.1 -p {port} >/dev/null 2>&1 <&3 & echo $!; sleep 600",
+        "exec 3<&0; {py} {srv} --exit-with-parent -H 127.0.0.1 -p {port} >/dev/null 2>&1 <&3 & echo $!; exec sleep 600",
         py = root.join(".venv/bin/python").display(),
         srv = root.join("tests/moto_server.py").display(),
     );
@@ -97,6 +98,7 @@ fn moto_server_exits_when_its_parent_dies_without_a_pipe() {
             .args(["-c", &script])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     );
