@@ -354,7 +354,6 @@ pub fn plan(findings: &[Finding], ctx: &Context, settings: &Settings, state: &Gu
             &draft.support_apis,
             findings,
             ctx,
-            settings,
         ));
     }
     if !draft.ebs_findings.is_empty() {

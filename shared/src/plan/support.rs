@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::{ActionKind, Change, Context, Decision, Mode, PlannedAction, Settings};
+use super::{ActionKind, Change, Context, Decision, Mode, PlannedAction};
 use crate::report::Finding;
 
 /// The subject the EC2 guide names for this request.
@@ -77,7 +77,6 @@ pub(crate) fn plan_case(
     apis: &BTreeSet<String>,
     findings: &[Finding],
     ctx: &Context,
-    _settings: &Settings,
 ) -> PlannedAction {
     let region = ctx
         .region
@@ -182,13 +181,7 @@ mod tests {
             "AssignPrivateIpAddresses".to_string(),
             "CreateNetworkInterface".to_string(),
         ]);
-        let a = plan_case(
-            &["ec2-api-throttling".into()],
-            &apis,
-            &[],
-            &ctx,
-            &Settings::default(),
-        );
+        let a = plan_case(&["ec2-api-throttling".into()], &apis, &[], &ctx);
         assert_eq!(a.change.after["subject"], SUBJECT);
         let body = a.change.after["body"].as_str().unwrap();
         assert!(
