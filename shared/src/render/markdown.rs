@@ -100,12 +100,31 @@ pub(super) fn render(r: &Report) -> String {
             );
         }
     }
-    if !r.timeline.is_empty() {
-        let _ = writeln!(
-            o,
-            "## Timeline\n\n| time | since boot | event |\n|---|---|---|"
-        );
-        for e in &r.timeline {
+    // The same window as the HTML and text timelines: events of earlier boots are summarised, not
+    // listed as if they belonged to this incident.
+    if let Some(t) = crate::timeline::Timeline::build(r, crate::timeline::DEFAULT_WIDTH) {
+        let _ = writeln!(o, "## Timeline\n");
+        if let Some(e) = &t.earlier {
+            let _ = writeln!(
+                o,
+                "{}: {} event{} from {} to {}, not listed.\n",
+                if e.before_boot {
+                    "Before this boot"
+                } else {
+                    "Before the first finding"
+                },
+                e.count,
+                if e.count == 1 { "" } else { "s" },
+                when(Some(e.first)),
+                when(Some(e.last)),
+            );
+        }
+        let _ = writeln!(o, "| time | since boot | event |\n|---|---|---|");
+        for e in r
+            .timeline
+            .iter()
+            .filter(|e| e.at >= t.start && e.at <= t.end)
+        {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} |",
