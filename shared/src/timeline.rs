@@ -87,21 +87,10 @@ fn is_wide(c: char) -> bool {
         | 0x20000..=0x3FFFD)
 }
 
-/// `s` with control characters and bidirectional overrides made visible (`�`): a label from a
-/// bundle must neither move a terminal's cursor nor reverse the text drawn after it.
-pub fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            let bidi =
-                matches!(c as u32, 0x061C | 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069);
-            if c.is_control() || bidi {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
+/// `s` with control characters and bidirectional controls made visible (`�`): a label from a
+/// bundle must neither move a terminal's cursor nor reverse the text drawn after it. The same rule
+/// as the text renderer's, so a label measured here is the label drawn there.
+pub use crate::render::escape::terminal as clean;
 
 /// [`clean`] `s`, cut with `…` to at most `max` wide.
 pub fn fit(s: &str, max: f64) -> String {

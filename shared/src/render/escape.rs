@@ -7,7 +7,11 @@
 /// Whether `c` must never reach an output as itself: C0 and C1 controls (ESC, BEL, CSI, OSC, ...),
 /// DEL, and the Unicode bidirectional overrides that reorder what a reader sees.
 fn is_hostile(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
 }
 
 /// Text for a terminal: every control character (also newline; a field is one line) becomes `�`,

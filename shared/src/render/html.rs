@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::escape::html as escape;
-use super::{node_line, offset, read_line, when};
+use super::{earlier_events, node_line, offset, read_line, when};
 use crate::report::{Report, Severity};
 use crate::timeline::{self, duration, Role, Timeline};
 
@@ -190,16 +190,8 @@ fn svg(r: &Report) -> String {
     if let Some(e) = &t.earlier {
         let _ = write!(
             o,
-            "<p class=\"meta\">{}: {} event{} from {} to {} ({}), not drawn.</p>",
-            if e.before_boot {
-                "Before this boot"
-            } else {
-                "Before the first finding"
-            },
-            e.count,
-            if e.count == 1 { "" } else { "s" },
-            when(Some(e.first)),
-            when(Some(e.last)),
+            "<p class=\"meta\">{} ({}), not drawn.</p>",
+            escape(&earlier_events(e)),
             escape(&e.labels.join("; "))
         );
     }

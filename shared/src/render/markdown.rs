@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::escape::{markdown_code as code, markdown_text as text};
-use super::{node_line, offset, read_line, when};
+use super::{earlier_events, node_line, offset, read_line, when};
 use crate::report::Report;
 
 pub(super) fn render(r: &Report) -> String {
@@ -105,19 +105,7 @@ pub(super) fn render(r: &Report) -> String {
     if let Some(t) = crate::timeline::Timeline::build(r, crate::timeline::DEFAULT_WIDTH) {
         let _ = writeln!(o, "## Timeline\n");
         if let Some(e) = &t.earlier {
-            let _ = writeln!(
-                o,
-                "{}: {} event{} from {} to {}, not listed.\n",
-                if e.before_boot {
-                    "Before this boot"
-                } else {
-                    "Before the first finding"
-                },
-                e.count,
-                if e.count == 1 { "" } else { "s" },
-                when(Some(e.first)),
-                when(Some(e.last)),
-            );
+            let _ = writeln!(o, "{}, not listed.\n", earlier_events(e));
         }
         let _ = writeln!(o, "| time | since boot | event |\n|---|---|---|");
         for e in r

@@ -49,6 +49,23 @@ pub(crate) fn when(t: Option<DateTime<Utc>>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// `Before this boot: 2 events from … to …`: what every format says of the node events the timeline
+/// leaves out (each format adds the labels, escaped its own way).
+pub(crate) fn earlier_events(e: &crate::timeline::Earlier) -> String {
+    format!(
+        "{}: {} event{} from {} to {}",
+        if e.before_boot {
+            "Before this boot"
+        } else {
+            "Before the first finding"
+        },
+        e.count,
+        if e.count == 1 { "" } else { "s" },
+        when(Some(e.first)),
+        when(Some(e.last)),
+    )
+}
+
 /// `+12.5s`, `+3m04s`, `+2h05m`.
 pub(crate) fn offset(secs: Option<f64>) -> String {
     let Some(s) = secs else { return String::new() };

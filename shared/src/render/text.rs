@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::escape::terminal as clean;
-use super::{node_line, offset, read_line, when};
+use super::{earlier_events, node_line, offset, read_line, when};
 use crate::report::{Report, Severity};
 use crate::timeline::{self, duration, since_boot, Timeline};
 
@@ -161,21 +161,13 @@ fn timeline_text(o: &mut String, r: &Report, t: &Timeline, p: &Paint) {
     }
     let _ = writeln!(o, "{}", p.dim(&head));
     if let Some(e) = &t.earlier {
-        let what = if e.before_boot {
-            "before this boot"
-        } else {
-            "before the first finding"
-        };
         let _ = writeln!(
             o,
             "  {}",
             p.dim(&format!(
-                "{what}: {} event{} from {} to {} ({}), not drawn",
-                e.count,
-                if e.count == 1 { "" } else { "s" },
-                when(Some(e.first)),
-                when(Some(e.last)),
-                e.labels.join("; ")
+                "{} ({}), not drawn",
+                earlier_events(e),
+                clean(&e.labels.join("; "))
             ))
         );
     }
@@ -205,7 +197,7 @@ fn timeline_text(o: &mut String, r: &Report, t: &Timeline, p: &Paint) {
             for c in row.iter_mut().take(col(l.x1) + 1).skip(col(l.x0)) {
                 *c = '━';
             }
-            let name: String = timeline::clean(&l.rule).chars().take(name_w).collect();
+            let name: String = clean(&l.rule).chars().take(name_w).collect();
             let span = l.last - l.first;
             let note = if span > chrono::Duration::zero() {
                 format!(
@@ -268,7 +260,7 @@ fn timeline_text(o: &mut String, r: &Report, t: &Timeline, p: &Paint) {
             "  {}  {:>9}  {}",
             when(Some(e.at)),
             offset(e.since_boot_s),
-            timeline::clean(&e.label)
+            clean(&e.label)
         );
     }
 }
