@@ -55,19 +55,24 @@ pub fn moto() -> &'static Moto {
     })
 }
 
-fn spawn() -> (String, Child) {
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(5500)
+}
+
+/// The moto launcher on `port`, exiting with its parent (stdin is the caller's to choose).
+pub fn launcher(port: u16) -> Command {
     let repo = crate::repo_root();
     let python = repo.join(".venv/bin/python");
     assert!(
         python.exists(),
         "moto is not installed: run scripts/test.sh (it creates .venv with moto[server])"
     );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(5500);
-    let child = Command::new(python)
-        .arg(repo.join("tests/moto_server.py"))
+    let mut cmd = Command::new(python);
+    cmd.arg(repo.join("tests/moto_server.py"))
         .args([
             "--exit-with-parent",
             "-H",
@@ -75,11 +80,13 @@ fn spawn() -> (String, Child) {
             "-p",
             &port.to_string(),
         ])
-        .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start moto: {e}"));
+        .stderr(Stdio::null());
+    cmd
+}
+
+/// Waits (30 s at most) until something listens on `port`.
+pub fn wait_listening(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -88,6 +95,15 @@ fn spawn() -> (String, Child) {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+fn spawn() -> (String, Child) {
+    let port = free_port();
+    let child = launcher(port)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start moto: {e}"));
+    wait_listening(port);
     (format!("http://127.0.0.1:{port}"), child)
 }
 

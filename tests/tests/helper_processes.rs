@@ -3,42 +3,11 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail by panicking
 
-use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use eks_remedy_tests::moto::{free_port, launcher, wait_listening};
 use eks_remedy_tests::repo_root;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap()
-}
-
-fn launcher(port: u16) -> Command {
-    let root = repo_root();
-    let mut cmd = Command::new(root.join(".venv/bin/python"));
-    cmd.arg(root.join("tests/moto_server.py"))
-        .args([
-            "--exit-with-parent",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    cmd
-}
-
-fn wait_listening(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto never listened on {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 /// Kills its child when dropped, so a failing assertion leaves nothing running.
 struct Reap(Child);
