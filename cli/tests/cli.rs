@@ -2,30 +2,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail by panicking
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-const INCIDENT: &str = "samples/eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_eks-remedy"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run eks-remedy")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("utf-8 output")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::*;
 
 #[test]
 fn analyze_sample_as_text() {

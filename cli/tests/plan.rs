@@ -3,24 +3,12 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail by panicking
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use common::{run, INCIDENT};
 use serde_json::Value;
-
-const INCIDENT: &str = "samples/eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_eks-remedy"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run eks-remedy")
-}
 
 /// The sample's report, written where `plan` can read it.
 fn sample_report(dir: &Path) -> PathBuf {
