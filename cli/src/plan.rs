@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use eks_remedy_core::plan::{self, GuardState, Settings};
+use eks_remedy_core::render::escape;
 
 /// Arguments of `plan`.
 #[derive(Debug, clap::Args)]
@@ -56,7 +57,11 @@ pub fn run(a: PlanArgs) -> ExitCode {
     let p = plan::plan(&findings, &ctx, &settings, &GuardState::default());
     let out = match a.format {
         PlanFormat::Text => plan::text::render(&p),
-        PlanFormat::Json => serde_json::to_string_pretty(&p).unwrap_or_default() + "\n",
+        // Findings carry bundle text: C1 controls and bidi marks go out as `\u` escapes, as in
+        // `analyze --format json`.
+        PlanFormat::Json => {
+            escape::json(&serde_json::to_string_pretty(&p).unwrap_or_default()) + "\n"
+        }
     };
     use std::io::Write;
     match std::io::stdout().lock().write_all(out.as_bytes()) {

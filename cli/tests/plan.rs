@@ -146,3 +146,31 @@ fn unusable_input_and_settings_exit_2_with_one_line() {
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
     }
 }
+
+#[test]
+fn bundle_text_in_findings_reaches_neither_format_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let incident = dir.path().join("incident.json");
+    let hostile = "x\u{1b}]0;owned\u{7}\u{9b}2J\u{202e}y";
+    let finding = serde_json::json!({
+        "rule": "iptables-rules-flushed", "severity": "high", "title": hostile, "summary": hostile,
+        "why": "", "count": 1, "first_seen": null, "last_seen": null, "first_seen_since_boot_s": null,
+        "evidence": [], "details": {}, "fix": [{"target": "user-data", "instruction": hostile, "snippet": hostile}],
+        "actions": [{"kind": "user-data-review", "remove": [hostile]}], "docs": [],
+        "root_cause": false, "caused_by": []
+    });
+    std::fs::write(
+        &incident,
+        serde_json::json!({"findings": [finding], "context": {"cluster": hostile}}).to_string(),
+    )
+    .unwrap();
+    for format in ["text", "json"] {
+        let o = run(&["plan", "--format", format, incident.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{format}");
+        let out = String::from_utf8(o.stdout).unwrap();
+        assert!(
+            !out.contains(['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}']),
+            "{format}: {out:?}"
+        );
+    }
+}

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use super::{Decision, Plan};
+use crate::render::escape::terminal as clean;
 
 /// Renders `plan` as plain text (no colour, no control characters from any field).
 pub fn render(plan: &Plan) -> String {
@@ -91,13 +92,6 @@ pub fn render(plan: &Plan) -> String {
 
 fn compact(v: &Value) -> String {
     clean(&serde_json::to_string(v).unwrap_or_default())
-}
-
-/// Control characters (terminal escapes among them) shown as `�`.
-fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
 }
 
 #[cfg(test)]
