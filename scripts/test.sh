@@ -30,8 +30,12 @@ run_logged() {
   return "$st"
 }
 set +e
-run_logged cargo test --workspace --all-features --locked "$@"
+# The function binaries first, with the workspace's features: the tests run them as processes (one
+# startup test covers all, `aws/tests/functions.rs`), and building them here reuses every crate the
+# test build compiles.
+run_logged cargo build --workspace --bins --all-features --locked
 status=$?
+[ "$status" -eq 0 ] && { run_logged cargo test --workspace --all-features --locked "$@"; status=$?; }
 # The HTML report in a real browser (installs Chromium when missing; skips, saying why, only where it
 # cannot be installed).
 run_logged scripts/browser-test.sh || status=1

@@ -1,6 +1,13 @@
-//! What every function's `main` does before serving: read settings, build clients once.
+//! What every function's `main` is: read settings, build clients and the handler once ([`build`]),
+//! then serve ([`run`]).
 
 use aws_config::SdkConfig;
+use eks_remedy_pipeline::function::{Function, FunctionId, Invocation, Serve};
+use eks_remedy_pipeline::handlers::analyzer::BundleAnalyzer;
+use eks_remedy_pipeline::handlers::collector::Collector;
+use eks_remedy_pipeline::handlers::ebs::EbsAlarmWatcher;
+use eks_remedy_pipeline::handlers::scaleup::ScaleUpWatcher;
+use eks_remedy_pipeline::handlers::throttle::ThrottleWatcher;
 use eks_remedy_pipeline::{CollectionMethod, Config, HandlerError};
 
 /// A required environment variable.
@@ -84,21 +91,77 @@ impl Clients {
     }
 }
 
-/// Turns a handler result for a directly invoked function into the Lambda answer: acknowledged
-/// outcomes succeed (with a summary), retryable and dead-letter ones fail so Lambda retries them and
-/// then sends them to the function's dead-letter queue.
-pub fn answer<T: serde::Serialize>(
-    what: &str,
-    r: Result<T, HandlerError>,
-) -> Result<serde_json::Value, lambda_runtime::Error> {
-    match r {
-        Ok(v) => Ok(serde_json::json!({ "ok": true, "result": serde_json::to_value(v)? })),
-        Err(e) => {
-            if crate::settle_direct(what, &e) {
-                Err(Box::new(e))
-            } else {
-                Ok(serde_json::json!({ "ok": false, "acknowledged": e.to_string() }))
-            }
+/// Builds a function's handler with its adapters: the construction column of the function table
+/// ([`eks_remedy_pipeline::function::FUNCTIONS`]), one arm per [`FunctionId`].
+pub fn build(
+    id: FunctionId,
+    clients: &Clients,
+    cfg: Config,
+) -> Result<Box<dyn Serve>, HandlerError> {
+    let spec = id.spec();
+    Ok(match id {
+        FunctionId::ThrottleWatcher => Box::new(Function {
+            spec,
+            handler: ThrottleWatcher::new(
+                clients.ec2(),
+                clients.eks(),
+                clients.store()?,
+                clients.queue()?,
+                cfg,
+            ),
+        }),
+        FunctionId::ScaleUpWatcher => Box::new(Function {
+            spec,
+            handler: ScaleUpWatcher::new(
+                clients.ec2(),
+                clients.store()?,
+                clients.queue()?,
+                clients.lifecycle(),
+                cfg,
+            ),
+        }),
+        FunctionId::EbsAlarmWatcher => Box::new(Function {
+            spec,
+            handler: EbsAlarmWatcher::new(clients.ec2(), clients.store()?, clients.queue()?, cfg),
+        }),
+        FunctionId::Collector => Box::new(Function {
+            spec,
+            handler: Collector::new(clients.ssm(&cfg)?, clients.store()?, clients.objects(), cfg)?,
+        }),
+        FunctionId::BundleAnalyzer => {
+            let (max_bytes, max_ratio) = (cfg.max_bundle_bytes, cfg.max_inflation_ratio);
+            Box::new(Function {
+                spec,
+                handler: BundleAnalyzer::new(
+                    clients.objects(),
+                    clients.ec2(),
+                    clients.eks(),
+                    clients.store()?,
+                    clients.publisher()?,
+                    Default::default(),
+                )?
+                .with_size_limits(max_bytes, max_ratio),
+            })
         }
-    }
+    })
+}
+
+/// A function's whole `main`: settings and clients once, then every invocation through
+/// [`eks_remedy_pipeline::function::serve`]. A missing setting ends the process at once, naming it.
+pub async fn run(id: FunctionId) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let clients = Clients::load().await;
+    let function = build(id, &clients, pipeline_config()?)?;
+    let function = &*function;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+            let ctx = &event.context;
+            let inv = Invocation::from_arn(&ctx.request_id, &ctx.invoked_function_arn);
+            function
+                .serve(event.payload, &inv)
+                .await
+                .map_err(lambda_runtime::Error::from)
+        },
+    ))
+    .await
 }

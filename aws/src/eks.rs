@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use aws_sdk_eks::Client;
-use eks_remedy_pipeline::model::ClusterInfo;
+use eks_remedy_pipeline::model::ClusterContext;
 use eks_remedy_pipeline::ports::ClusterDirectory;
 use eks_remedy_pipeline::PortError;
 
@@ -72,7 +72,7 @@ impl ClusterDirectory for Eks {
         Ok(self.issuers().await?.get(issuer).cloned())
     }
 
-    async fn describe(&self, cluster: &str) -> Result<ClusterInfo, PortError> {
+    async fn describe(&self, cluster: &str) -> Result<ClusterContext, PortError> {
         let out = self
             .client
             .describe_cluster()
@@ -81,13 +81,13 @@ impl ClusterDirectory for Eks {
             .await
             .map_err(|e| classify("eks", e))?;
         let c = out.cluster();
-        let mut info = ClusterInfo {
+        let mut info = ClusterContext {
             version: c.and_then(|c| c.version()).map(str::to_string),
             endpoint: c.and_then(|c| c.endpoint()).map(str::to_string),
             private_access: c
                 .and_then(|c| c.resources_vpc_config())
                 .map(|v| v.endpoint_private_access()),
-            ..ClusterInfo::default()
+            ..ClusterContext::default()
         };
         match self
             .client
@@ -98,11 +98,11 @@ impl ClusterDirectory for Eks {
             .await
         {
             Ok(a) => {
-                info.vpc_cni_version = a
+                info.vpc_cni_addon_version = a
                     .addon()
                     .and_then(|a| a.addon_version())
                     .map(str::to_string);
-                info.vpc_cni_config = a
+                info.vpc_cni_configuration = a
                     .addon()
                     .and_then(|a| a.configuration_values())
                     .map(str::to_string);
@@ -122,7 +122,7 @@ impl ClusterDirectory for Eks {
                 .await
             {
                 Ok(v) => {
-                    info.vpc_cni_default = v
+                    info.vpc_cni_default_version = v
                         .addons()
                         .iter()
                         .flat_map(|a| a.addon_versions())

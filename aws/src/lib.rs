@@ -43,11 +43,6 @@ pub async fn load_config() -> SdkConfig {
     loader.load().await
 }
 
-/// Logs a direct-invoke failure with its outcome; true when it must fail the invocation.
-pub fn settle_direct(what: &str, e: &eks_remedy_pipeline::HandlerError) -> bool {
-    eks_remedy_pipeline::handlers::settle(what, "direct", e)
-}
-
 /// Error codes that mean "slow down".
 const THROTTLING: &[&str] = &[
     "Throttling",

@@ -303,7 +303,7 @@ impl IncidentStore for Store {
                 s(format!(
                     "lock#{}#{}",
                     req.instance_id,
-                    req.window.format("%Y%m%dT%H%M")
+                    eks_remedy_pipeline::model::window_tag(req.window)
                 )),
             )
             .update_expression("SET command_id = :c")

@@ -164,8 +164,14 @@ async fn eks_describes_cluster_addon_and_default_version() {
         .await
         .unwrap();
     let info = eks.describe(&name).await.unwrap();
-    assert_eq!(info.vpc_cni_version.as_deref(), Some("v1.18.3-eksbuild.1"));
-    assert_eq!(info.vpc_cni_default.as_deref(), Some("v1.19.0-eksbuild.1"));
+    assert_eq!(
+        info.vpc_cni_addon_version.as_deref(),
+        Some("v1.18.3-eksbuild.1")
+    );
+    assert_eq!(
+        info.vpc_cni_default_version.as_deref(),
+        Some("v1.19.0-eksbuild.1")
+    );
     let issuer = c
         .describe_cluster()
         .name(&name)

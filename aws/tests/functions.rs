@@ -13,10 +13,11 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::*;
+use eks_remedy_pipeline::function::FUNCTIONS;
 use eks_remedy_pipeline::ports::IncidentStore;
+use eks_remedy_tests::keep_run_marker;
 use eks_remedy_tests::moto::{bin_dir, client_env};
 use eks_remedy_tests::runtime_api::{Outcome, RuntimeApi};
-use eks_remedy_tests::{keep_run_marker, FUNCTIONS};
 use serde_json::{json, Value};
 
 /// The function binary. `cargo test --workspace` builds all five (each function crate has an
@@ -24,14 +25,14 @@ use serde_json::{json, Value};
 /// them once here.
 fn built(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
-    if FUNCTIONS.iter().all(|(f, _)| bin_dir().join(f).exists()) {
+    if FUNCTIONS.iter().all(|f| bin_dir().join(f.name).exists()) {
         return bin_dir().join(name);
     }
     BUILT.get_or_init(|| {
         let mut cmd = Command::new(env!("CARGO"));
         cmd.arg("build").arg("--quiet");
-        for (f, _) in FUNCTIONS {
-            cmd.args(["-p", f]);
+        for f in FUNCTIONS {
+            cmd.args(["-p", f.name]);
         }
         assert!(
             cmd.status().expect("cargo build").success(),
@@ -39,6 +40,17 @@ fn built(name: &str) -> PathBuf {
         );
     });
     bin_dir().join(name)
+}
+
+/// Started without its configuration, every function fails at once, naming the missing setting,
+/// and never panics.
+#[test]
+fn every_function_reports_missing_configuration_at_startup() {
+    for f in FUNCTIONS {
+        eks_remedy_tests::assert_missing_configuration_is_reported(
+            &built(f.name).to_string_lossy(),
+        );
+    }
 }
 
 fn fixture(name: &str) -> Value {
@@ -227,7 +239,9 @@ async fn throttle_watcher_binary_folds_and_reports_bad_messages() {
     );
     let store = st.store(&sdk);
     let item = store
-        .incident(&format!("{cluster}:throttling:20261019T0500"))
+        .incident(&format!(
+            "{cluster}.us-east-1.111122223333:throttling:20261019T0500"
+        ))
         .await
         .unwrap()
         .expect("incident");
@@ -243,7 +257,9 @@ async fn throttle_watcher_binary_folds_and_reports_bad_messages() {
     );
     assert_eq!(
         store
-            .incident(&format!("{cluster}:throttling:20261019T0500"))
+            .incident(&format!(
+                "{cluster}.us-east-1.111122223333:throttling:20261019T0500"
+            ))
             .await
             .unwrap()
             .unwrap()["events"],
@@ -262,7 +278,7 @@ async fn scaleup_watcher_binary_schedules_and_completes_lifecycle() {
     launch["id"] = json!(unique("launch"));
     let resp = response(f.api.call(&launch));
     assert_eq!(resp["ok"], true, "{resp}");
-    assert_eq!(resp["result"][0]["outcome"], "scheduled", "{resp}");
+    assert_eq!(resp["result"]["outcome"], "scheduled", "{resp}");
     let bad = json!({"source": "aws.autoscaling", "detail-type": "EC2 Instance Launch Successful", "detail": {"StatusCode": "InProgress"}});
     assert!(
         matches!(f.api.call(&bad), Outcome::Error(_)),
@@ -307,7 +323,9 @@ async fn ebs_alarm_watcher_binary_reaches_the_node() {
     assert_eq!(resp["result"]["instance_id"], json!(node_id), "{resp}");
     let store = st.store(&sdk);
     let item = store
-        .incident(&format!("{cluster}:ebs-alarm:20261019T0500"))
+        .incident(&format!(
+            "{cluster}.us-east-1.111122223333:ebs-alarm:20261019T0500"
+        ))
         .await
         .unwrap()
         .expect("incident");
@@ -323,7 +341,7 @@ async fn collector_binary_sends_once_and_records_failed_status() {
     let cluster = unique("prod");
     let (node_id, _) = node(&sdk, Some(&cluster), "m5.large").await;
     let f = start("collector", &st, &[]);
-    let req = json!({"incident_id": format!("{cluster}:throttling:20261019T0500"), "cluster": {"account": "123456789012", "region": "us-east-1", "cluster": cluster}, "instance_id": node_id, "reason": "test", "window": "2026-10-19T05:00:00Z"});
+    let req = json!({"incident_id": format!("{cluster}.us-east-1.111122223333:throttling:20261019T0500"), "cluster": {"account": "123456789012", "region": "us-east-1", "cluster": cluster}, "instance_id": node_id, "reason": "test", "window": "2026-10-19T05:00:00Z"});
     let resp = response(
         f.api
             .call(&sqs_event(&[req.to_string(), req.to_string(), "{".into()])),
@@ -352,7 +370,9 @@ async fn collector_binary_sends_once_and_records_failed_status() {
     response(f.api.call(&status));
     let store = st.store(&sdk);
     let item = store
-        .incident(&format!("{cluster}:throttling:20261019T0500"))
+        .incident(&format!(
+            "{cluster}.us-east-1.111122223333:throttling:20261019T0500"
+        ))
         .await
         .unwrap()
         .expect("incident");
@@ -416,8 +436,10 @@ async fn collector_binary_automation_method_hands_the_bundle_to_the_analyzer() {
         .unwrap_or_else(|| panic!("bundle not adopted: {adopted}"))
         .to_string();
     assert!(
-        key.starts_with(&format!("bundles/{cluster}/{node_id}/{cluster}:manual:"))
-            && key.ends_with(&name),
+        // Account and region from the function's ARN: the payload named neither.
+        key.starts_with(&format!(
+            "bundles/{cluster}/{node_id}/{cluster}.us-east-1.123456789012:manual:"
+        )) && key.ends_with(&name),
         "{key}"
     );
     assert_eq!(response(collector.api.call(&status)), adopted, "replay");
@@ -492,7 +514,7 @@ async fn end_to_end_throttling_to_findings() {
         response(collector.api.call(&sqs_event(&requests)))["batchItemFailures"],
         json!([])
     );
-    let incident = format!("{cluster}:throttling:20261019T0500");
+    let incident = format!("{cluster}.us-east-1.111122223333:throttling:20261019T0500");
     let prefix = format!("bundles/{cluster}/{node_id}/{incident}/");
     let commands = aws_sdk_ssm::Client::new(&sdk)
         .list_commands()

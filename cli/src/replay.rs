@@ -3,140 +3,55 @@
 //! `AWS_ENDPOINT_URL`). Settings come from the same variables as the functions (`TABLE_NAME`,
 //! `COLLECTION_QUEUE_URL`, `BUCKET`, `FINDINGS_BUS`, ...).
 
-use eks_remedy_aws::bootstrap::{pipeline_config, Clients};
-use eks_remedy_pipeline::events::{parse_value, Inbound, Manual};
-use eks_remedy_pipeline::handlers;
-use eks_remedy_pipeline::HandlerError;
+use eks_remedy_aws::bootstrap::{build, pipeline_config, Clients};
+use eks_remedy_pipeline::events::{Inbound, Input};
+use eks_remedy_pipeline::function::{Invocation, Spec};
+use eks_remedy_pipeline::Outcome;
 use serde_json::{json, Value};
 
-/// Which function's handler an event goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    /// Throttling watcher (SQS batch of CloudTrail events, or one event, wrapped).
-    Throttle,
-    /// Scale-up watcher.
-    ScaleUp,
-    /// EBS alarm watcher.
-    Ebs,
-    /// Collector (collection-queue batch, SSM status, manual collect).
-    Collector,
-    /// Bundle analyzer.
-    Analyzer,
+/// The function that takes the event (for a batch, its first message the pipeline can read), from
+/// the function table.
+pub fn route(event: &Value) -> Result<&'static Spec, String> {
+    let kinds = match Input::parse(event.clone()).map_err(|e| e.to_string())? {
+        Input::One(e) => vec![e.kind()],
+        Input::Batch(messages) => messages
+            .iter()
+            .filter_map(|m| m.event.as_ref().ok().map(Inbound::kind))
+            .collect(),
+    };
+    kinds
+        .iter()
+        .find_map(|k| Spec::for_kind(*k))
+        .ok_or_else(|| match kinds.first() {
+            Some(k) => format!("no function takes {} events", k.as_str()),
+            None => "no message of the batch is an event the pipeline reads".into(),
+        })
 }
 
-/// Picks the handler from the event's shape.
-pub fn route(event: &Value) -> Result<Target, String> {
-    if let Some(records) = event.get("Records").and_then(Value::as_array) {
-        let body = records
-            .first()
-            .and_then(|r| r.get("body"))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        return Ok(
-            if body.contains("\"instance_id\"") && body.contains("\"incident_id\"") {
-                Target::Collector
-            } else {
-                Target::Throttle
-            },
-        );
-    }
-    match parse_value(event.clone()).map_err(|e| e.to_string())? {
-        Inbound::Throttled(_) => Ok(Target::Throttle),
-        Inbound::Launch(_) => Ok(Target::ScaleUp),
-        Inbound::EbsAlarm(_) => Ok(Target::Ebs),
-        Inbound::Command(_) | Inbound::Automation(_) | Inbound::Manual(Manual::Collect { .. }) => {
-            Ok(Target::Collector)
-        }
-        Inbound::Object(_) | Inbound::Manual(Manual::Analyze { .. }) => Ok(Target::Analyzer),
-        Inbound::Foreign(s, t) => Err(format!("no handler takes {s} / {t} events")),
-    }
-}
-
-fn sqs_of(event: &Value) -> Value {
-    if event.get("Records").is_some() {
-        return event.clone();
-    }
-    json!({"Records": [{"messageId": "replay-1", "receiptHandle": "replay", "body": event.to_string(), "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs", "awsRegion": "us-east-1"}]})
-}
-
-fn shown<T: serde::Serialize>(r: Result<T, HandlerError>) -> Value {
-    match r {
-        Ok(v) => {
-            json!({"ok": true, "result": serde_json::to_value(v).unwrap_or_else(|e| json!(e.to_string()))})
-        }
-        Err(e) => {
-            json!({"ok": false, "error": e.to_string(), "outcome": format!("{:?}", eks_remedy_pipeline::Outcome::of(&e))})
-        }
-    }
-}
-
-/// Runs the event through its handler and returns what the function would answer.
+/// Runs the event through its function and returns what the function would answer (a failure
+/// that Lambda would retry or dead-letter is shown with its outcome instead).
 pub async fn replay(event: Value) -> Result<Value, String> {
-    let target = route(&event)?;
+    let spec = route(&event)?;
     let clients = Clients::load().await;
     let cfg = pipeline_config().map_err(|e| e.to_string())?;
-    let e = |e: HandlerError| e.to_string();
-    Ok(match target {
-        Target::Throttle => {
-            let w = handlers::throttle::ThrottleWatcher::new(
-                clients.ec2(),
-                clients.eks(),
-                clients.store().map_err(e)?,
-                clients.queue().map_err(e)?,
-                cfg,
-            );
-            let batch = serde_json::from_value(sqs_of(&event)).map_err(|err| err.to_string())?;
-            let (resp, summary) = w.handle(batch).await;
-            json!({"batchItemFailures": resp.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect::<Vec<_>>(), "summary": summary})
-        }
-        Target::ScaleUp => {
-            let w = handlers::scaleup::ScaleUpWatcher::new(
-                clients.ec2(),
-                clients.store().map_err(e)?,
-                clients.queue().map_err(e)?,
-                clients.lifecycle(),
-                cfg,
-            );
-            shown(w.handle(event).await)
-        }
-        Target::Ebs => {
-            let w = handlers::ebs::EbsAlarmWatcher::new(
-                clients.ec2(),
-                clients.store().map_err(e)?,
-                clients.queue().map_err(e)?,
-                cfg,
-            );
-            shown(w.handle(event).await)
-        }
-        Target::Collector => {
-            let c = handlers::collector::Collector::new(
-                clients.ssm(&cfg).map_err(e)?,
-                clients.store().map_err(e)?,
-                clients.objects(),
-                cfg,
-            )
-            .map_err(e)?;
-            if event.get("Records").is_some() {
-                let batch = serde_json::from_value(event).map_err(|err| err.to_string())?;
-                serde_json::to_value(c.handle_queue(batch).await).map_err(|err| err.to_string())?
-            } else {
-                shown(c.handle_event(event).await)
-            }
-        }
-        Target::Analyzer => {
-            let a = handlers::analyzer::BundleAnalyzer::new(
-                clients.objects(),
-                clients.ec2(),
-                clients.eks(),
-                clients.store().map_err(e)?,
-                clients.publisher().map_err(e)?,
-                Default::default(),
-            )
-            .map_err(e)?;
-            shown(a.handle(event).await.map(|r| {
-                r.map(|a| json!({"report_key": a.report_key, "findings": a.report.findings.len()}))
-            }))
-        }
+    let function = build(spec.id, &clients, cfg).map_err(|e| e.to_string())?;
+    let inv = Invocation {
+        request_id: "replay".into(),
+        account: std::env::var("EKS_REMEDY_ACCOUNT").unwrap_or_default(),
+        region: clients
+            .sdk
+            .region()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+    };
+    Ok(match function.serve(event, &inv).await {
+        Ok(answer) => json!({"function": spec.name, "answer": answer}),
+        Err(e) => json!({
+            "function": spec.name,
+            "ok": false,
+            "error": e.to_string(),
+            "outcome": format!("{:?}", Outcome::of(&e)),
+        }),
     })
 }
 
@@ -154,18 +69,20 @@ mod tests {
     #[test]
     fn routes_every_fixture() {
         for (f, t) in [
-            ("cloudtrail-throttle-vpc-cni.json", Target::Throttle),
-            ("asg-launch-successful.json", Target::ScaleUp),
-            ("asg-lifecycle-launch.json", Target::ScaleUp),
-            ("cloudwatch-alarm-ebs.json", Target::Ebs),
-            ("ssm-command-status.json", Target::Collector),
-            ("ssm-automation-status.json", Target::Collector),
-            ("manual-collect.json", Target::Collector),
-            ("s3-object-created.json", Target::Analyzer),
-            ("manual-analyze.json", Target::Analyzer),
+            ("cloudtrail-throttle-vpc-cni.json", "throttle-watcher"),
+            ("asg-launch-successful.json", "scaleup-watcher"),
+            ("asg-lifecycle-launch.json", "scaleup-watcher"),
+            ("cloudwatch-alarm-ebs.json", "ebs-alarm-watcher"),
+            ("ssm-command-status.json", "collector"),
+            ("ssm-automation-status.json", "collector"),
+            ("manual-collect.json", "collector"),
+            ("s3-object-created.json", "bundle-analyzer"),
+            ("manual-analyze.json", "bundle-analyzer"),
         ] {
-            assert_eq!(route(&fixture(f)), Ok(t), "{f}");
+            assert_eq!(route(&fixture(f)).map(|s| s.name), Ok(t), "{f}");
         }
+        let batch = json!({"Records": [{"messageId": "m", "eventSource": "aws:sqs", "body": fixture("cloudtrail-throttle-vpc-cni.json").to_string()}]});
+        assert_eq!(route(&batch).map(|s| s.name), Ok("throttle-watcher"));
         assert!(route(&json!({"source": "aws.health", "detail-type": "x", "detail": {}})).is_err());
     }
 }

@@ -9,8 +9,9 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use aws_lambda_events::event::sqs::SqsEvent;
+use eks_remedy_pipeline::events::Input;
 use eks_remedy_pipeline::fakes::{FakeEc2, FakeEks, FakeQueue, FakeStore};
+use eks_remedy_pipeline::function::{serve, FunctionId, Invocation};
 use eks_remedy_pipeline::handlers::throttle::ThrottleWatcher;
 use eks_remedy_pipeline::model::Instance;
 use eks_remedy_pipeline::Config;
@@ -19,7 +20,7 @@ const EVENTS: usize = 10_000;
 const BATCH: usize = 10;
 const ROUNDS: usize = 5;
 
-fn batches() -> Vec<SqsEvent> {
+fn batches() -> Vec<serde_json::Value> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../tests/fixtures/events/cloudtrail-throttle-vpc-cni.json"
@@ -35,10 +36,10 @@ fn batches() -> Vec<SqsEvent> {
                     e["detail"]["eventID"] = serde_json::json!(format!("evt-{n:08}"));
                     e["detail"]["sourceIPAddress"] =
                         serde_json::json!(format!("10.0.{}.{}", n % 40 / 250, n % 40));
-                    serde_json::json!({"messageId": format!("m-{n}"), "body": e.to_string()})
+                    serde_json::json!({"messageId": format!("m-{n}"), "eventSource": "aws:sqs", "body": e.to_string()})
                 })
                 .collect();
-            serde_json::from_value(serde_json::json!({ "Records": records })).expect("sqs")
+            serde_json::json!({ "Records": records })
         })
         .collect()
 }
@@ -76,11 +77,8 @@ async fn main() {
         let t = Instant::now();
         let mut parsed = 0;
         for b in &input {
-            for r in &b.records {
-                if eks_remedy_pipeline::events::parse(r.body.as_deref().unwrap_or_default()).is_ok()
-                {
-                    parsed += 1;
-                }
+            if let Ok(Input::Batch(messages)) = Input::parse(b.clone()) {
+                parsed += messages.iter().filter(|m| m.event.is_ok()).count();
             }
         }
         parse_secs.push(t.elapsed().as_secs_f64());
@@ -96,12 +94,14 @@ async fn main() {
         let t = Instant::now();
         let mut collections = 0;
         let mut ec2_calls = 0;
+        // Through the functions' entry point, as Lambda delivers the batches.
+        let (spec, inv) = (FunctionId::ThrottleWatcher.spec(), Invocation::default());
         for b in input.clone() {
-            let (resp, s) = w.handle(b).await;
-            assert!(resp.batch_item_failures.is_empty());
-            collections += s.collections;
-            ec2_calls += s.ec2_calls;
+            let answer = serve(spec, &w, b, &inv).await.expect("batch answer");
+            assert_eq!(answer["batchItemFailures"], serde_json::json!([]));
         }
+        collections += w.queue().requests().len() as u64;
+        ec2_calls += w.ec2().calls.load(Ordering::Relaxed);
         fold_secs.push(t.elapsed().as_secs_f64());
         last = Some((
             w.store().incident_ids().len(),

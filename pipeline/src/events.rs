@@ -11,9 +11,12 @@ use aws_lambda_events::event::cloudwatch_alarms::{
     CloudWatchAlarmData, CloudWatchMetricAlarmConfiguration,
 };
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::model::CollectionRequest;
 
 /// Why an event could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -225,6 +228,9 @@ pub enum Manual {
         /// Region (defaults to the function's).
         #[serde(default)]
         region: Option<String>,
+        /// Account (defaults to the function's).
+        #[serde(default)]
+        account: Option<String>,
         /// Why, for the incident.
         #[serde(default)]
         reason: Option<String>,
@@ -255,8 +261,141 @@ pub enum Inbound {
     Object(ObjectRef),
     /// A manual payload.
     Manual(Manual),
+    /// A collection request from the pipeline's own collection queue.
+    Collection(CollectionRequest),
     /// A well-formed event this pipeline does not handle (source, type): acknowledged, not retried.
     Foreign(String, String),
+}
+
+/// The kind of an [`Inbound`], for routing: each function declares the kinds it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// [`Inbound::Throttled`].
+    Throttled,
+    /// [`Inbound::Launch`].
+    Launch,
+    /// [`Inbound::EbsAlarm`].
+    EbsAlarm,
+    /// [`Inbound::Command`].
+    Command,
+    /// [`Inbound::Automation`].
+    Automation,
+    /// [`Inbound::Object`].
+    Object,
+    /// [`Manual::Collect`].
+    ManualCollect,
+    /// [`Manual::Analyze`].
+    ManualAnalyze,
+    /// [`Inbound::Collection`].
+    Collection,
+    /// [`Inbound::Foreign`].
+    Foreign,
+}
+
+impl Kind {
+    /// Name used in logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Throttled => "throttled",
+            Kind::Launch => "launch",
+            Kind::EbsAlarm => "ebs-alarm",
+            Kind::Command => "command",
+            Kind::Automation => "automation",
+            Kind::Object => "object",
+            Kind::ManualCollect => "manual-collect",
+            Kind::ManualAnalyze => "manual-analyze",
+            Kind::Collection => "collection",
+            Kind::Foreign => "foreign",
+        }
+    }
+}
+
+impl Inbound {
+    /// What kind of event this is.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Inbound::Throttled(_) => Kind::Throttled,
+            Inbound::Launch(_) => Kind::Launch,
+            Inbound::EbsAlarm(_) => Kind::EbsAlarm,
+            Inbound::Command(_) => Kind::Command,
+            Inbound::Automation(_) => Kind::Automation,
+            Inbound::Object(_) => Kind::Object,
+            Inbound::Manual(Manual::Collect { .. }) => Kind::ManualCollect,
+            Inbound::Manual(Manual::Analyze { .. }) => Kind::ManualAnalyze,
+            Inbound::Collection(_) => Kind::Collection,
+            Inbound::Foreign(..) => Kind::Foreign,
+        }
+    }
+
+    /// The event's own id, where it has one (for logs).
+    pub fn event_id(&self) -> Option<&str> {
+        match self {
+            Inbound::Throttled(t) => Some(&t.event_id),
+            Inbound::Launch(l) => Some(&l.event_id),
+            Inbound::EbsAlarm(a) => Some(&a.event_id),
+            Inbound::Command(c) => Some(&c.command_id),
+            Inbound::Automation(a) => Some(&a.execution_id),
+            Inbound::Object(o) => Some(&o.key),
+            Inbound::Collection(r) => Some(&r.incident_id),
+            Inbound::Manual(_) | Inbound::Foreign(..) => None,
+        }
+    }
+}
+
+/// One message of an SQS batch: its id (to report it failed) and its body, parsed on its own so a
+/// bad message fails alone.
+#[derive(Debug)]
+pub struct Message {
+    /// SQS message id.
+    pub id: String,
+    /// The parsed body.
+    pub event: Result<Inbound, EventError>,
+}
+
+/// What a function was invoked with, parsed once at the edge.
+#[derive(Debug)]
+pub enum Input {
+    /// One event: EventBridge (a rule target or a direct invoke) or a manual payload.
+    One(Inbound),
+    /// An SQS batch.
+    Batch(Vec<Message>),
+}
+
+impl Input {
+    /// Parses an invocation payload: an SQS batch (`Records` of `aws:sqs`), or one event.
+    pub fn parse(payload: Value) -> Result<Input, EventError> {
+        let is_batch = payload
+            .get("Records")
+            .and_then(Value::as_array)
+            .is_some_and(|r| {
+                r.iter().all(|m| {
+                    m.get("eventSource").and_then(Value::as_str) == Some("aws:sqs")
+                        || m.get("messageId").is_some()
+                })
+            });
+        if !is_batch {
+            return parse_value(payload).map(Input::One);
+        }
+        let batch: SqsEvent = serde_json::from_value(payload).map_err(malformed("SQS batch"))?;
+        let mut messages = Vec::with_capacity(batch.records.len());
+        for m in batch.records {
+            // Without an id a message cannot be reported failed; SQS always sets one.
+            let Some(id) = m.message_id.filter(|id| !id.is_empty()) else {
+                tracing::error!("SQS message without a message id; skipped");
+                continue;
+            };
+            let event = match m.body.as_deref() {
+                Some(body) if !body.trim().is_empty() => parse(body),
+                _ => Err(EventError::Invalid {
+                    what: "SQS message",
+                    reason: "empty body".into(),
+                }),
+            };
+            messages.push(Message { id, event });
+        }
+        Ok(Input::Batch(messages))
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -354,6 +493,12 @@ pub fn parse_value(value: Value) -> Result<Inbound, EventError> {
         return serde_json::from_value(value)
             .map(Inbound::Manual)
             .map_err(malformed("manual payload"));
+    }
+    // The collection queue's own messages: a collection request has no envelope.
+    if value.get("incident_id").is_some() && value.get("instance_id").is_some() {
+        return serde_json::from_value(value)
+            .map(Inbound::Collection)
+            .map_err(malformed("collection request"));
     }
     let (Some(source), Some(detail_type)) = (
         value

@@ -6,7 +6,7 @@ use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::model::{ClusterInfo, CollectionRequest, FoldResult, FoldWrite, Instance, Volume};
+use crate::model::{ClusterContext, CollectionRequest, FoldResult, FoldWrite, Instance, Volume};
 use crate::ports::{
     ClusterDirectory, CollectionQueue, CommandRunner, Ec2Directory, FindingsPublisher,
     IncidentStore, Lifecycle, NodeLock, ObjectStore,
@@ -65,14 +65,14 @@ pub struct FakeEks {
     /// OIDC provider ARN → cluster.
     pub oidc: HashMap<String, String>,
     /// Cluster → info.
-    pub clusters: HashMap<String, ClusterInfo>,
+    pub clusters: HashMap<String, ClusterContext>,
 }
 
 impl ClusterDirectory for FakeEks {
     async fn cluster_for_oidc(&self, provider_arn: &str) -> Result<Option<String>, PortError> {
         Ok(self.oidc.get(provider_arn).cloned())
     }
-    async fn describe(&self, cluster: &str) -> Result<ClusterInfo, PortError> {
+    async fn describe(&self, cluster: &str) -> Result<ClusterContext, PortError> {
         self.clusters
             .get(cluster)
             .cloned()
@@ -182,7 +182,11 @@ impl IncidentStore for FakeStore {
         _expires: i64,
     ) -> Result<(), PortError> {
         self.writes.fetch_add(1, Ordering::Relaxed);
-        let key = format!("{}#{}", req.instance_id, req.window.format("%Y%m%dT%H%M"));
+        let key = format!(
+            "{}#{}",
+            req.instance_id,
+            crate::model::window_tag(req.window)
+        );
         if let Some(l) = guard(&self.locks).get_mut(&key) {
             l.1 = Some(command_id.to_string());
         }

@@ -7,13 +7,30 @@
 //! | [`events`] | inbound event JSON (EventBridge, SQS bodies, manual payloads) → typed events, never panicking |
 //! | [`model`] | incidents, windows, the fold of a storm into one incident |
 //! | [`ports`] | one small trait per AWS capability; adapters live in `eks-remedy-aws` |
+//! | [`function`] | one shape for every function: the table, the handler trait, the one entry point |
 //! | [`handlers`] | the five functions' logic, generic over the ports |
-//! | [`fakes`] | in-memory ports for tests and benchmarks |
+//! | [`fakes`] | in-memory ports for tests and benchmarks (feature `test-support`) |
 //!
-//! Error handling at the Lambda edge is decided in one place, [`Outcome::of`].
+//! ## What happens to an event
+//!
+//! Decided in one place, [`Outcome::of`], for every function (the test `error_taxonomy` holds the
+//! code to this table):
+//!
+//! | input or failure | error | outcome |
+//! |---|---|---|
+//! | an event of another source or type, or of a kind the function does not take | none | acknowledged with a log line |
+//! | malformed: not JSON, a field missing or mistyped, an empty SQS body | [`HandlerError::Event`] | dead-letter: a Lambda error (EventBridge targets retry, then their DLQ) or a batch item failure (SQS redrives it to the DLQ after `maxReceiveCount`) |
+//! | AWS throttling, 5xx, timeout, connection failure | [`PortError::Throttled`], [`PortError::Transient`] | retry |
+//! | AWS refusal (4xx: access denied, invalid request) | [`PortError::Refused`] | dead-letter, the reason in the log |
+//! | the resource is gone (terminated node, deleted object, unknown command) | [`PortError::NotFound`] | acknowledged |
+//! | a bundle that cannot be read, or one over the size limit | [`HandlerError::Bundle`], [`HandlerError::TooLarge`] | acknowledged (the incident carries a note) |
+//! | a setting missing or wrong | [`HandlerError::Config`] | dead-letter: redrive once the setting is fixed |
+//! | an internal failure (a panicked or cancelled task) | [`HandlerError::Internal`] | retry |
 
 pub mod events;
+#[cfg(any(test, feature = "test-support"))]
 pub mod fakes;
+pub mod function;
 pub mod handlers;
 pub mod model;
 pub mod ports;
@@ -82,6 +99,9 @@ pub enum HandlerError {
     /// A setting is missing or wrong.
     #[error("configuration: {0}")]
     Config(String),
+    /// The handler itself failed (a panicked or cancelled task).
+    #[error("internal: {0}")]
+    Internal(String),
     /// The input is over a configured size: handled by a note, never by trying anyway.
     #[error("{what} is {bytes} bytes, over the limit of {limit}")]
     TooLarge {
@@ -106,17 +126,20 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The outcome for an error.
+    /// The outcome for an error (the table in the crate's documentation).
     pub fn of(e: &HandlerError) -> Outcome {
         match e {
             HandlerError::Event(_) => Outcome::DeadLetter,
             HandlerError::Port(p) if p.is_retryable() => Outcome::Retry,
-            // An unknown instance or a refused call will not change on retry.
-            HandlerError::Port(_) => Outcome::Acknowledge,
+            // Gone for good: nothing to act on, nothing a person could redrive.
+            HandlerError::Port(PortError::NotFound { .. }) => Outcome::Acknowledge,
+            // A refusal will not change on retry, but a person can fix the cause and redrive.
+            HandlerError::Port(_) => Outcome::DeadLetter,
             HandlerError::Bundle(_) => Outcome::Acknowledge,
             // Retrying will not make it smaller; the incident carries the note.
             HandlerError::TooLarge { .. } => Outcome::Acknowledge,
-            HandlerError::Config(_) => Outcome::Retry,
+            HandlerError::Config(_) => Outcome::DeadLetter,
+            HandlerError::Internal(_) => Outcome::Retry,
         }
     }
 
@@ -252,23 +275,65 @@ mod tests {
         assert!(Config::from_env(env(&[("COLLECTION_METHOD", "carrier-pigeon")])).is_err());
     }
 
+    /// The crate documentation's table, row by row.
     #[test]
-    fn outcomes() {
-        let throttled = HandlerError::Port(PortError::Throttled {
-            service: "ssm",
-            message: "x".into(),
-        });
-        assert_eq!(Outcome::of(&throttled), Outcome::Retry);
-        let unknown = HandlerError::Port(PortError::NotFound {
-            service: "ec2",
-            message: "i-1".into(),
-        });
-        assert_eq!(Outcome::of(&unknown), Outcome::Acknowledge);
-        let bad = HandlerError::Event(events::EventError::Invalid {
-            what: "x",
-            reason: "y".into(),
-        });
-        assert_eq!(Outcome::of(&bad), Outcome::DeadLetter);
+    fn error_taxonomy() {
+        let port = |p: PortError| HandlerError::Port(p);
+        let (svc, m) = ("ec2", String::from("x"));
+        let rows: Vec<(HandlerError, Outcome)> = vec![
+            (
+                HandlerError::Event(events::EventError::Invalid {
+                    what: "x",
+                    reason: "y".into(),
+                }),
+                Outcome::DeadLetter,
+            ),
+            (
+                HandlerError::Event(events::parse("not json").expect_err("not JSON")),
+                Outcome::DeadLetter,
+            ),
+            (
+                port(PortError::Throttled {
+                    service: svc,
+                    message: m.clone(),
+                }),
+                Outcome::Retry,
+            ),
+            (
+                port(PortError::Transient {
+                    service: svc,
+                    message: m.clone(),
+                }),
+                Outcome::Retry,
+            ),
+            (
+                port(PortError::Refused {
+                    service: svc,
+                    message: m.clone(),
+                }),
+                Outcome::DeadLetter,
+            ),
+            (
+                port(PortError::NotFound {
+                    service: svc,
+                    message: m.clone(),
+                }),
+                Outcome::Acknowledge,
+            ),
+            (
+                HandlerError::TooLarge {
+                    what: m.clone(),
+                    bytes: 2,
+                    limit: 1,
+                },
+                Outcome::Acknowledge,
+            ),
+            (HandlerError::Config(m.clone()), Outcome::DeadLetter),
+            (HandlerError::Internal(m), Outcome::Retry),
+        ];
+        for (e, want) in rows {
+            assert_eq!(Outcome::of(&e), want, "{e}");
+        }
         assert!(
             Outcome::DeadLetter.fails() && Outcome::Retry.fails() && !Outcome::Acknowledge.fails()
         );

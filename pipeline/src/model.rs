@@ -58,13 +58,86 @@ pub fn window_start(t: DateTime<Utc>, window_minutes: u32) -> DateTime<Utc> {
     t.duration_trunc(w).unwrap_or(t)
 }
 
-/// `prod-cluster:throttling:20261019T0500`: one storm, one id, whatever the order of arrival.
-pub fn incident_id(cluster: &str, kind: IncidentKind, window: DateTime<Utc>) -> String {
-    format!(
-        "{cluster}:{}:{}",
-        kind.as_str(),
-        window.format("%Y%m%dT%H%M")
-    )
+/// How a window appears in ids, keys and locks: `20261019T0500`.
+pub fn window_tag(window: DateTime<Utc>) -> String {
+    window.format("%Y%m%dT%H%M").to_string()
+}
+
+/// One incident: a storm of one kind on one cluster in one account and region, in one window,
+/// optionally narrowed to a scope (the scale-up watcher's Auto Scaling group). Every event of the
+/// storm, and every replay of it, maps to the same [`IncidentKey::id`] without a read.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IncidentKey {
+    /// Account, region and cluster.
+    pub cluster: ClusterKey,
+    /// What opened it.
+    pub kind: IncidentKind,
+    /// Window start.
+    pub window: DateTime<Utc>,
+    /// A narrower scope within the cluster (an Auto Scaling group), when the budget is per scope.
+    pub scope: Option<String>,
+}
+
+impl IncidentKey {
+    /// The key of `kind` on `cluster` for the window `t` falls in.
+    pub fn new(
+        cluster: ClusterKey,
+        kind: IncidentKind,
+        t: DateTime<Utc>,
+        window_minutes: u32,
+    ) -> Self {
+        IncidentKey {
+            cluster,
+            kind,
+            window: window_start(t, window_minutes),
+            scope: None,
+        }
+    }
+
+    /// The same incident narrowed to `scope`.
+    pub fn scoped(mut self, scope: &str) -> Self {
+        self.scope = Some(scope.to_string());
+        self
+    }
+
+    /// `prod.us-east-1.111122223333:throttling:20261019T0500` (`:<scope>` appended when scoped).
+    /// Two clusters named `prod` in two accounts or regions are two incidents. Every part goes
+    /// through [`id_part`], so the id is safe in S3 keys and shell commands.
+    pub fn id(&self) -> String {
+        let c = &self.cluster;
+        let or_dash = |s: &str| {
+            if s.is_empty() {
+                "-".to_string()
+            } else {
+                id_part(s)
+            }
+        };
+        let mut id = format!(
+            "{}.{}.{}:{}:{}",
+            or_dash(&c.cluster),
+            or_dash(&c.region),
+            or_dash(&c.account),
+            self.kind.as_str(),
+            window_tag(self.window)
+        );
+        if let Some(scope) = &self.scope {
+            id.push(':');
+            id.push_str(&id_part(scope));
+        }
+        id
+    }
+}
+
+/// The account and region an incident id names (`None` for an id of another shape, such as one
+/// written before ids held them).
+pub fn id_account_region(id: &str) -> Option<(&str, &str)> {
+    let head = id.split(':').next()?;
+    let mut parts = head.rsplitn(3, '.');
+    let account = parts.next()?;
+    let region = parts.next()?;
+    parts.next()?;
+    let known = |s: &str| !s.is_empty() && s != "-";
+    (known(account) && known(region)).then_some((account, region))
 }
 
 /// A value made safe for an incident id (ids end up in S3 keys and a shell command): characters
@@ -79,6 +152,110 @@ pub fn id_part(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Notes on an incident that a person or the notifier must act on start with one of these.
+pub mod notes {
+    /// No bundle will arrive from a node: its collection failed (the rest says why).
+    pub const COLLECTION_FAILED: &str = "collection-failed:";
+    /// A bundle arrived but was not analysed (too large): the rest says how to analyse it.
+    pub const ANALYSIS_SKIPPED: &str = "analysis-skipped:";
+}
+
+/// Where a node's bundle sits: `bundles/<cluster>/<instance-id>/<incident>/<file>`. The collector
+/// writes it ([`BundleKey::prefix`], [`BundleKey::for_collection`]); the analyzer reads it back
+/// ([`BundleKey::parse`]); the bucket policy and the collection document's URL pattern allow only this
+/// layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleKey {
+    /// Cluster.
+    pub cluster: String,
+    /// Node.
+    pub instance_id: String,
+    /// Incident id.
+    pub incident_id: String,
+    /// The bundle's file name.
+    pub file: String,
+}
+
+/// The prefix every bundle key starts with.
+pub const BUNDLES_PREFIX: &str = "bundles/";
+
+impl BundleKey {
+    /// The folder of `req`'s bundles (and of their reports).
+    pub fn prefix_of(req: &CollectionRequest) -> String {
+        format!(
+            "{BUNDLES_PREFIX}{}/{}/{}/",
+            req.cluster.cluster, req.instance_id, req.incident_id
+        )
+    }
+
+    /// The one key a Run Command collection may upload to, named as the collector names bundles
+    /// (`eks_<instance>_<YYYY-MM-DD_HHMM>-UTC.tar.gz`), timed when the collection is requested. The
+    /// node gets a URL for this key only, so the pipeline, not the node, chooses where it lands.
+    pub fn for_collection(req: &CollectionRequest, at: DateTime<Utc>) -> BundleKey {
+        BundleKey {
+            cluster: req.cluster.cluster.clone(),
+            instance_id: req.instance_id.clone(),
+            incident_id: req.incident_id.clone(),
+            file: format!(
+                "eks_{}_{}-UTC.tar.gz",
+                req.instance_id,
+                at.format("%Y-%m-%d_%H%M")
+            ),
+        }
+    }
+
+    /// The folder: `bundles/<cluster>/<instance-id>/<incident>/`.
+    pub fn prefix(&self) -> String {
+        format!(
+            "{BUNDLES_PREFIX}{}/{}/{}/",
+            self.cluster, self.instance_id, self.incident_id
+        )
+    }
+
+    /// The whole key.
+    pub fn key(&self) -> String {
+        format!("{}{}", self.prefix(), self.file)
+    }
+
+    /// A report's key beside the bundle (`report.json`, `report.html`).
+    pub fn sibling(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix())
+    }
+
+    /// Parses a key; `None` for anything that is not a bundle upload (our own reports included).
+    pub fn parse(key: &str) -> Option<BundleKey> {
+        let rest = key.strip_prefix(BUNDLES_PREFIX)?;
+        let parts: Vec<&str> = rest.split('/').collect();
+        let [cluster, instance_id, incident, file] = parts.as_slice() else {
+            return None;
+        };
+        let is_bundle =
+            file.ends_with(".tar.gz") || file.ends_with(".tgz") || file.ends_with(".tar");
+        let dotted = |s: &str| s == "." || s == "..";
+        if !is_bundle
+            || cluster.is_empty()
+            || !instance_id.starts_with("i-")
+            || incident.is_empty()
+            || [*cluster, *incident].into_iter().any(dotted)
+        {
+            return None;
+        }
+        Some(BundleKey {
+            cluster: cluster.to_string(),
+            instance_id: instance_id.to_string(),
+            incident_id: incident.to_string(),
+            file: file.to_string(),
+        })
+    }
+}
+
+/// When the collector made a bundle, from its file name (core's parser of the collector's naming
+/// convention); `None` for names in another shape.
+pub fn bundle_time(key: &str) -> Option<DateTime<Utc>> {
+    let name = key.rsplit('/').next()?;
+    eks_remedy_core::analyze::parse_bundle_name(name).collected_at
 }
 
 /// Collection of one node for an incident.
@@ -97,25 +274,21 @@ pub struct CollectionRequest {
 }
 
 impl CollectionRequest {
-    /// A request from a manual `collect` payload, on the current window's manual incident.
+    /// A request from a manual `collect` payload, on the current window's manual incident of
+    /// `cluster` (account and region included).
     pub fn manual(
-        cluster: &str,
-        region: &str,
+        cluster: ClusterKey,
         instance_id: &str,
         reason: Option<&str>,
         window_minutes: u32,
     ) -> Self {
-        let window = window_start(chrono::Utc::now(), window_minutes);
+        let key = IncidentKey::new(cluster, IncidentKind::Manual, Utc::now(), window_minutes);
         CollectionRequest {
-            incident_id: incident_id(&id_part(cluster), IncidentKind::Manual, window),
-            cluster: ClusterKey {
-                account: String::new(),
-                region: region.to_string(),
-                cluster: cluster.to_string(),
-            },
+            incident_id: key.id(),
             instance_id: instance_id.to_string(),
             reason: reason.unwrap_or("manual request").to_string(),
-            window,
+            window: key.window,
+            cluster: key.cluster,
         }
     }
 }
@@ -245,24 +418,9 @@ pub struct Volume {
     pub instance_id: Option<String>,
 }
 
-/// Cluster facts from `DescribeCluster` and the VPC CNI add-on.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClusterInfo {
-    /// Kubernetes version (`1.30`).
-    pub version: Option<String>,
-    /// API endpoint.
-    pub endpoint: Option<String>,
-    /// Private endpoint access on.
-    pub private_access: Option<bool>,
-    /// VPC CNI managed add-on version; `None` with `self_managed_cni` means self-managed.
-    pub vpc_cni_version: Option<String>,
-    /// The add-on's `configurationValues`.
-    pub vpc_cni_config: Option<String>,
-    /// The default add-on version for the cluster's Kubernetes version.
-    pub vpc_cni_default: Option<String>,
-    /// `DescribeAddon` said the add-on does not exist.
-    pub self_managed_cni: bool,
-}
+/// Cluster facts from `DescribeCluster` and the VPC CNI add-on: the core's type, so what the EKS
+/// adapter reads is exactly what the analyzer takes.
+pub use eks_remedy_core::analyze::ClusterContext;
 
 /// Maps a caller kind to the counter name (kept here so the store and the fold agree).
 pub fn caller_key(c: Caller) -> &'static str {
@@ -286,13 +444,121 @@ mod tests {
             .unwrap();
         let w = window_start(t, 30);
         assert_eq!(w.to_rfc3339(), "2026-10-19T05:00:00+00:00");
-        assert_eq!(
-            incident_id("prod", IncidentKind::Throttling, w),
-            "prod:throttling:20261019T0500"
-        );
         let later = DateTime::parse_from_rfc3339("2026-10-19T05:29:59Z")
             .map(|t| t.with_timezone(&Utc))
             .unwrap();
         assert_eq!(window_start(later, 30), w, "same storm, same window");
+        let key = |account: &str| {
+            IncidentKey::new(
+                ClusterKey {
+                    account: account.into(),
+                    region: "us-east-1".into(),
+                    cluster: "prod".into(),
+                },
+                IncidentKind::Throttling,
+                t,
+                30,
+            )
+        };
+        assert_eq!(
+            key("111122223333").id(),
+            "prod.us-east-1.111122223333:throttling:20261019T0500"
+        );
+        assert_eq!(
+            key("111122223333").scoped("eks-ng 1").id(),
+            "prod.us-east-1.111122223333:throttling:20261019T0500:eks-ng-1"
+        );
+        assert_eq!(key("").id(), "prod.us-east-1.-:throttling:20261019T0500");
+        assert_eq!(
+            id_account_region(&key("111122223333").scoped("ng").id()),
+            Some(("111122223333", "us-east-1"))
+        );
+        assert_eq!(id_account_region(&key("").id()), None);
+        assert_eq!(id_account_region("prod:throttling:20261019T0500"), None);
+    }
+
+    /// The incident id once held only the cluster name, so two clusters named `prod` in two
+    /// accounts (one stack can receive events from several accounts through an event bus) folded
+    /// into one incident, sharing a collection budget and a report.
+    #[test]
+    fn regression_same_cluster_name_in_two_accounts_is_two_incidents() {
+        let t = Utc::now();
+        let k = |account: &str, region: &str| {
+            IncidentKey::new(
+                ClusterKey {
+                    account: account.into(),
+                    region: region.into(),
+                    cluster: "prod".into(),
+                },
+                IncidentKind::ScaleUp,
+                t,
+                30,
+            )
+            .id()
+        };
+        assert_ne!(
+            k("111122223333", "us-east-1"),
+            k("444455556666", "us-east-1")
+        );
+        assert_ne!(
+            k("111122223333", "us-east-1"),
+            k("111122223333", "eu-west-1")
+        );
+    }
+
+    #[test]
+    fn bundle_keys_round_trip() {
+        let req = CollectionRequest {
+            incident_id: "my_cluster.us-east-1.1:throttling:20261019T0500".into(),
+            cluster: ClusterKey {
+                account: "1".into(),
+                region: "us-east-1".into(),
+                cluster: "my_cluster".into(),
+            },
+            instance_id: "i-0abc".into(),
+            reason: "r".into(),
+            window: Utc::now(),
+        };
+        let at = DateTime::parse_from_rfc3339("2026-10-19T08:12:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap();
+        let k = BundleKey::for_collection(&req, at);
+        assert_eq!(k.prefix(), BundleKey::prefix_of(&req));
+        assert_eq!(
+            k.key(),
+            "bundles/my_cluster/i-0abc/my_cluster.us-east-1.1:throttling:20261019T0500/eks_i-0abc_2026-10-19_0812-UTC.tar.gz"
+        );
+        assert_eq!(BundleKey::parse(&k.key()), Some(k.clone()));
+        assert_eq!(
+            bundle_time(&k.key()),
+            Some(at),
+            "the collector's own name is dated"
+        );
+        assert_eq!(
+            BundleKey::parse("bundles/prod/i-0abc/inc/report.json"),
+            None,
+            "our own reports are not bundles"
+        );
+        assert_eq!(BundleKey::parse("other/prod/i-0abc/inc/x.tar.gz"), None);
+        assert_eq!(
+            BundleKey::parse("bundles/prod/not-an-instance/inc/x.tar.gz"),
+            None
+        );
+        assert_eq!(BundleKey::parse("bundles/../../etc/x.tar.gz"), None);
+        assert_eq!(BundleKey::parse("bundles/../i-1/inc/x.tar.gz"), None);
+    }
+
+    #[test]
+    fn bundle_times_come_from_collector_names() {
+        let t = bundle_time("eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz");
+        assert_eq!(
+            t.map(|t| t.to_rfc3339()),
+            Some("2026-10-19T08:12:00+00:00".into())
+        );
+        assert!(
+            bundle_time("bundles/c/i-1/inc/eks_i-1_2026-10-19_0812-UTC_0.7.9.tar.gz").is_some()
+        );
+        assert_eq!(bundle_time("eks_i-1_latest.tar.gz"), None);
+        assert_eq!(bundle_time("other.tar.gz"), None);
     }
 }

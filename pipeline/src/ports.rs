@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::io::Read;
 
-use crate::model::{ClusterInfo, CollectionRequest, FoldResult, FoldWrite, Instance, Volume};
+use crate::model::{ClusterContext, CollectionRequest, FoldResult, FoldWrite, Instance, Volume};
 
 /// The state of a node's collection lock for a window.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +60,7 @@ pub trait ClusterDirectory: Send + Sync {
     fn describe(
         &self,
         cluster: &str,
-    ) -> impl Future<Output = Result<ClusterInfo, PortError>> + Send;
+    ) -> impl Future<Output = Result<ClusterContext, PortError>> + Send;
 }
 
 /// Incident state (DynamoDB): conditional writes, TTL honoured on read.

@@ -6,16 +6,16 @@
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
-use aws_lambda_events::event::sqs::SqsEvent;
-use eks_remedy_pipeline::events::{parse, Inbound};
+use eks_remedy_pipeline::events::{parse, parse_value, Inbound, Input};
 use eks_remedy_pipeline::fakes::*;
-use eks_remedy_pipeline::handlers::analyzer::{BundleAnalyzer, BundleKey};
+use eks_remedy_pipeline::function::{serve, FunctionId, Handler, Invocation};
+use eks_remedy_pipeline::handlers::analyzer::BundleAnalyzer;
 use eks_remedy_pipeline::handlers::collector::{CollectOutcome, Collector};
 use eks_remedy_pipeline::handlers::ebs::{AlarmOutcome, EbsAlarmWatcher};
 use eks_remedy_pipeline::handlers::scaleup::{LaunchOutcome, ScaleUpWatcher};
-use eks_remedy_pipeline::handlers::throttle::ThrottleWatcher;
-use eks_remedy_pipeline::model::{ClusterInfo, Instance, Volume};
-use eks_remedy_pipeline::{Config, Outcome, PortError};
+use eks_remedy_pipeline::handlers::throttle::{ThrottleSummary, ThrottleWatcher};
+use eks_remedy_pipeline::model::{BundleKey, ClusterContext, Instance, Volume};
+use eks_remedy_pipeline::{Config, HandlerError, Outcome, PortError};
 
 const OIDC: &str = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/5C9A2B7E1F4D3A6B8C0E2F4A6B8D0C1E";
 
@@ -83,13 +83,13 @@ fn eks() -> FakeEks {
     e.oidc.insert(OIDC.into(), "prod-cluster".into());
     e.clusters.insert(
         "prod-cluster".into(),
-        ClusterInfo {
+        ClusterContext {
             version: Some("1.30".into()),
             endpoint: Some("https://5C9A2B7E.gr7.us-east-1.eks.amazonaws.com".into()),
             private_access: Some(true),
-            vpc_cni_version: Some("v1.18.3-eksbuild.1".into()),
-            vpc_cni_default: Some("v1.19.0-eksbuild.1".into()),
-            vpc_cni_config: None,
+            vpc_cni_addon_version: Some("v1.18.3-eksbuild.1".into()),
+            vpc_cni_default_version: Some("v1.19.0-eksbuild.1".into()),
+            vpc_cni_configuration: None,
             self_managed_cni: false,
         },
     );
@@ -130,13 +130,73 @@ fn failing_runner(e: PortError) -> FakeRunner {
 }
 
 /// An SQS batch whose bodies are the given strings.
-fn sqs(bodies: &[String]) -> SqsEvent {
+fn sqs(bodies: &[String]) -> serde_json::Value {
     let records: Vec<serde_json::Value> = bodies
         .iter()
         .enumerate()
         .map(|(i, b)| serde_json::json!({"messageId": format!("m-{i}"), "receiptHandle": "r", "body": b, "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs", "awsRegion": "us-east-1"}))
         .collect();
-    serde_json::from_value(serde_json::json!({ "Records": records })).expect("sqs event")
+    serde_json::json!({ "Records": records })
+}
+
+/// The invocation the tests' functions run under.
+fn inv() -> Invocation {
+    Invocation {
+        request_id: "test".into(),
+        account: "111122223333".into(),
+        region: "us-east-1".into(),
+    }
+}
+
+/// One event through a handler, parsed as the entry point parses it.
+async fn one<H: Handler>(h: &H, payload: serde_json::Value) -> Result<H::Answer, HandlerError> {
+    h.handle(parse_value(payload)?, &inv()).await
+}
+
+/// An SQS batch through the function's entry point: the ids of the messages it failed.
+async fn batch<H: Handler>(id: FunctionId, h: &H, bodies: &[String]) -> Vec<String> {
+    let answer = serve(id.spec(), h, sqs(bodies), &inv())
+        .await
+        .expect("a batch answer");
+    answer["batchItemFailures"]
+        .as_array()
+        .expect("batchItemFailures")
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().expect("an id").to_string())
+        .collect()
+}
+
+/// A batch of throttle events folded, with the watcher's summary: every message that parses goes
+/// to the fold (which counts what is not a throttled call); the ids of messages to fail.
+async fn fold<E, C, S, Q>(
+    w: &ThrottleWatcher<E, C, S, Q>,
+    bodies: &[String],
+) -> (Vec<String>, ThrottleSummary)
+where
+    E: eks_remedy_pipeline::ports::Ec2Directory,
+    C: eks_remedy_pipeline::ports::ClusterDirectory,
+    S: eks_remedy_pipeline::ports::IncidentStore,
+    Q: eks_remedy_pipeline::ports::CollectionQueue,
+{
+    let Ok(Input::Batch(messages)) = Input::parse(sqs(bodies)) else {
+        panic!("not a batch")
+    };
+    let mut failed = Vec::new();
+    let mut parsed = Vec::new();
+    for m in messages {
+        match m.event {
+            Ok(e) => parsed.push((m.id, e)),
+            Err(_) => failed.push(m.id),
+        }
+    }
+    let (errors, summary) = w.fold_batch(parsed).await;
+    failed.extend(
+        errors
+            .into_iter()
+            .filter(|(_, e)| Outcome::of(&HandlerError::Port(e.clone())).fails())
+            .map(|(id, _)| id),
+    );
+    (failed, summary)
 }
 
 /// The VPC CNI throttle fixture, as event `n` from node `ip`.
@@ -200,13 +260,16 @@ async fn storm_of_throttles_is_one_incident_with_bounded_collections() {
             })
             .collect();
         let before = w.store().writes.load(Ordering::Relaxed);
-        let (resp, s) = w.handle(sqs(&bodies)).await;
-        assert!(resp.batch_item_failures.is_empty());
+        let (resp, s) = fold(&w, &bodies).await;
+        assert!(resp.is_empty());
         ec2_calls += s.ec2_calls;
         writes_per_batch.push(w.store().writes.load(Ordering::Relaxed) - before);
     }
     let ids = w.store().incident_ids();
-    assert_eq!(ids, ["prod-cluster:throttling:20261019T0500"]);
+    assert_eq!(
+        ids,
+        ["prod-cluster.us-east-1.111122223333:throttling:20261019T0500"]
+    );
     let (events, apis, claimed, _) = w.store().summary(&ids[0]).unwrap();
     assert_eq!(events, 1000);
     assert_eq!(apis.values().sum::<u64>(), 1000);
@@ -223,18 +286,18 @@ async fn replayed_batch_changes_nothing() {
     let queue = FakeQueue::default();
     let w = ThrottleWatcher::new(ec2(), eks(), FakeStore::default(), queue, cfg());
     let bodies: Vec<String> = (0..10).map(|n| throttle(n, "10.0.1.23")).collect();
-    let (_, first) = w.handle(sqs(&bodies)).await;
+    let (_, first) = fold(&w, &bodies).await;
     assert_eq!(first.folded, 10);
     let before = w
         .store()
-        .summary("prod-cluster:throttling:20261019T0500")
+        .summary("prod-cluster.us-east-1.111122223333:throttling:20261019T0500")
         .unwrap();
-    let (resp, again) = w.handle(sqs(&bodies)).await;
-    assert!(resp.batch_item_failures.is_empty());
+    let (resp, again) = fold(&w, &bodies).await;
+    assert!(resp.is_empty());
     assert_eq!((again.folded, again.replayed), (0, 10));
     assert_eq!(
         w.store()
-            .summary("prod-cluster:throttling:20261019T0500")
+            .summary("prod-cluster.us-east-1.111122223333:throttling:20261019T0500")
             .unwrap(),
         before
     );
@@ -268,21 +331,28 @@ async fn bad_and_foreign_messages_get_the_right_outcome() {
         outsider.to_string(),                           // m-4: not an EKS caller: acknowledged
         throttle(1, "10.0.1.23"),                       // m-5: folded
     ];
-    let (resp, summary) = w.handle(sqs(&bodies)).await;
-    let failed: Vec<&str> = resp
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
-    assert_eq!(failed, ["m-0", "m-1"]);
+    let (resp, summary) = fold(&w, &bodies).await;
+    assert_eq!(resp, ["m-0", "m-1"]);
+    // Through the entry point: the same two fail, the rest are acknowledged.
+    let fresh = ThrottleWatcher::new(
+        ec2(),
+        eks(),
+        FakeStore::default(),
+        FakeQueue::default(),
+        cfg(),
+    );
+    assert_eq!(
+        batch(FunctionId::ThrottleWatcher, &fresh, &bodies).await,
+        ["m-0", "m-1"]
+    );
     // The outsider is folded too, into its account's record, not the cluster's incident.
     assert_eq!(
         (summary.folded, summary.foreign, summary.unknown_callers),
         (2, 2, 1)
     );
     for id in [
-        "111122223333-us-east-1:throttling-other:20261019T0500",
-        "prod-cluster:throttling:20261019T0500",
+        "-.us-east-1.111122223333:throttling-other:20261019T0500",
+        "prod-cluster.us-east-1.111122223333:throttling:20261019T0500",
     ] {
         assert_eq!(w.store().summary(id).map(|s| s.0), Some(1), "{id}");
     }
@@ -307,13 +377,13 @@ async fn outside_callers_are_recorded_per_account_once_and_never_collected() {
         e.to_string()
     };
     let bodies: Vec<String> = (0..5).map(outsider).collect();
-    let (_, first) = w.handle(sqs(&bodies)).await;
-    let (_, replay) = w.handle(sqs(&bodies)).await;
+    let (_, first) = fold(&w, &bodies).await;
+    let (_, replay) = fold(&w, &bodies).await;
     assert_eq!((first.folded, first.collections, first.writes), (5, 0, 1));
     assert_eq!((replay.folded, replay.replayed), (0, 5));
     let (events, apis, claimed, _) = w
         .store()
-        .summary("111122223333-us-east-1:throttling-other:20261019T0500")
+        .summary("-.us-east-1.111122223333:throttling-other:20261019T0500")
         .expect("account record");
     assert_eq!(events, 5);
     assert_eq!(apis.get("AssignPrivateIpAddresses"), Some(&5), "{apis:?}");
@@ -334,13 +404,11 @@ async fn karpenter_throttles_count_but_collect_no_node() {
         FakeQueue::default(),
         cfg(),
     );
-    let (_, s) = w
-        .handle(sqs(&[event("cloudtrail-throttle-karpenter.json")]))
-        .await;
+    let (_, s) = fold(&w, &[event("cloudtrail-throttle-karpenter.json")]).await;
     assert_eq!((s.folded, s.collections), (1, 0));
     let item = w
         .store()
-        .summary("prod-cluster:throttling:20261019T0500")
+        .summary("prod-cluster.us-east-1.111122223333:throttling:20261019T0500")
         .unwrap();
     assert_eq!(item.1.get("DescribeInstanceTypes"), Some(&1));
 }
@@ -360,7 +428,7 @@ async fn scale_up_samples_nodes_and_completes_lifecycle_actions() {
         let mut e = json("asg-launch-successful.json");
         e["id"] = serde_json::json!(format!("launch-{i}"));
         e["detail"]["EC2InstanceId"] = serde_json::json!(format!("i-0{i:016x}"));
-        if let [LaunchOutcome::Scheduled { .. }] = w.handle(e).await.unwrap().as_slice() {
+        if let LaunchOutcome::Scheduled { .. } = one(&w, e).await.unwrap() {
             scheduled += 1;
         }
     }
@@ -368,12 +436,8 @@ async fn scale_up_samples_nodes_and_completes_lifecycle_actions() {
         scheduled, 2,
         "a 50-node scale-up is sampled, not collected 50 times"
     );
-    let out = w.handle(json("asg-lifecycle-launch.json")).await.unwrap();
-    assert_eq!(
-        out,
-        [LaunchOutcome::NotSampled],
-        "the group's sample is full"
-    );
+    let out = one(&w, json("asg-lifecycle-launch.json")).await.unwrap();
+    assert_eq!(out, LaunchOutcome::NotSampled, "the group's sample is full");
 }
 
 #[tokio::test]
@@ -386,24 +450,31 @@ async fn lifecycle_action_is_completed_even_for_non_eks_instances() {
         lifecycle,
         cfg(),
     );
-    let out = w.handle(json("asg-lifecycle-launch.json")).await.unwrap();
-    assert_eq!(out, [LaunchOutcome::NotEks]);
+    let out = one(&w, json("asg-lifecycle-launch.json")).await.unwrap();
+    assert_eq!(out, LaunchOutcome::NotEks);
 }
 
 #[tokio::test]
 async fn ebs_alarm_reaches_the_node_and_notes_the_volume() {
     let w = EbsAlarmWatcher::new(ec2(), FakeStore::default(), FakeQueue::default(), cfg());
-    let out = w.handle(json("cloudwatch-alarm-ebs.json")).await.unwrap();
+    let out = one(&w, json("cloudwatch-alarm-ebs.json")).await.unwrap();
     assert_eq!(
         out,
         AlarmOutcome::Collecting {
-            incident_id: "prod-cluster:ebs-alarm:20261019T0500".into(),
+            incident_id: "prod-cluster.us-east-1.111122223333:ebs-alarm:20261019T0500".into(),
             instance_id: "i-0abc12345def67890".into()
         }
     );
     let mut ok = json("cloudwatch-alarm-ebs.json");
     ok["detail"]["state"]["value"] = serde_json::json!("OK");
-    assert_eq!(w.handle(ok).await.unwrap(), AlarmOutcome::Ignored);
+    let answer = serve(FunctionId::EbsAlarmWatcher.spec(), &w, ok, &inv())
+        .await
+        .unwrap();
+    assert_eq!(
+        answer,
+        serde_json::json!({"ok": true, "result": "ignored"}),
+        "back to OK: acknowledged"
+    );
 }
 
 #[tokio::test]
@@ -416,9 +487,9 @@ async fn collector_collects_once_per_node_and_window_and_records_failures() {
         FakeQueue::default(),
         cfg(),
     );
-    let (_, _) = w.handle(sqs(&[throttle(1, "10.0.1.23")])).await;
+    let (_, _) = fold(&w, &[throttle(1, "10.0.1.23")]).await;
     let req = eks_remedy_pipeline::model::CollectionRequest {
-        incident_id: "prod-cluster:throttling:20261019T0500".into(),
+        incident_id: "prod-cluster.us-east-1.111122223333:throttling:20261019T0500".into(),
         cluster: eks_remedy_pipeline::model::ClusterKey {
             account: "111122223333".into(),
             region: "us-east-1".into(),
@@ -431,11 +502,14 @@ async fn collector_collects_once_per_node_and_window_and_records_failures() {
             .into(),
     };
     let body = serde_json::to_string(&req).unwrap();
-    let resp = c
-        .handle_queue(sqs(&[body.clone(), body, "{broken".into()]))
-        .await;
+    let resp = batch(
+        FunctionId::Collector,
+        &c,
+        &[body.clone(), body, "{broken".into()],
+    )
+    .await;
     assert_eq!(
-        resp.batch_item_failures.len(),
+        resp.len(),
         1,
         "the broken request goes to the dead-letter queue"
     );
@@ -450,7 +524,7 @@ async fn collector_collects_once_per_node_and_window_and_records_failures() {
         (instance.as_str(), bucket),
         (req.instance_id.as_str(), cfg().bucket)
     );
-    let dir = "bundles/prod-cluster/i-0abc12345def67890/prod-cluster:throttling:20261019T0500/";
+    let dir = "bundles/prod-cluster/i-0abc12345def67890/prod-cluster.us-east-1.111122223333:throttling:20261019T0500/";
     let name = key.strip_prefix(dir).unwrap_or_else(|| panic!("{key}"));
     assert!(
         name.starts_with("eks_i-0abc12345def67890_") && name.ends_with("-UTC.tar.gz"),
@@ -462,16 +536,16 @@ async fn collector_collects_once_per_node_and_window_and_records_failures() {
     let mut ours = status.clone();
     ours["detail"]["command-id"] = serde_json::json!("cmd-1");
     assert_eq!(
-        c.handle_event(ours).await.unwrap(),
+        one(&c, ours).await.unwrap(),
         [CollectOutcome::StatusRecorded]
     );
     let (_, _, _, notes) = c
         .store()
-        .summary("prod-cluster:throttling:20261019T0500")
+        .summary("prod-cluster.us-east-1.111122223333:throttling:20261019T0500")
         .unwrap();
     assert!(notes[0].starts_with("collection-failed:"), "{notes:?}");
     assert_eq!(
-        c.handle_event(status).await.unwrap(),
+        one(&c, status).await.unwrap(),
         [CollectOutcome::Ignored],
         "not our command"
     );
@@ -483,7 +557,7 @@ async fn collector_adopts_the_automation_bundle_and_reports_automation_failures(
     let bucket = cfg().bucket;
     let node = "i-0abc12345def67890";
     let manual = serde_json::json!({"action": "collect", "cluster": "prod-cluster", "instance_ids": [node, "i-0def"]});
-    let started = c.handle_event(manual).await.unwrap();
+    let started = one(&c, manual).await.unwrap();
     assert_eq!(
         started,
         [
@@ -525,17 +599,14 @@ async fn collector_adopts_the_automation_bundle_and_reports_automation_failures(
         e
     };
     assert_eq!(
-        c.handle_event(status("cmd-1", "InProgress")).await.unwrap(),
+        one(&c, status("cmd-1", "InProgress")).await.unwrap(),
         [CollectOutcome::Ignored]
     );
     let expected = format!("bundles/prod-cluster/{node}/{incident}/{fresh}");
     let adopted = [CollectOutcome::BundleAdopted {
         key: expected.clone(),
     }];
-    assert_eq!(
-        c.handle_event(status("cmd-1", "Success")).await.unwrap(),
-        adopted
-    );
+    assert_eq!(one(&c, status("cmd-1", "Success")).await.unwrap(), adopted);
     let keys: Vec<String> = c
         .objects()
         .objects
@@ -553,15 +624,12 @@ async fn collector_adopts_the_automation_bundle_and_reports_automation_failures(
     assert!(notes(&c)[0].contains(&expected), "{:?}", notes(&c));
 
     // Replays change nothing.
-    assert_eq!(
-        c.handle_event(status("cmd-1", "Success")).await.unwrap(),
-        adopted
-    );
+    assert_eq!(one(&c, status("cmd-1", "Success")).await.unwrap(), adopted);
     assert_eq!(notes(&c).len(), 1);
 
     // The second node's runbook "succeeded" without a bundle, then a third execution is unknown.
     assert_eq!(
-        c.handle_event(status("cmd-2", "Success")).await.unwrap(),
+        one(&c, status("cmd-2", "Success")).await.unwrap(),
         [CollectOutcome::StatusRecorded]
     );
     assert!(
@@ -570,7 +638,7 @@ async fn collector_adopts_the_automation_bundle_and_reports_automation_failures(
         notes(&c)
     );
     assert_eq!(
-        c.handle_event(status("not-ours", "Failed")).await.unwrap(),
+        one(&c, status("not-ours", "Failed")).await.unwrap(),
         [CollectOutcome::Ignored]
     );
 }
@@ -581,7 +649,7 @@ async fn collector_adopts_the_automation_bundle_and_reports_automation_failures(
 async fn regression_automation_retry_after_a_partial_move_still_notes_the_bundle() {
     let c = collector();
     let manual = serde_json::json!({"action": "collect", "cluster": "prod-cluster", "instance_ids": ["i-0abc12345def67890"]});
-    c.handle_event(manual).await.unwrap();
+    one(&c, manual).await.unwrap();
     let prefix = sent_prefix(&c);
     let key = format!("{prefix}eks_i-0abc12345def67890_2026-10-19_0525-UTC_0.7.9.tar.gz");
     c.objects()
@@ -592,7 +660,7 @@ async fn regression_automation_retry_after_a_partial_move_still_notes_the_bundle
     let mut e = json("ssm-automation-status.json");
     e["detail"]["ExecutionId"] = serde_json::json!("cmd-1");
     assert_eq!(
-        c.handle_event(e).await.unwrap(),
+        one(&c, e).await.unwrap(),
         [CollectOutcome::BundleAdopted { key: key.clone() }]
     );
     let incident = prefix.split('/').nth(3).unwrap();
@@ -617,7 +685,7 @@ async fn collector_notes_a_bundle_it_could_not_move() {
     let node = "i-0abc12345def67890";
     let manual =
         serde_json::json!({"action": "collect", "cluster": "prod-cluster", "instance_ids": [node]});
-    c.handle_event(manual).await.unwrap();
+    one(&c, manual).await.unwrap();
     let name = format!(
         "eks_{node}_{}_0.7.9.tar.gz",
         chrono::Utc::now().format("%Y-%m-%d_%H%M-UTC")
@@ -629,8 +697,10 @@ async fn collector_notes_a_bundle_it_could_not_move() {
         .insert((cfg().bucket, name.clone()), b"huge".to_vec());
     let mut e = json("ssm-automation-status.json");
     e["detail"]["ExecutionId"] = serde_json::json!("cmd-1");
-    let err = c.handle_event(e).await.expect_err("refused");
-    assert_eq!(Outcome::of(&err), Outcome::Acknowledge);
+    let err = one(&c, e).await.expect_err("refused");
+    // A refusal goes to the dead-letter queue with its reason (the error taxonomy): once the
+    // bundle is moved by hand, redriving the event finishes the job.
+    assert_eq!(Outcome::of(&err), Outcome::DeadLetter);
     let prefix = sent_prefix(&c);
     let notes = c
         .store()
@@ -649,15 +719,15 @@ async fn collector_notes_a_bundle_it_could_not_move() {
 async fn collector_notes_a_failed_automation() {
     let c = collector();
     let manual = serde_json::json!({"action": "collect", "cluster": "prod-cluster", "instance_ids": ["i-0abc12345def67890"]});
-    c.handle_event(manual).await.unwrap();
+    one(&c, manual).await.unwrap();
     let mut e = json("ssm-automation-status.json");
     e["detail"]["ExecutionId"] = serde_json::json!("cmd-1");
     e["detail"]["Status"] = serde_json::json!("TimedOut");
     assert_eq!(
-        c.handle_event(e.clone()).await.unwrap(),
+        one(&c, e.clone()).await.unwrap(),
         [CollectOutcome::StatusRecorded]
     );
-    c.handle_event(e).await.unwrap();
+    one(&c, e).await.unwrap();
     let incident = c.store().incident_ids()[0].clone();
     let notes = c.store().summary(&incident).unwrap().3;
     assert_eq!(notes, ["collection-failed: log collection on i-0abc12345def67890 ended TimedOut (automation cmd-1); no bundle will arrive from it"]);
@@ -685,7 +755,7 @@ async fn collector_notes_a_refused_start_and_retries_throttling() {
         }),
         FakeObjects::default(),
     );
-    let out = refused.handle_event(json("manual-collect.json")).await;
+    let out = one(&refused, json("manual-collect.json")).await;
     assert!(out.is_err());
     let ids = refused.store().incident_ids();
     let (_, _, _, notes) = refused.store().summary(&ids[0]).unwrap();
@@ -698,12 +768,8 @@ async fn collector_notes_a_refused_start_and_retries_throttling() {
         FakeObjects::default(),
     );
     let req = serde_json::json!({"incident_id": "c:manual:20261019T0500", "cluster": {"account": "1", "region": "us-east-1", "cluster": "c"}, "instance_id": "i-1", "reason": "r", "window": "2026-10-19T05:00:00Z"});
-    let resp = throttled.handle_queue(sqs(&[req.to_string()])).await;
-    assert_eq!(
-        resp.batch_item_failures.len(),
-        1,
-        "throttled: retried with SQS back-off"
-    );
+    let resp = batch(FunctionId::Collector, &throttled, &[req.to_string()]).await;
+    assert_eq!(resp.len(), 1, "throttled: retried with SQS back-off");
 }
 
 #[tokio::test]
@@ -711,7 +777,7 @@ async fn analyzer_streams_the_bundle_and_writes_reports() {
     let (objects, bucket, _) = sample_upload();
     let a = analyzer_on(objects);
     let created = json("s3-object-created.json");
-    let out = a.handle(created).await.unwrap().expect("a bundle");
+    let out = analyze(&a, created).await.unwrap().expect("a bundle");
     let rules: Vec<&str> = out
         .report
         .findings
@@ -735,7 +801,7 @@ async fn analyzer_streams_the_bundle_and_writes_reports() {
         "{}report.html",
         out.report_key.trim_end_matches("report.json")
     );
-    let reports = a.handle(serde_json::json!({"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {"name": bucket}, "object": {"key": report_html}}})).await.unwrap();
+    let reports = analyze(&a, serde_json::json!({"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {"name": bucket}, "object": {"key": report_html}}})).await.unwrap();
     assert!(reports.is_none(), "our own report uploads are not analysed");
 }
 
@@ -748,10 +814,12 @@ async fn analyzer_rejects_a_non_bundle_object() {
         b"<html>an error page, not a bundle</html>".to_vec(),
     );
     let a = analyzer_on(objects);
-    let err = a
-        .handle(serde_json::json!({"action": "analyze", "bucket": "b", "key": key}))
-        .await
-        .expect_err("not a bundle");
+    let err = analyze(
+        &a,
+        serde_json::json!({"action": "analyze", "bucket": "b", "key": key}),
+    )
+    .await
+    .expect_err("not a bundle");
     assert!(err.to_string().contains("not a log bundle"), "{err}");
     assert_eq!(
         eks_remedy_pipeline::Outcome::of(&err),
@@ -783,6 +851,21 @@ fn sample_upload() -> (FakeObjects, String, String) {
     (objects, bucket, key)
 }
 
+/// The analyzer on one `Object Created` or manual `analyze` payload.
+async fn analyze(
+    a: &BundleAnalyzer<FakeObjects, FakeEc2, FakeEks, FakeStore, FakePublisher>,
+    payload: serde_json::Value,
+) -> Result<Option<eks_remedy_pipeline::handlers::analyzer::Analyzed>, HandlerError> {
+    let (bucket, key) = match parse_value(payload)? {
+        Inbound::Object(o) => (o.bucket, o.key),
+        Inbound::Manual(eks_remedy_pipeline::events::Manual::Analyze { bucket, key }) => {
+            (bucket, key)
+        }
+        other => panic!("not an analyzer event: {other:?}"),
+    };
+    a.analyze_key(&bucket, &key).await
+}
+
 fn analyzer_on(
     objects: FakeObjects,
 ) -> BundleAnalyzer<FakeObjects, FakeEc2, FakeEks, FakeStore, FakePublisher> {
@@ -804,10 +887,12 @@ async fn oversized_bundle_is_a_note_on_the_incident_not_a_timeout() {
     let (objects, bucket, key) = sample_upload();
     let size = objects.objects.lock().unwrap()[&(bucket.clone(), key.clone())].len() as u64;
     let a = analyzer_on(objects).with_size_limits(size - 1, 100);
-    let err = a
-        .handle(serde_json::json!({"action": "analyze", "bucket": bucket, "key": key}))
-        .await
-        .expect_err("over the limit");
+    let err = analyze(
+        &a,
+        serde_json::json!({"action": "analyze", "bucket": bucket, "key": key}),
+    )
+    .await
+    .expect_err("over the limit");
     assert!(
         matches!(err, eks_remedy_pipeline::HandlerError::TooLarge { bytes, limit, .. } if bytes == size && limit == size - 1),
         "{err}"
@@ -823,10 +908,12 @@ async fn oversized_bundle_is_a_note_on_the_incident_not_a_timeout() {
     // At the limit exactly it is read.
     let (objects, bucket, key) = sample_upload();
     let a = analyzer_on(objects).with_size_limits(size, 100);
-    let out = a
-        .handle(serde_json::json!({"action": "analyze", "bucket": bucket, "key": key}))
-        .await
-        .unwrap();
+    let out = analyze(
+        &a,
+        serde_json::json!({"action": "analyze", "bucket": bucket, "key": key}),
+    )
+    .await
+    .unwrap();
     assert!(out.is_some());
 }
 
@@ -836,11 +923,13 @@ async fn oversized_bundle_is_a_note_on_the_incident_not_a_timeout() {
 async fn inflation_past_the_ratio_stops_the_reading_and_is_reported() {
     let (objects, bucket, key) = sample_upload();
     let a = analyzer_on(objects).with_size_limits(1 << 30, 2);
-    let out = a
-        .handle(serde_json::json!({"action": "analyze", "bucket": bucket, "key": key}))
-        .await
-        .unwrap()
-        .expect("analysed up to the bound");
+    let out = analyze(
+        &a,
+        serde_json::json!({"action": "analyze", "bucket": bucket, "key": key}),
+    )
+    .await
+    .unwrap()
+    .expect("analysed up to the bound");
     assert!(
         out.report.finding("bundle-incomplete").is_some(),
         "{:?}",
@@ -859,11 +948,13 @@ async fn inflation_past_the_ratio_stops_the_reading_and_is_reported() {
 async fn findings_event_stays_under_the_eventbridge_limit() {
     use eks_remedy_pipeline::handlers::analyzer::{findings_event, MAX_EVENT_DETAIL_BYTES};
     let (objects, bucket, key) = sample_upload();
-    let out = analyzer_on(objects)
-        .handle(serde_json::json!({"action": "analyze", "bucket": bucket, "key": key}))
-        .await
-        .unwrap()
-        .unwrap();
+    let out = analyze(
+        &analyzer_on(objects),
+        serde_json::json!({"action": "analyze", "bucket": bucket, "key": key}),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let bk = BundleKey::parse(&key).unwrap();
     let small = findings_event(&bk, &bucket, &out.report_key, &out.report);
     assert_eq!(small["findings_omitted"], 0);

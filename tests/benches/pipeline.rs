@@ -16,9 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use eks_remedy_pipeline::function::FUNCTIONS;
 use eks_remedy_tests::moto::{client_env, moto, unique};
 use eks_remedy_tests::runtime_api::{Outcome, RuntimeApi};
-use eks_remedy_tests::{keep_run_marker, repo_root, FUNCTIONS};
+use eks_remedy_tests::{keep_run_marker, repo_root};
 
 fn release_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
@@ -103,8 +104,8 @@ fn main() {
             .collect(),
     );
     println!("baseline: spawn-to-exit of /bin/true {baseline:.2} ms");
-    for (f, resource) in FUNCTIONS {
-        let path = artifact(resource);
+    for spec in FUNCTIONS {
+        let (f, path) = (spec.name, artifact(spec.resource));
         let ms = median(
             (0..10)
                 .map(|_| {

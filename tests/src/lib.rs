@@ -16,15 +16,6 @@ use std::path::{Path, PathBuf};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-/// The Lambda functions: (binary and crate name, SAM logical id).
-pub const FUNCTIONS: [(&str, &str); 5] = [
-    ("throttle-watcher", "ThrottleWatcherFunction"),
-    ("scaleup-watcher", "ScaleUpWatcherFunction"),
-    ("ebs-alarm-watcher", "EbsAlarmWatcherFunction"),
-    ("collector", "CollectorFunction"),
-    ("bundle-analyzer", "BundleAnalyzerFunction"),
-];
-
 /// Environment variable that `scripts/test.sh` sets to tag every process of one test run, so that it
 /// can find, and fail on, any helper process that outlives the run.
 pub const RUN_MARKER: &str = "EKS_REMEDY_TEST_RUN";

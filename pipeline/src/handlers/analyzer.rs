@@ -10,12 +10,15 @@
 //! a small gzip bomb cannot keep it inflating. The findings event stays under EventBridge's entry
 //! limit whatever the report holds: see [`findings_event`].
 
-use eks_remedy_core::analyze::ClusterContext;
 use eks_remedy_core::render::{render, Format};
 use eks_remedy_core::report::Report;
 use eks_remedy_core::{Analyzer, Options};
 
+use super::unexpected;
 use crate::events::{Inbound, Manual};
+use crate::function::{Handler, Invocation};
+use crate::model::notes::ANALYSIS_SKIPPED;
+use crate::model::{id_account_region, BundleKey};
 use crate::ports::{ClusterDirectory, Ec2Directory, FindingsPublisher, IncidentStore, ObjectStore};
 use crate::{HandlerError, DEFAULT_MAX_BUNDLE_BYTES, DEFAULT_MAX_INFLATION_RATIO};
 
@@ -29,45 +32,6 @@ pub const MAX_EVENT_DETAIL_BYTES: usize = 200 * 1024;
 const MAX_EVENT_TEXT_CHARS: usize = 1000;
 /// Largest entry of one finding in the event; a larger one leaves its actions to the report.
 const MAX_EVENT_FINDING_BYTES: usize = 8 * 1024;
-
-/// Where a bundle sits: `bundles/<cluster>/<instance-id>/<incident>/<file>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BundleKey {
-    /// Cluster.
-    pub cluster: String,
-    /// Node.
-    pub instance_id: String,
-    /// Incident id.
-    pub incident_id: String,
-    /// The bundle's file name.
-    pub file: String,
-    /// The folder, for the reports.
-    pub dir: String,
-}
-
-impl BundleKey {
-    /// Parses a key; `None` for anything that is not a bundle upload (our own reports included).
-    pub fn parse(key: &str) -> Option<BundleKey> {
-        let rest = key.strip_prefix("bundles/")?;
-        let parts: Vec<&str> = rest.split('/').collect();
-        let [cluster, instance_id, incident, file] = parts.as_slice() else {
-            return None;
-        };
-        let is_bundle =
-            file.ends_with(".tar.gz") || file.ends_with(".tgz") || file.ends_with(".tar");
-        if !is_bundle || cluster.is_empty() || !instance_id.starts_with("i-") || incident.is_empty()
-        {
-            return None;
-        }
-        Some(BundleKey {
-            cluster: cluster.to_string(),
-            instance_id: instance_id.to_string(),
-            incident_id: incident.to_string(),
-            file: file.to_string(),
-            dir: format!("bundles/{cluster}/{instance_id}/{incident}/"),
-        })
-    }
-}
 
 /// What one analysis produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,22 +95,22 @@ impl<
     }
 
     /// The store, for tests.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn store(&self) -> &S {
         &self.store
     }
 
-    /// Handles `Object Created` or a manual `analyze` payload. `Ok(None)`: not a bundle, ignored.
-    pub async fn handle(&self, event: serde_json::Value) -> Result<Option<Analyzed>, HandlerError> {
-        let (bucket, key) = match crate::events::parse_value(event)? {
-            Inbound::Object(o) => (o.bucket, o.key),
-            Inbound::Manual(Manual::Analyze { bucket, key }) => (bucket, key),
-            _ => return Ok(None),
-        };
-        let Some(bk) = BundleKey::parse(&key) else {
+    /// Analyses the bundle at `key`; `Ok(None)` when the key is not a bundle upload.
+    pub async fn analyze_key(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<Analyzed>, HandlerError> {
+        let Some(bk) = BundleKey::parse(key) else {
             tracing::info!(%bucket, %key, "not a bundle upload; ignored");
             return Ok(None);
         };
-        self.analyze(&bucket, &key, &bk).await.map(Some)
+        self.analyze(bucket, key, &bk).await.map(Some)
     }
 
     async fn analyze(
@@ -162,7 +126,7 @@ impl<
                 .note(
                     &bk.incident_id,
                     &format!(
-                        "analysis-skipped: {what} is {bytes} bytes, over the {} the analyzer reads (MaxBundleBytes); analyse it with the CLI",
+                        "{ANALYSIS_SKIPPED} {what} is {bytes} bytes, over the {} the analyzer reads (MaxBundleBytes); analyse it with the CLI",
                         self.max_bundle_bytes
                     ),
                 )
@@ -198,17 +162,7 @@ impl<
             }
         }
         match self.eks.describe(&bk.cluster).await {
-            Ok(info) => {
-                options.cluster = Some(ClusterContext {
-                    version: info.version,
-                    endpoint: info.endpoint,
-                    private_access: info.private_access,
-                    vpc_cni_addon_version: info.vpc_cni_version,
-                    vpc_cni_default_version: info.vpc_cni_default,
-                    vpc_cni_configuration: info.vpc_cni_config,
-                    self_managed_cni: info.self_managed_cni,
-                })
-            }
+            Ok(context) => options.cluster = Some(context),
             Err(e) => {
                 tracing::warn!(error = %e, cluster = %bk.cluster, "DescribeCluster failed; analysing without cluster context")
             }
@@ -222,8 +176,8 @@ impl<
             analyzer.analyze_stream(body, &source, &file, &options)
         })
         .await
-        .map_err(|e| HandlerError::Config(format!("analysis thread: {e}")))??;
-        let report_key = format!("{}report.json", bk.dir);
+        .map_err(|e| HandlerError::Internal(format!("analysis thread: {e}")))??;
+        let report_key = bk.sibling("report.json");
         self.objects
             .put(
                 bucket,
@@ -235,7 +189,7 @@ impl<
         self.objects
             .put(
                 bucket,
-                &format!("{}report.html", bk.dir),
+                &bk.sibling("report.html"),
                 render(&report, Format::Html, false).into_bytes(),
                 "text/html; charset=utf-8",
             )
@@ -269,13 +223,16 @@ pub fn findings_event(
             "summary": cut(&rc.summary),
         })
     });
+    let (account, region) = id_account_region(&bk.incident_id).unzip();
     let mut detail = serde_json::json!({
         "incident_id": bk.incident_id,
+        "account": account,
+        "region": region,
         "cluster": bk.cluster,
         "instance_id": bk.instance_id,
         "bucket": bucket,
         "report_json": report_key,
-        "report_html": format!("{}report.html", bk.dir),
+        "report_html": bk.sibling("report.html"),
         "root_cause": root_cause,
         "findings_total": report.findings.len(),
         "findings_omitted": 0,
@@ -313,31 +270,40 @@ fn cut(s: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::BundleKey;
+/// What the analyzer answers for one bundle.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AnalyzerAnswer {
+    /// Where `report.json` was written (`None`: the object was not a bundle upload).
+    pub report_key: Option<String>,
+    /// Findings in the report.
+    pub findings: usize,
+}
 
-    #[test]
-    fn bundle_keys() {
-        let k = BundleKey::parse("bundles/my_cluster/i-0abc/my_cluster:throttling:20261019T0500/eks_i-0abc_2026-10-19_0812-UTC_0.7.9.tar.gz").unwrap();
-        assert_eq!(
-            k.incident_id, "my_cluster:throttling:20261019T0500",
-            "cluster names may hold underscores"
-        );
-        assert_eq!(
-            k.dir,
-            "bundles/my_cluster/i-0abc/my_cluster:throttling:20261019T0500/"
-        );
-        assert_eq!(
-            BundleKey::parse("bundles/prod/i-0abc/inc/report.json"),
-            None,
-            "our own reports are not bundles"
-        );
-        assert_eq!(BundleKey::parse("other/prod/i-0abc/inc/x.tar.gz"), None);
-        assert_eq!(
-            BundleKey::parse("bundles/prod/not-an-instance/inc/x.tar.gz"),
-            None
-        );
-        assert_eq!(BundleKey::parse("bundles/../../etc/x.tar.gz"), None);
+impl<
+        O: ObjectStore,
+        E: Ec2Directory,
+        C: ClusterDirectory,
+        S: IncidentStore,
+        P: FindingsPublisher,
+    > Handler for BundleAnalyzer<O, E, C, S, P>
+{
+    type Answer = AnalyzerAnswer;
+
+    async fn handle(&self, event: Inbound, _: &Invocation) -> Result<AnalyzerAnswer, HandlerError> {
+        let (bucket, key) = match event {
+            Inbound::Object(o) => (o.bucket, o.key),
+            Inbound::Manual(Manual::Analyze { bucket, key }) => (bucket, key),
+            other => return Err(unexpected(&other)),
+        };
+        Ok(match self.analyze_key(&bucket, &key).await? {
+            Some(a) => AnalyzerAnswer {
+                report_key: Some(a.report_key),
+                findings: a.report.findings.len(),
+            },
+            None => AnalyzerAnswer {
+                report_key: None,
+                findings: 0,
+            },
+        })
     }
 }

@@ -10,12 +10,13 @@
 //! tests pin). When the execution succeeds, the collector moves that bundle under the incident's
 //! prefix, which is what starts the analyzer; a success without a bundle is reported, not ignored.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::Utc;
 
-use super::{batch_response, expiry, records, settle};
-use crate::events::{parse_value, AutomationStatus, Inbound, Manual};
-use crate::model::CollectionRequest;
+use super::{expiry, unexpected};
+use crate::events::{AutomationStatus, CommandStatus, Inbound, Manual};
+use crate::function::{Handler, Invocation};
+use crate::model::notes::COLLECTION_FAILED;
+use crate::model::{bundle_time, window_tag, BundleKey, ClusterKey, CollectionRequest};
 use crate::ports::{CommandRunner, IncidentStore, NodeLock, ObjectStore};
 use crate::{Config, HandlerError, PortError};
 
@@ -40,26 +41,6 @@ pub enum CollectOutcome {
     },
     /// Nothing to do.
     Ignored,
-}
-
-/// The S3 key prefix a node's bundle is uploaded under.
-pub fn bundle_prefix(req: &CollectionRequest) -> String {
-    format!(
-        "bundles/{}/{}/{}/",
-        req.cluster.cluster, req.instance_id, req.incident_id
-    )
-}
-
-/// The one key a Run Command collection may upload to: `<prefix>eks_<instance>_<YYYY-MM-DD_HHMM>-UTC.tar.gz`,
-/// timed when the collection is requested. The node gets a URL for this key only, so the pipeline,
-/// not the node, chooses where its bundle lands.
-pub fn bundle_key(req: &CollectionRequest, at: DateTime<Utc>) -> String {
-    format!(
-        "{}eks_{}_{}-UTC.tar.gz",
-        bundle_prefix(req),
-        req.instance_id,
-        at.format("%Y-%m-%d_%H%M")
-    )
 }
 
 /// Where the automation leaves a node's bundles: the bucket root, named by the collector script.
@@ -95,94 +76,47 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Collector<R, S, O> {
     }
 
     /// The store, for tests.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn store(&self) -> &S {
         &self.store
     }
 
     /// The command runner, for tests.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn runner(&self) -> &R {
         &self.runner
     }
 
     /// The object store, for tests.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn objects(&self) -> &O {
         &self.objects
     }
 
-    /// Handles a batch from the collection queue.
-    pub async fn handle_queue(&self, event: SqsEvent) -> SqsBatchResponse {
-        let mut failed = Vec::new();
-        for (msg_id, body) in records(&event) {
-            let result = match body.map(serde_json::from_str::<CollectionRequest>) {
-                Some(Ok(req)) => self.collect(&req).await,
-                Some(Err(e)) => Err(HandlerError::Event(crate::events::EventError::Malformed {
-                    what: "collection request",
-                    source: e,
-                })),
-                None => Err(HandlerError::Event(crate::events::EventError::Invalid {
-                    what: "collection request",
-                    reason: "empty body".into(),
-                })),
-            };
-            if let Err(e) = result {
-                if settle("collection request", &msg_id, &e) {
-                    failed.push(msg_id);
-                }
-            }
-        }
-        batch_response(failed)
-    }
-
-    /// Handles a direct event: SSM status change, or a manual `collect` payload.
-    pub async fn handle_event(
+    async fn command_finished(
         &self,
-        event: serde_json::Value,
-    ) -> Result<Vec<CollectOutcome>, HandlerError> {
-        match parse_value(event)? {
-            Inbound::Command(status) => {
-                let Some(req) = self.store.command(&status.command_id).await? else {
-                    tracing::info!(command = %status.command_id, "status of a command this pipeline did not send; acknowledged");
-                    return Ok(vec![CollectOutcome::Ignored]);
-                };
-                if !status.is_final() {
-                    return Ok(vec![CollectOutcome::Ignored]);
-                }
-                let note = if status.status == "Success" {
-                    format!(
-                        "collection on {} finished (command {})",
-                        status.instance_id, status.command_id
-                    )
-                } else {
-                    format!(
-                        "collection-failed: log collection on {} ended {} (command {}); no bundle will arrive from it",
-                        status.instance_id, status.status, status.command_id
-                    )
-                };
-                self.store.note(&req.incident_id, &note).await?;
-                Ok(vec![CollectOutcome::StatusRecorded])
-            }
-            Inbound::Automation(status) => Ok(vec![self.automation_finished(&status).await?]),
-            Inbound::Manual(Manual::Collect {
-                cluster,
-                instance_ids,
-                region,
-                reason,
-            }) => {
-                let mut out = Vec::new();
-                for instance_id in instance_ids {
-                    let req = CollectionRequest::manual(
-                        &cluster,
-                        region.as_deref().unwrap_or_default(),
-                        &instance_id,
-                        reason.as_deref(),
-                        self.cfg.window_minutes,
-                    );
-                    out.push(self.collect(&req).await?);
-                }
-                Ok(out)
-            }
-            _ => Ok(vec![CollectOutcome::Ignored]),
+        status: &CommandStatus,
+    ) -> Result<CollectOutcome, HandlerError> {
+        let Some(req) = self.store.command(&status.command_id).await? else {
+            tracing::info!(command = %status.command_id, "status of a command this pipeline did not send; acknowledged");
+            return Ok(CollectOutcome::Ignored);
+        };
+        if !status.is_final() {
+            return Ok(CollectOutcome::Ignored);
         }
+        let note = if status.status == "Success" {
+            format!(
+                "collection on {} finished (command {})",
+                status.instance_id, status.command_id
+            )
+        } else {
+            format!(
+                "{COLLECTION_FAILED} log collection on {} ended {} (command {}); no bundle will arrive from it",
+                status.instance_id, status.status, status.command_id
+            )
+        };
+        self.store.note(&req.incident_id, &note).await?;
+        Ok(CollectOutcome::StatusRecorded)
     }
 
     /// An automation execution changed status: failures are noted, a success hands its bundle on.
@@ -202,14 +136,14 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Collector<R, S, O> {
                 .note(
                     &req.incident_id,
                     &format!(
-                        "collection-failed: log collection on {} ended {} (automation {}); no bundle will arrive from it",
+                        "{COLLECTION_FAILED} log collection on {} ended {} (automation {}); no bundle will arrive from it",
                         req.instance_id, status.status, status.execution_id
                     ),
                 )
                 .await?;
             return Ok(CollectOutcome::StatusRecorded);
         }
-        let target = bundle_prefix(&req);
+        let target = BundleKey::prefix_of(&req);
         // Already there: a replayed success, or a retry after the move's delete failed.
         let already = newest_bundle(
             self.objects
@@ -225,7 +159,7 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Collector<R, S, O> {
                 .note(
                     &req.incident_id,
                     &format!(
-                        "collection-failed: automation {} on {} succeeded but left no {}*.tar.gz newer than {} in s3://{}/",
+                        "{COLLECTION_FAILED} automation {} on {} succeeded but left no {}*.tar.gz newer than {} in s3://{}/",
                         status.execution_id,
                         req.instance_id,
                         automation_bundle_prefix(&req.instance_id),
@@ -282,7 +216,7 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Collector<R, S, O> {
     /// incident must say why no bundle will come.
     async fn noted(&self, incident_id: &str, what: &str, e: PortError) -> HandlerError {
         if !e.is_retryable() {
-            let note = format!("collection-failed: {what}: {e}");
+            let note = format!("{COLLECTION_FAILED} {what}: {e}");
             if let Err(store) = self.store.note(incident_id, &note).await {
                 return store.into();
             }
@@ -292,7 +226,7 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Collector<R, S, O> {
 
     /// Starts one collection, unless the node was collected in this window.
     pub async fn collect(&self, req: &CollectionRequest) -> Result<CollectOutcome, HandlerError> {
-        let window = req.window.format("%Y%m%dT%H%M").to_string();
+        let window = window_tag(req.window);
         let expires = expiry(req.window, self.cfg.ttl_days);
         match self
             .store
@@ -313,7 +247,7 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Collector<R, S, O> {
             .collect(
                 &req.instance_id,
                 &self.cfg.bucket,
-                &bundle_key(req, Utc::now()),
+                &BundleKey::for_collection(req, Utc::now()).key(),
             )
             .await
         {
@@ -330,38 +264,49 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Collector<R, S, O> {
     }
 }
 
-/// When the collector made a bundle, from its name (`eks_<instance>_<YYYY-MM-DD>_<HHMM>-UTC_…`);
-/// `None` for names in another shape.
-fn bundle_time(key: &str) -> Option<DateTime<Utc>> {
-    let name = key.rsplit('/').next()?;
-    let mut parts = name.strip_prefix("eks_")?.split('_').skip(1);
-    let (day, hhmm) = (parts.next()?, parts.next()?.strip_suffix("-UTC")?);
-    NaiveDateTime::parse_from_str(&format!("{day} {hhmm}"), "%Y-%m-%d %H%M")
-        .ok()
-        .map(|t| t.and_utc())
-}
-
 /// The newest collector bundle among `keys` (all under one prefix), by name: the collector names
 /// bundles `eks_<instance>_<YYYY-MM-DD_HHMM>-UTC_<version>.tar.gz`, so key order is time order.
 fn newest_bundle(keys: Vec<String>) -> Option<String> {
     keys.into_iter().filter(|k| k.ends_with(".tar.gz")).max()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Handler for Collector<R, S, O> {
+    type Answer = Vec<CollectOutcome>;
 
-    #[test]
-    fn bundle_times_come_from_collector_names() {
-        let t = bundle_time("eks_i-0abc12345def67890_2026-10-19_0812-UTC_0.7.9.tar.gz");
-        assert_eq!(
-            t.map(|t| t.to_rfc3339()),
-            Some("2026-10-19T08:12:00+00:00".into())
-        );
-        assert!(
-            bundle_time("bundles/c/i-1/inc/eks_i-1_2026-10-19_0812-UTC_0.7.9.tar.gz").is_some()
-        );
-        assert_eq!(bundle_time("eks_i-1_latest.tar.gz"), None);
-        assert_eq!(bundle_time("other.tar.gz"), None);
+    async fn handle(
+        &self,
+        event: Inbound,
+        inv: &Invocation,
+    ) -> Result<Vec<CollectOutcome>, HandlerError> {
+        match event {
+            Inbound::Collection(req) => Ok(vec![self.collect(&req).await?]),
+            Inbound::Command(status) => Ok(vec![self.command_finished(&status).await?]),
+            Inbound::Automation(status) => Ok(vec![self.automation_finished(&status).await?]),
+            Inbound::Manual(Manual::Collect {
+                cluster,
+                instance_ids,
+                region,
+                account,
+                reason,
+            }) => {
+                let cluster = ClusterKey {
+                    account: account.unwrap_or_else(|| inv.account.clone()),
+                    region: region.unwrap_or_else(|| inv.region.clone()),
+                    cluster,
+                };
+                let mut out = Vec::new();
+                for instance_id in instance_ids {
+                    let req = CollectionRequest::manual(
+                        cluster.clone(),
+                        &instance_id,
+                        reason.as_deref(),
+                        self.cfg.window_minutes,
+                    );
+                    out.push(self.collect(&req).await?);
+                }
+                Ok(out)
+            }
+            other => Err(unexpected(&other)),
+        }
     }
 }

@@ -4,10 +4,11 @@
 
 use std::collections::BTreeSet;
 
+use super::{cluster_of, fold_and_claim, unexpected};
 use crate::events::{EbsAlarm, Inbound};
+use crate::function::{Handler, Invocation};
 use crate::model::{
-    incident_id, window_start, ClusterKey, CollectionRequest, FoldDelta, FoldResult, FoldWrite,
-    IncidentKind,
+    ClusterKey, CollectionRequest, FoldDelta, FoldWrite, IncidentKey, IncidentKind,
 };
 use crate::ports::{CollectionQueue, Ec2Directory, IncidentStore};
 use crate::{Config, HandlerError};
@@ -28,8 +29,6 @@ pub enum AlarmOutcome {
     Folded,
     /// The volume is not attached to an EKS node, or is unknown: acknowledged.
     NotEks,
-    /// Not an alarm this watcher acts on (other metric, other state).
-    Ignored,
 }
 
 /// The handler.
@@ -51,14 +50,6 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue> EbsAlarmWatcher<E, S
         }
     }
 
-    /// Handles one alarm state change.
-    pub async fn handle(&self, event: serde_json::Value) -> Result<AlarmOutcome, HandlerError> {
-        match crate::events::parse_value(event)? {
-            Inbound::EbsAlarm(a) => self.alarm(&a).await,
-            _ => Ok(AlarmOutcome::Ignored),
-        }
-    }
-
     async fn alarm(&self, a: &EbsAlarm) -> Result<AlarmOutcome, HandlerError> {
         let volume = match &a.volume_id {
             Some(v) => self.ec2.volume(v).await?,
@@ -72,24 +63,22 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue> EbsAlarmWatcher<E, S
             tracing::info!(alarm = %a.alarm, volume = ?a.volume_id, "volume not attached to an instance; acknowledged");
             return Ok(AlarmOutcome::NotEks);
         };
-        let Some(cluster) = self
-            .ec2
-            .instances(std::slice::from_ref(&instance_id))
-            .await?
-            .into_iter()
-            .next()
-            .and_then(|i| i.cluster)
-        else {
+        let Some(cluster) = cluster_of(&self.ec2, &instance_id).await? else {
             tracing::info!(alarm = %a.alarm, instance = %instance_id, "instance is not an EKS node; acknowledged");
             return Ok(AlarmOutcome::NotEks);
         };
-        let key = ClusterKey {
+        let cluster = ClusterKey {
             account: a.account.clone(),
             region: a.region.clone(),
             cluster,
         };
-        let window = window_start(a.time, self.cfg.window_minutes);
-        let id = incident_id(&key.cluster, IncidentKind::EbsAlarm, window);
+        let key = IncidentKey::new(
+            cluster,
+            IncidentKind::EbsAlarm,
+            a.time,
+            self.cfg.window_minutes,
+        );
+        let id = key.id();
         let mut delta = FoldDelta::default();
         delta.event_ids.push(a.event_id.clone());
         *delta.apis.entry(a.metric.clone()).or_default() += 1;
@@ -99,25 +88,28 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue> EbsAlarmWatcher<E, S
         if let Some(v) = &volume {
             tracing::info!(incident = %id, volume = %v.volume_id, volume_type = ?v.volume_type, size_gib = ?v.size_gib, iops = ?v.iops, throughput = ?v.throughput, "EBS alarm on an EKS node");
         }
-        let mut write = FoldWrite {
+        let write = FoldWrite {
             incident_id: id.clone(),
-            cluster: key.clone(),
+            cluster: key.cluster.clone(),
             kind: IncidentKind::EbsAlarm,
-            window,
+            window: key.window,
             delta,
             claim: BTreeSet::from([instance_id.clone()]),
             max_claims: self.cfg.max_collections,
-            expires_at: super::expires_at(window, self.cfg.ttl_days),
+            expires_at: super::expires_at(key.window, self.cfg.ttl_days),
         };
-        let claimed = match self.store.fold(&write).await? {
-            FoldResult::Written { .. } => true,
-            FoldResult::Replayed { .. } => return Ok(AlarmOutcome::Folded),
-            FoldResult::BudgetSpent => {
-                write.claim.clear();
-                self.store.fold(&write).await?;
-                false
-            }
-        };
+        // One event: a replay leaves nothing to fold.
+        let folded = fold_and_claim(
+            &self.store,
+            write,
+            |_| FoldDelta::default(),
+            |_| BTreeSet::new(),
+        )
+        .await?;
+        if folded.events == 0 {
+            return Ok(AlarmOutcome::Folded);
+        }
+        let claimed = !folded.granted.is_empty();
         if let Some(v) = &volume {
             let note = format!(
                 "{} on {}: {} {} GiB, {} IOPS, {} MiB/s",
@@ -135,15 +127,26 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue> EbsAlarmWatcher<E, S
         }
         let req = CollectionRequest {
             incident_id: id.clone(),
-            cluster: key,
+            cluster: key.cluster,
             instance_id: instance_id.clone(),
             reason: format!("EBS alarm {}", a.alarm),
-            window,
+            window: key.window,
         };
         self.queue.enqueue(&req, 0).await?;
         Ok(AlarmOutcome::Collecting {
             incident_id: id,
             instance_id,
         })
+    }
+}
+
+impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue> Handler for EbsAlarmWatcher<E, S, Q> {
+    type Answer = AlarmOutcome;
+
+    async fn handle(&self, event: Inbound, _: &Invocation) -> Result<AlarmOutcome, HandlerError> {
+        match event {
+            Inbound::EbsAlarm(a) => self.alarm(&a).await,
+            other => Err(unexpected(&other)),
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! The five functions' logic. Each handler is a struct generic over the ports it uses, built once per
-//! Lambda container (so its caches survive between invocations) and called per event.
+//! Lambda container (so its caches survive between invocations), implementing
+//! [`crate::function::Handler`]. What the watchers share lives here: [`fold_and_claim`] and
+//! [`cluster_of`].
 
 pub mod analyzer;
 pub mod collector;
@@ -7,10 +9,13 @@ pub mod ebs;
 pub mod scaleup;
 pub mod throttle;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 
-use crate::{HandlerError, Outcome};
+use crate::model::{FoldDelta, FoldResult, FoldWrite};
+use crate::ports::{Ec2Directory, IncidentStore};
+use crate::PortError;
 
 /// When state about events of `window` expires: `days` after the window or after now, whichever is
 /// later (late or replayed events must not create already-expired state).
@@ -23,42 +28,90 @@ pub fn expiry(window: DateTime<Utc>, days: u32) -> i64 {
     expires_at(window, days).timestamp()
 }
 
-/// Logs an error with its outcome and says whether the event must be reported failed.
-pub fn settle(what: &str, id: &str, e: &HandlerError) -> bool {
-    let outcome = Outcome::of(e);
-    match outcome {
-        Outcome::Acknowledge => {
-            tracing::info!(event = id, error = %e, "{what}: acknowledged without action")
+/// The error for an event that [`crate::function::serve`] should not have routed here: a bug in
+/// the function table, not in the event.
+pub fn unexpected(event: &crate::events::Inbound) -> crate::HandlerError {
+    crate::HandlerError::Internal(format!(
+        "handler received a {} event it does not take",
+        event.kind().as_str()
+    ))
+}
+
+/// The cluster of an instance (from its `eks:cluster-name` or `kubernetes.io/cluster/*` tag);
+/// `None` for an unknown instance or one that is not an EKS node. The one instance → cluster lookup
+/// of the watchers.
+pub async fn cluster_of<E: Ec2Directory>(
+    ec2: &E,
+    instance_id: &str,
+) -> Result<Option<String>, PortError> {
+    Ok(ec2
+        .instances(&[instance_id.to_string()])
+        .await?
+        .into_iter()
+        .next()
+        .and_then(|i| i.cluster))
+}
+
+/// What [`fold_and_claim`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Folded {
+    /// Events folded in (0: everything was a replay, nothing written).
+    pub events: u64,
+    /// Events dropped as replays.
+    pub replayed: u64,
+    /// Nodes this write claimed for collection.
+    pub granted: BTreeSet<String>,
+    /// Every node the incident has claimed, as the store answered.
+    pub claimed: BTreeSet<String>,
+    /// The incident's collection budget was spent by someone else: folded without a claim.
+    pub budget_spent: bool,
+    /// Store writes attempted.
+    pub writes: u64,
+}
+
+/// Folds a write into its incident and claims nodes within its budget: the one path of every
+/// watcher. Replayed events are removed (`recount` rebuilds the delta without them, `claimable`
+/// picks the nodes to claim from it) and the write tried again; when the budget is spent, the events
+/// are still folded, without a claim. Never an error for a spent budget or a replay.
+pub async fn fold_and_claim<S: IncidentStore>(
+    store: &S,
+    mut write: FoldWrite,
+    recount: impl Fn(&BTreeSet<String>) -> FoldDelta,
+    claimable: impl Fn(&FoldDelta) -> BTreeSet<String>,
+) -> Result<Folded, PortError> {
+    let mut done = Folded::default();
+    let total = write.delta.events();
+    // At most three rounds: replays removed, then a claim dropped when the budget was spent.
+    for _ in 0..3 {
+        if write.delta.event_ids.is_empty() {
+            done.replayed = total;
+            return Ok(done);
         }
-        Outcome::Retry => tracing::warn!(event = id, error = %e, "{what}: will retry"),
-        Outcome::DeadLetter => {
-            tracing::error!(event = id, error = %e, "{what}: unusable, to the dead-letter queue")
+        done.writes += 1;
+        match store.fold(&write).await? {
+            FoldResult::Written { claimed } => {
+                done.events = write.delta.events();
+                done.replayed = total - done.events;
+                done.granted = write.claim;
+                done.claimed = claimed;
+                return Ok(done);
+            }
+            FoldResult::Replayed { seen } => {
+                write.delta = recount(&seen);
+                if !done.budget_spent {
+                    write.claim = claimable(&write.delta);
+                }
+            }
+            FoldResult::BudgetSpent => {
+                done.budget_spent = true;
+                write.claim.clear();
+            }
         }
     }
-    outcome.fails()
-}
-
-/// A partial batch response failing these message ids.
-pub fn batch_response(failed: impl IntoIterator<Item = String>) -> SqsBatchResponse {
-    let mut r = SqsBatchResponse::default();
-    r.batch_item_failures = failed
-        .into_iter()
-        .map(|id| {
-            let mut f = BatchItemFailure::default();
-            f.item_identifier = id;
-            f
-        })
-        .collect();
-    r
-}
-
-/// (message id, body) of each record; a record without an id cannot be reported and is skipped.
-pub fn records(event: &SqsEvent) -> Vec<(String, Option<&str>)> {
-    event
-        .records
-        .iter()
-        .filter_map(|m| m.message_id.clone().map(|id| (id, m.body.as_deref())))
-        .collect()
+    Err(PortError::Transient {
+        service: "dynamodb",
+        message: format!("incident {}: fold did not settle", write.incident_id),
+    })
 }
 
 #[cfg(test)]

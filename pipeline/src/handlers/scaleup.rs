@@ -2,16 +2,18 @@
 //! groups. Samples `sample_per_group` new nodes per group and window (a 50-node scale-up is not 50
 //! collections) and schedules their collection after the settle delay, when boot faults have shown.
 //! A lifecycle action is always completed with CONTINUE, first, so the pipeline never holds a launch.
+//! (Manual collection goes to the collector, which takes `collect` payloads.)
 
 use std::collections::BTreeSet;
 
-use crate::events::{Inbound, Launch, Manual};
+use super::{cluster_of, fold_and_claim, unexpected};
+use crate::events::{Inbound, Launch};
+use crate::function::{Handler, Invocation};
 use crate::model::{
-    incident_id, window_start, ClusterKey, CollectionRequest, FoldDelta, FoldResult, FoldWrite,
-    IncidentKind,
+    ClusterKey, CollectionRequest, FoldDelta, FoldWrite, IncidentKey, IncidentKind,
 };
 use crate::ports::{CollectionQueue, Ec2Directory, IncidentStore, Lifecycle};
-use crate::{Config, HandlerError, PortError};
+use crate::{Config, HandlerError};
 
 /// What happened to one launch.
 /// Serialized as `{"outcome": "<snake_case variant>", ...fields}` in function answers.
@@ -52,106 +54,62 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue, L: Lifecycle>
         }
     }
 
-    /// Handles one event (launch, lifecycle action, or a manual `collect` payload).
-    pub async fn handle(
-        &self,
-        event: serde_json::Value,
-    ) -> Result<Vec<LaunchOutcome>, HandlerError> {
-        match crate::events::parse_value(event)? {
-            Inbound::Launch(l) => Ok(vec![self.launch(&l).await?]),
-            Inbound::Manual(Manual::Collect {
-                cluster,
-                instance_ids,
-                region,
-                reason,
-            }) => {
-                let region = region.unwrap_or_default();
-                let mut out = Vec::new();
-                for id in instance_ids {
-                    out.push(
-                        self.manual(&cluster, &region, &id, reason.as_deref())
-                            .await?,
-                    );
-                }
-                Ok(out)
-            }
-            Inbound::Foreign(source, kind) => {
-                tracing::info!(%source, %kind, "not a launch event; acknowledged");
-                Ok(vec![])
-            }
-            other => Err(HandlerError::Config(format!(
-                "scale-up watcher cannot handle {other:?}"
-            ))),
-        }
-    }
-
     async fn launch(&self, l: &Launch) -> Result<LaunchOutcome, HandlerError> {
         if let Some((hook, token)) = &l.lifecycle {
             self.lifecycle
                 .proceed(&l.asg, hook, token, &l.instance_id)
                 .await?;
         }
-        let instance = self
-            .ec2
-            .instances(std::slice::from_ref(&l.instance_id))
-            .await?
-            .into_iter()
-            .next();
-        let Some(cluster) = instance.and_then(|i| i.cluster) else {
+        let Some(cluster) = cluster_of(&self.ec2, &l.instance_id).await? else {
             tracing::info!(instance = %l.instance_id, asg = %l.asg, "launched instance is not an EKS node; acknowledged");
             return Ok(LaunchOutcome::NotEks);
         };
-        let key = ClusterKey {
+        let cluster = ClusterKey {
             account: l.account.clone(),
             region: l.region.clone(),
             cluster,
         };
-        let window = window_start(l.time, self.cfg.window_minutes);
         // One incident per group and window: the sample budget is per group.
-        let id = format!(
-            "{}:{}",
-            incident_id(&key.cluster, IncidentKind::ScaleUp, window),
-            crate::model::id_part(&l.asg)
-        );
+        let key = IncidentKey::new(
+            cluster,
+            IncidentKind::ScaleUp,
+            l.time,
+            self.cfg.window_minutes,
+        )
+        .scoped(&l.asg);
+        let id = key.id();
         let mut delta = FoldDelta::default();
         delta.event_ids.push(l.event_id.clone());
         delta.nodes.insert(l.instance_id.clone());
         delta.first = Some(l.time);
         delta.last = Some(l.time);
-        let mut write = FoldWrite {
+        let write = FoldWrite {
             incident_id: id.clone(),
-            cluster: key.clone(),
+            cluster: key.cluster.clone(),
             kind: IncidentKind::ScaleUp,
-            window,
+            window: key.window,
             delta,
             claim: BTreeSet::from([l.instance_id.clone()]),
             max_claims: self.cfg.sample_per_group,
-            expires_at: super::expires_at(window, self.cfg.ttl_days),
+            expires_at: super::expires_at(key.window, self.cfg.ttl_days),
         };
-        match self.store.fold(&write).await? {
-            FoldResult::Written { .. } => {}
-            FoldResult::Replayed { .. } => return Ok(LaunchOutcome::NotSampled),
-            FoldResult::BudgetSpent => {
-                // Count the launch on the incident, without a collection.
-                write.claim.clear();
-                return match self.store.fold(&write).await? {
-                    FoldResult::Written { .. } | FoldResult::Replayed { .. } => {
-                        Ok(LaunchOutcome::NotSampled)
-                    }
-                    FoldResult::BudgetSpent => Err(PortError::Transient {
-                        service: "dynamodb",
-                        message: "unexpected budget answer".into(),
-                    }
-                    .into()),
-                };
-            }
+        // One event: a replay leaves nothing to fold.
+        let folded = fold_and_claim(
+            &self.store,
+            write,
+            |_| FoldDelta::default(),
+            |_| BTreeSet::new(),
+        )
+        .await?;
+        if folded.granted.is_empty() {
+            return Ok(LaunchOutcome::NotSampled);
         }
         let req = CollectionRequest {
             incident_id: id.clone(),
-            cluster: key,
+            cluster: key.cluster,
             instance_id: l.instance_id.clone(),
             reason: format!("scale-up of {}", l.asg),
-            window,
+            window: key.window,
         };
         let delay = u32::try_from(self.cfg.settle_delay.as_secs())
             .unwrap_or(900)
@@ -159,24 +117,17 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue, L: Lifecycle>
         self.queue.enqueue(&req, delay).await?;
         Ok(LaunchOutcome::Scheduled { incident_id: id })
     }
+}
 
-    async fn manual(
-        &self,
-        cluster: &str,
-        region: &str,
-        instance_id: &str,
-        reason: Option<&str>,
-    ) -> Result<LaunchOutcome, HandlerError> {
-        let req = CollectionRequest::manual(
-            cluster,
-            region,
-            instance_id,
-            reason,
-            self.cfg.window_minutes,
-        );
-        self.queue.enqueue(&req, 0).await?;
-        Ok(LaunchOutcome::Scheduled {
-            incident_id: req.incident_id,
-        })
+impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue, L: Lifecycle> Handler
+    for ScaleUpWatcher<E, S, Q, L>
+{
+    type Answer = LaunchOutcome;
+
+    async fn handle(&self, event: Inbound, _: &Invocation) -> Result<LaunchOutcome, HandlerError> {
+        match event {
+            Inbound::Launch(l) => self.launch(&l).await,
+            other => Err(unexpected(&other)),
+        }
     }
 }

@@ -5,19 +5,17 @@
 //! (so a replay changes nothing) and, while the budget lasts, claims nodes. Lookups that map a caller
 //! to its cluster are cached for the container's life so a storm costs a handful of EC2 calls.
 //! Throttled callers outside EKS are folded the same way into one record per account, region and
-//! window ([`other_throttling_id`]): EC2 throttles per account and region, so they compete with the
-//! clusters for the same request tokens.
+//! window (an incident of kind `throttling-other` with an empty cluster name): EC2 throttles per
+//! account and region, so they compete with the clusters for the same request tokens.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-
-use super::{batch_response, records, settle};
-use crate::events::{parse, Caller, Inbound, ThrottledCall};
+use super::{fold_and_claim, unexpected};
+use crate::events::{Caller, Inbound, ThrottledCall};
+use crate::function::{settle, Handler, Invocation};
 use crate::model::{
-    id_part, incident_id, window_start, ClusterKey, CollectionRequest, FoldDelta, FoldResult,
-    FoldWrite, IncidentKind, Instance,
+    ClusterKey, CollectionRequest, FoldDelta, FoldWrite, IncidentKey, IncidentKind, Instance,
 };
 use crate::ports::{ClusterDirectory, CollectionQueue, Ec2Directory, IncidentStore};
 use crate::{Config, HandlerError, PortError};
@@ -30,20 +28,6 @@ struct Cache {
     claimed: HashMap<String, BTreeSet<String>>,
     /// Incidents whose budget another container spent: claim nothing more.
     spent: std::collections::HashSet<String>,
-}
-
-/// The record of throttled callers outside EKS in one account, region and window, e.g.
-/// `111122223333-us-east-1:throttling-other:20261019T0500`.
-pub fn other_throttling_id(
-    account: &str,
-    region: &str,
-    window: chrono::DateTime<chrono::Utc>,
-) -> String {
-    incident_id(
-        &id_part(&format!("{account}-{region}")),
-        IncidentKind::OtherThrottling,
-        window,
-    )
 }
 
 /// What one invocation did, for logs and tests.
@@ -75,9 +59,6 @@ pub struct ThrottleWatcher<E, C, S, Q> {
     cache: Mutex<Cache>,
 }
 
-/// Events fold per incident: cluster (for callers outside EKS, account and region), window, kind.
-type Group = (ClusterKey, chrono::DateTime<chrono::Utc>, IncidentKind);
-
 /// Events folded per store write (a DynamoDB transaction holds 100 items; one is the incident).
 pub const MAX_FOLD_EVENTS: usize = 90;
 
@@ -97,33 +78,40 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
     }
 
     /// The store, for tests.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn store(&self) -> &S {
         &self.store
     }
 
-    /// Handles one SQS batch; failed message ids are returned for retry (or the dead-letter queue).
-    pub async fn handle(&self, event: SqsEvent) -> (SqsBatchResponse, ThrottleSummary) {
+    /// The collection queue, for tests.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn queue(&self) -> &Q {
+        &self.queue
+    }
+
+    /// The EC2 directory, for tests.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn ec2(&self) -> &E {
+        &self.ec2
+    }
+
+    /// Folds one SQS batch of parsed events; returns the messages that failed, with why, and what
+    /// it did.
+    pub async fn fold_batch(
+        &self,
+        batch: Vec<(String, Inbound)>,
+    ) -> (Vec<(String, PortError)>, ThrottleSummary) {
         let mut summary = ThrottleSummary::default();
         let ec2_before = self.ec2.calls();
-        let mut failed: BTreeSet<String> = BTreeSet::new();
-        let mut groups: BTreeMap<Group, Vec<(String, ThrottledCall, Option<String>)>> =
+        let mut failed: Vec<(String, PortError)> = Vec::new();
+        let mut groups: BTreeMap<IncidentKey, Vec<(String, ThrottledCall, Option<String>)>> =
             BTreeMap::new();
-        for (msg_id, body) in records(&event) {
-            let parsed = match body {
-                Some(b) => parse(b).map_err(HandlerError::from),
-                None => Err(HandlerError::Config("SQS message without a body".into())),
-            };
-            let call = match parsed {
-                Ok(Inbound::Throttled(c)) => c,
-                Ok(other) => {
+        for (msg_id, event) in batch {
+            let call = match event {
+                Inbound::Throttled(c) => c,
+                other => {
                     summary.foreign += 1;
-                    tracing::info!(message = %msg_id, event = ?std::mem::discriminant(&other), "not a throttled EC2 call; acknowledged");
-                    continue;
-                }
-                Err(e) => {
-                    if settle("throttle event", &msg_id, &e) {
-                        failed.insert(msg_id);
-                    }
+                    tracing::info!(message = %msg_id, kind = other.kind().as_str(), "not a throttled EC2 call; acknowledged");
                     continue;
                 }
             };
@@ -135,49 +123,33 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
                     (String::new(), IncidentKind::OtherThrottling, None)
                 }
                 Err(e) => {
-                    if settle("throttle caller lookup", &msg_id, &HandlerError::Port(e)) {
-                        failed.insert(msg_id);
-                    }
+                    failed.push((msg_id, e));
                     continue;
                 }
             };
-            let window = window_start(call.time, self.cfg.window_minutes);
             let key = ClusterKey {
                 account: call.account.clone(),
                 region: call.region.clone(),
                 cluster,
             };
-            groups
-                .entry((key, window, kind))
-                .or_default()
-                .push((msg_id, call, node));
+            let key = IncidentKey::new(key, kind, call.time, self.cfg.window_minutes);
+            groups.entry(key).or_default().push((msg_id, call, node));
         }
-        for ((key, window, kind), items) in groups {
-            let id = match kind {
-                IncidentKind::OtherThrottling => {
-                    other_throttling_id(&key.account, &key.region, window)
-                }
-                _ => incident_id(&key.cluster, kind, window),
-            };
+        for (key, items) in groups {
+            let id = key.id();
             // One store transaction holds at most MAX_FOLD_EVENTS event markers.
             for chunk in items.chunks(MAX_FOLD_EVENTS) {
-                let ids: Vec<String> = chunk.iter().map(|(m, _, _)| m.clone()).collect();
                 let calls: Vec<(ThrottledCall, Option<String>)> = chunk
                     .iter()
                     .map(|(_, c, n)| (c.clone(), n.clone()))
                     .collect();
-                if let Err(e) = self
-                    .fold_group(&id, &key, window, kind, &calls, &mut summary)
-                    .await
-                {
-                    if settle("throttle fold", &id, &HandlerError::Port(e)) {
-                        failed.extend(ids);
-                    }
+                if let Err(e) = self.fold_group(&id, &key, &calls, &mut summary).await {
+                    failed.extend(chunk.iter().map(|(m, _, _)| (m.clone(), e.clone())));
                 }
             }
         }
         summary.ec2_calls = self.ec2.calls() - ec2_before;
-        (batch_response(failed), summary)
+        (failed, summary)
     }
 
     /// The cluster of a throttled call and, for ipamd, the node that made it.
@@ -227,62 +199,50 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
     async fn fold_group(
         &self,
         id: &str,
-        key: &ClusterKey,
-        window: chrono::DateTime<chrono::Utc>,
-        kind: IncidentKind,
+        key: &IncidentKey,
         calls: &[(ThrottledCall, Option<String>)],
         summary: &mut ThrottleSummary,
     ) -> Result<(), PortError> {
-        let mut delta = FoldDelta::without(calls, &BTreeSet::new());
-        let mut claim = self.claimable(id, &delta.nodes);
-        // At most three rounds: replays removed, then a claim dropped when another container spent the budget.
-        for _ in 0..3 {
-            if delta.event_ids.is_empty() {
-                // Everything was a replay: re-send what the incident claimed, in case the first
-                // delivery failed after its write (the collector's node lock absorbs duplicates).
-                return self.resend_claimed(id, key, window).await;
-            }
-            let write = FoldWrite {
-                incident_id: id.to_string(),
-                cluster: key.clone(),
-                kind,
-                window,
-                delta: delta.clone(),
-                claim: claim.clone(),
-                max_claims: self.cfg.max_collections,
-                expires_at: super::expires_at(window, self.cfg.ttl_days),
-            };
-            summary.writes += 1;
-            match self.store.fold(&write).await? {
-                FoldResult::Written { claimed } => {
-                    summary.folded += delta.events();
-                    // "At least these are claimed": merge, another container may have claimed more.
-                    self.lock()
-                        .claimed
-                        .entry(id.to_string())
-                        .or_default()
-                        .extend(claimed);
-                    for node in &claim {
-                        self.enqueue(id, key, window, node).await?;
-                        summary.collections += 1;
-                    }
-                    return Ok(());
-                }
-                FoldResult::Replayed { seen } => {
-                    summary.replayed += seen.len() as u64;
-                    delta = FoldDelta::without(calls, &seen);
-                    claim = self.claimable(id, &delta.nodes);
-                }
-                FoldResult::BudgetSpent => {
-                    self.lock().spent.insert(id.to_string());
-                    claim.clear();
-                }
-            }
+        let delta = FoldDelta::without(calls, &BTreeSet::new());
+        let write = FoldWrite {
+            incident_id: id.to_string(),
+            cluster: key.cluster.clone(),
+            kind: key.kind,
+            window: key.window,
+            claim: self.claimable(id, &delta.nodes),
+            delta,
+            max_claims: self.cfg.max_collections,
+            expires_at: super::expires_at(key.window, self.cfg.ttl_days),
+        };
+        let folded = fold_and_claim(
+            &self.store,
+            write,
+            |seen| FoldDelta::without(calls, seen),
+            |d| self.claimable(id, &d.nodes),
+        )
+        .await?;
+        summary.writes += folded.writes;
+        summary.replayed += folded.replayed;
+        if folded.budget_spent {
+            self.lock().spent.insert(id.to_string());
         }
-        Err(PortError::Transient {
-            service: "dynamodb",
-            message: format!("incident {id}: fold did not settle"),
-        })
+        if folded.events == 0 {
+            // Everything was a replay: re-send what the incident claimed, in case the first
+            // delivery failed after its write (the collector's node lock absorbs duplicates).
+            return self.resend_claimed(id, key).await;
+        }
+        summary.folded += folded.events;
+        // "At least these are claimed": merge, another container may have claimed more.
+        self.lock()
+            .claimed
+            .entry(id.to_string())
+            .or_default()
+            .extend(folded.claimed);
+        for node in &folded.granted {
+            self.enqueue(id, key, node).await?;
+            summary.collections += 1;
+        }
+        Ok(())
     }
 
     /// Nodes of this batch to claim, within what the container knows of the budget.
@@ -302,29 +262,18 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
             .collect()
     }
 
-    async fn enqueue(
-        &self,
-        id: &str,
-        key: &ClusterKey,
-        window: chrono::DateTime<chrono::Utc>,
-        node: &str,
-    ) -> Result<(), PortError> {
+    async fn enqueue(&self, id: &str, key: &IncidentKey, node: &str) -> Result<(), PortError> {
         let req = CollectionRequest {
             incident_id: id.to_string(),
-            cluster: key.clone(),
+            cluster: key.cluster.clone(),
             instance_id: node.to_string(),
             reason: "EC2 API throttling of the VPC CNI".into(),
-            window,
+            window: key.window,
         };
         self.queue.enqueue(&req, 0).await
     }
 
-    async fn resend_claimed(
-        &self,
-        id: &str,
-        key: &ClusterKey,
-        window: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), PortError> {
+    async fn resend_claimed(&self, id: &str, key: &IncidentKey) -> Result<(), PortError> {
         let Some(item) = self.store.incident(id).await? else {
             return Ok(());
         };
@@ -338,8 +287,39 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
             })
             .unwrap_or_default();
         for node in claimed {
-            self.enqueue(id, key, window, &node).await?;
+            self.enqueue(id, key, &node).await?;
         }
         Ok(())
+    }
+}
+
+impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue> Handler
+    for ThrottleWatcher<E, C, S, Q>
+{
+    type Answer = ThrottleSummary;
+
+    async fn handle(
+        &self,
+        event: Inbound,
+        _: &Invocation,
+    ) -> Result<ThrottleSummary, HandlerError> {
+        if !matches!(event, Inbound::Throttled(_)) {
+            return Err(unexpected(&event));
+        }
+        let (failed, summary) = self.fold_batch(vec![("direct".into(), event)]).await;
+        match failed.into_iter().next() {
+            None => Ok(summary),
+            Some((_, e)) => Err(e.into()),
+        }
+    }
+
+    async fn handle_batch(&self, batch: Vec<(String, Inbound)>, _: &Invocation) -> Vec<String> {
+        let (errors, summary) = self.fold_batch(batch).await;
+        tracing::info!(?summary, failed = errors.len(), "batch done");
+        errors
+            .into_iter()
+            .filter(|(id, e)| settle(id, &HandlerError::Port(e.clone())))
+            .map(|(id, _)| id)
+            .collect()
     }
 }

@@ -1,0 +1,331 @@
+//! One shape for every function: the payload is parsed once at the edge into an [`Input`], the
+//! function's [`Spec`] says which [`Kind`]s of event it takes, and its handler answers through the
+//! same entry point, [`serve`], whether it was invoked by EventBridge, by SQS or by hand.
+//!
+//! [`FUNCTIONS`] is the one table of functions: the mains, `eks-remedy replay`, the tests' function
+//! list and the benchmark all read it. Construction (which adapters each handler gets) lives beside
+//! the adapters, in `eks_remedy_aws::function`, as one exhaustive match over [`FunctionId`].
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::events::{Inbound, Input, Kind, Message};
+use crate::{HandlerError, Outcome};
+
+/// Which function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FunctionId {
+    /// CloudTrail EC2 throttling (SQS batches).
+    ThrottleWatcher,
+    /// Auto Scaling launches and lifecycle actions.
+    ScaleUpWatcher,
+    /// CloudWatch EBS alarms.
+    EbsAlarmWatcher,
+    /// The collection queue, SSM status changes, manual collection.
+    Collector,
+    /// Bundles in S3, manual analysis.
+    BundleAnalyzer,
+}
+
+/// What the table knows of a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spec {
+    /// Which one.
+    pub id: FunctionId,
+    /// Crate and binary name (`functions/<name>`), and the `function` field of its logs.
+    pub name: &'static str,
+    /// Its resource in `infra/template.yaml`.
+    pub resource: &'static str,
+    /// Event kinds it acts on; anything else is acknowledged with a log line.
+    pub accepts: &'static [Kind],
+}
+
+/// The one table of functions.
+pub const FUNCTIONS: &[Spec] = &[
+    Spec {
+        id: FunctionId::ThrottleWatcher,
+        name: "throttle-watcher",
+        resource: "ThrottleWatcherFunction",
+        accepts: &[Kind::Throttled],
+    },
+    Spec {
+        id: FunctionId::ScaleUpWatcher,
+        name: "scaleup-watcher",
+        resource: "ScaleUpWatcherFunction",
+        accepts: &[Kind::Launch],
+    },
+    Spec {
+        id: FunctionId::EbsAlarmWatcher,
+        name: "ebs-alarm-watcher",
+        resource: "EbsAlarmWatcherFunction",
+        accepts: &[Kind::EbsAlarm],
+    },
+    Spec {
+        id: FunctionId::Collector,
+        name: "collector",
+        resource: "CollectorFunction",
+        accepts: &[
+            Kind::Collection,
+            Kind::Command,
+            Kind::Automation,
+            Kind::ManualCollect,
+        ],
+    },
+    Spec {
+        id: FunctionId::BundleAnalyzer,
+        name: "bundle-analyzer",
+        resource: "BundleAnalyzerFunction",
+        accepts: &[Kind::Object, Kind::ManualAnalyze],
+    },
+];
+
+impl FunctionId {
+    /// Its row in [`FUNCTIONS`].
+    pub fn spec(self) -> &'static Spec {
+        // Every id has a row: `every_function_has_one_row` holds the table to it.
+        FUNCTIONS
+            .iter()
+            .find(|s| s.id == self)
+            .unwrap_or(&FUNCTIONS[0])
+    }
+}
+
+impl Spec {
+    /// The row named `name`.
+    pub fn named(name: &str) -> Option<&'static Spec> {
+        FUNCTIONS.iter().find(|s| s.name == name)
+    }
+
+    /// The function that acts on `kind`.
+    pub fn for_kind(kind: Kind) -> Option<&'static Spec> {
+        FUNCTIONS.iter().find(|s| s.accepts.contains(&kind))
+    }
+
+    /// Whether it acts on `kind`.
+    pub fn accepts(&self, kind: Kind) -> bool {
+        self.accepts.contains(&kind)
+    }
+}
+
+/// Who invoked, from the Lambda context: the account of the function's ARN is the account a manual
+/// payload means when it names none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Invocation {
+    /// Lambda request id.
+    pub request_id: String,
+    /// The function's account.
+    pub account: String,
+    /// The function's region.
+    pub region: String,
+}
+
+impl Invocation {
+    /// From the invoked function's ARN (`arn:aws:lambda:<region>:<account>:function:<name>`).
+    pub fn from_arn(request_id: &str, arn: &str) -> Invocation {
+        let mut parts = arn.split(':').skip(3);
+        let region = parts.next().unwrap_or_default().to_string();
+        let account = parts.next().unwrap_or_default().to_string();
+        Invocation {
+            request_id: request_id.to_string(),
+            account,
+            region,
+        }
+    }
+}
+
+/// A function's logic. Built once per container (caches survive between invocations), called per
+/// event with events of the kinds its [`Spec`] accepts.
+pub trait Handler: Send + Sync {
+    /// What handling one event returns (serialized into the function's answer).
+    type Answer: Serialize + Send;
+
+    /// Handles one event.
+    fn handle(
+        &self,
+        event: Inbound,
+        inv: &Invocation,
+    ) -> impl Future<Output = Result<Self::Answer, HandlerError>> + Send;
+
+    /// Handles the accepted messages of one SQS batch; returns the ids of messages that must be
+    /// retried (or go to the dead-letter queue). By default each message on its own; a handler that
+    /// folds a batch into fewer writes overrides it.
+    fn handle_batch(
+        &self,
+        batch: Vec<(String, Inbound)>,
+        inv: &Invocation,
+    ) -> impl Future<Output = Vec<String>> + Send {
+        async move {
+            let mut failed = Vec::new();
+            for (id, event) in batch {
+                if let Err(e) = self.handle(event, inv).await {
+                    if settle(&id, &e) {
+                        failed.push(id);
+                    }
+                }
+            }
+            failed
+        }
+    }
+}
+
+/// Logs an error with its [`Outcome`] and says whether the event must be reported failed.
+pub fn settle(event: &str, e: &HandlerError) -> bool {
+    let outcome = Outcome::of(e);
+    match outcome {
+        Outcome::Acknowledge => {
+            tracing::info!(event, error = %e, "acknowledged without action")
+        }
+        Outcome::Retry => tracing::warn!(event, error = %e, "will retry"),
+        Outcome::DeadLetter => {
+            tracing::error!(event, error = %e, "unusable, to the dead-letter queue")
+        }
+    }
+    outcome.fails()
+}
+
+/// The one entry point: parses the payload, drops (with a log line) events the function does not
+/// take, and answers.
+///
+/// - One event: `{"ok": true, "result": …}`; an acknowledged failure `{"ok": false, "acknowledged":
+///   "<why>"}`; a retryable or dead-letter failure is `Err`, so Lambda retries it and then sends it
+///   to the function's dead-letter queue.
+/// - An SQS batch: `{"batchItemFailures": [{"itemIdentifier": …}]}` (partial batch response), so
+///   only the failed messages are retried and, after `maxReceiveCount`, dead-lettered.
+pub async fn serve<H: Handler>(
+    spec: &Spec,
+    handler: &H,
+    payload: Value,
+    inv: &Invocation,
+) -> Result<Value, HandlerError> {
+    match Input::parse(payload) {
+        Ok(Input::One(event)) => {
+            let kind = event.kind();
+            if !spec.accepts(kind) {
+                tracing::info!(kind = kind.as_str(), "{}", not_taken(spec, &event));
+                return Ok(json!({"ok": true, "result": "ignored"}));
+            }
+            match handler.handle(event, inv).await {
+                Ok(a) => Ok(json!({"ok": true, "result": a})),
+                Err(e) if !settle("direct", &e) => {
+                    Ok(json!({"ok": false, "acknowledged": e.to_string()}))
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Ok(Input::Batch(messages)) => {
+            let mut failed = Vec::new();
+            let mut accepted = Vec::new();
+            for Message { id, event } in messages {
+                match event {
+                    Ok(e) if spec.accepts(e.kind()) => accepted.push((id, e)),
+                    Ok(e) => {
+                        tracing::info!(message = %id, kind = e.kind().as_str(), "{}", not_taken(spec, &e))
+                    }
+                    Err(e) => {
+                        if settle(&id, &HandlerError::Event(e)) {
+                            failed.push(id);
+                        }
+                    }
+                }
+            }
+            failed.extend(handler.handle_batch(accepted, inv).await);
+            Ok(batch_answer(failed))
+        }
+        Err(e) => {
+            let e = HandlerError::Event(e);
+            settle("direct", &e);
+            Err(e)
+        }
+    }
+}
+
+fn not_taken(spec: &Spec, event: &Inbound) -> String {
+    match event {
+        Inbound::Foreign(source, kind) => {
+            format!("{source} / {kind} is not an event this pipeline handles; acknowledged")
+        }
+        _ => format!("{} does not act on this event; acknowledged", spec.name),
+    }
+}
+
+/// An SQS partial batch response failing these message ids.
+pub fn batch_answer(failed: Vec<String>) -> Value {
+    let failures: Vec<Value> = failed
+        .into_iter()
+        .map(|id| json!({ "itemIdentifier": id }))
+        .collect();
+    json!({ "batchItemFailures": failures })
+}
+
+/// A handler with its type erased, so one table can build any function (`eks_remedy_aws::function`).
+pub trait Serve: Send + Sync {
+    /// [`serve`] for this handler.
+    fn serve<'a>(
+        &'a self,
+        payload: Value,
+        inv: &'a Invocation,
+    ) -> Pin<Box<dyn Future<Output = Result<Value, HandlerError>> + Send + 'a>>;
+}
+
+/// A handler paired with its row.
+pub struct Function<H> {
+    /// Its row.
+    pub spec: &'static Spec,
+    /// Its logic.
+    pub handler: H,
+}
+
+impl<H: Handler> Serve for Function<H> {
+    fn serve<'a>(
+        &'a self,
+        payload: Value,
+        inv: &'a Invocation,
+    ) -> Pin<Box<dyn Future<Output = Result<Value, HandlerError>> + Send + 'a>> {
+        Box::pin(serve(self.spec, &self.handler, payload, inv))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_function_has_one_row() {
+        for id in [
+            FunctionId::ThrottleWatcher,
+            FunctionId::ScaleUpWatcher,
+            FunctionId::EbsAlarmWatcher,
+            FunctionId::Collector,
+            FunctionId::BundleAnalyzer,
+        ] {
+            assert_eq!(FUNCTIONS.iter().filter(|s| s.id == id).count(), 1, "{id:?}");
+            assert_eq!(id.spec().id, id);
+        }
+        // One function per kind, so replay and routing are unambiguous.
+        let mut kinds: Vec<Kind> = FUNCTIONS
+            .iter()
+            .flat_map(|s| s.accepts.iter().copied())
+            .collect();
+        let n = kinds.len();
+        kinds.sort();
+        kinds.dedup();
+        assert_eq!(kinds.len(), n, "a kind is taken by two functions");
+        assert!(Spec::for_kind(Kind::Foreign).is_none());
+    }
+
+    #[test]
+    fn invocation_reads_the_arn() {
+        let inv = Invocation::from_arn(
+            "r",
+            "arn:aws:lambda:eu-west-1:111122223333:function:eks-remedy-Collector",
+        );
+        assert_eq!(
+            (inv.account.as_str(), inv.region.as_str()),
+            ("111122223333", "eu-west-1")
+        );
+        assert_eq!(Invocation::from_arn("r", "nonsense").account, "");
+    }
+}
