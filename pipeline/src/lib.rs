@@ -9,12 +9,14 @@
 //! | [`ports`] | one small trait per AWS capability; adapters live in `eks-remedy-aws` |
 //! | [`handlers`] | the five functions' logic, generic over the ports |
 //! | [`fakes`] | in-memory ports for tests and benchmarks |
+//! | [`metrics`] | the pipeline's own metrics, as CloudWatch Embedded Metric Format lines on stdout |
 //!
 //! Error handling at the Lambda edge is decided in one place, [`Outcome::of`].
 
 pub mod events;
 pub mod fakes;
 pub mod handlers;
+pub mod metrics;
 pub mod model;
 pub mod ports;
 

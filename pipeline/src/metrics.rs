@@ -1,0 +1,737 @@
+//! The pipeline's own metrics, written as CloudWatch Embedded Metric Format (EMF) lines on stdout.
+//!
+//! Lambda sends stdout to CloudWatch Logs, which turns every EMF document into metrics: no API call,
+//! no `cloudwatch:PutMetricData` permission, nothing to fail on the handler's path. A handler records
+//! into one [`Metrics`] per event and the edge flushes it once the event is done:
+//!
+//! ```
+//! use eks_remedy_pipeline::metrics::{Captured, Metric, Metrics, RuleMetric};
+//!
+//! let mut m = Metrics::new("EksRemedy", "bundle-analyzer");
+//! m.set_kind("bundle");
+//! m.count(Metric::EventsReceived, 1);
+//! m.seconds(Metric::AnalysisSeconds, std::time::Duration::from_millis(2_500));
+//! m.rule_count(RuleMetric::Findings, "ebs-io-throttling", 1);
+//! let out = Captured::default();
+//! assert_eq!(m.flush(&out), 2); // one line for the event, one for the rule
+//! ```
+//!
+//! Dimensions. Event metrics ([`Metric`]) are published twice: per `function`, and per `function`
+//! and `kind` when the event's kind is known, so a dashboard can sum a function without listing its
+//! kinds. Per-rule metrics ([`RuleMetric`]) are published per `function` and `rule`; one EMF document
+//! holds one value per dimension, so each rule gets its own line.
+//!
+//! The documents keep the specification's limits whatever is recorded: at most 100 metrics per
+//! directive and 100 values per metric, dimension values as non-empty ASCII of at most 1,024
+//! characters, and only values CloudWatch accepts (finite, magnitude within 2^-260..2^360 or zero);
+//! anything else is dropped, never sent to make CloudWatch reject the whole line.
+//!
+//! Why not a crate: awslabs' `metrique` (with `metrique-writer-format-emf`) needs Rust 1.91 (the
+//! workspace supports 1.85) and is built for wide events written through background queues; the
+//! pipeline records about a dozen numbers per event, which this module formats in one pass.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Map, Value};
+
+/// The environment variable naming the CloudWatch namespace.
+pub const NAMESPACE_ENV: &str = "METRICS_NAMESPACE";
+/// The namespace when [`NAMESPACE_ENV`] is unset or invalid.
+pub const DEFAULT_NAMESPACE: &str = "EksRemedy";
+
+/// Dimension: the function that handled the event.
+pub const FUNCTION: &str = "function";
+/// Dimension: the kind of event handled (`throttling`, `launch`, `bundle`...).
+pub const KIND: &str = "kind";
+/// Dimension: the rule id of a finding.
+pub const RULE: &str = "rule";
+
+/// EMF's limit on metrics per directive.
+pub const MAX_METRICS_PER_DIRECTIVE: usize = 100;
+/// EMF's limit on values in one metric's array.
+pub const MAX_VALUES_PER_METRIC: usize = 100;
+/// CloudWatch's limit on dimensions per metric.
+pub const MAX_DIMENSIONS: usize = 30;
+/// CloudWatch's limit on a dimension value's length.
+pub const MAX_DIMENSION_VALUE_CHARS: usize = 1024;
+/// CloudWatch's limit on a namespace's length.
+pub const MAX_NAMESPACE_CHARS: usize = 255;
+
+/// The unit CloudWatch stores with a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// A number of things; summed into one value per flush.
+    Count,
+    /// A duration; every observation kept.
+    Seconds,
+    /// A size; every observation kept.
+    Bytes,
+}
+
+impl Unit {
+    /// The unit's name in EMF (`MetricDefinition.Unit`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Count => "Count",
+            Unit::Seconds => "Seconds",
+            Unit::Bytes => "Bytes",
+        }
+    }
+}
+
+/// Declares a metric enum once: each variant's name is its CloudWatch name, `ALL` lists every
+/// variant (so a new one cannot be left out of the list), `unit()` gives its unit.
+macro_rules! metric_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[doc = $doc:literal])* $variant:ident: $unit:ident,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+        pub enum $name {
+            $($(#[doc = $doc])* $variant,)+
+        }
+
+        impl $name {
+            /// Every variant.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The metric's name in CloudWatch.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($name::$variant => stringify!($variant),)+
+                }
+            }
+
+            /// The metric's unit.
+            pub fn unit(self) -> Unit {
+                match self {
+                    $($name::$variant => Unit::$unit,)+
+                }
+            }
+        }
+    };
+}
+
+metric_enum! {
+    /// A metric of one handled event, published per `function` and per `function` + `kind`.
+    ///
+    /// Adding one: a line here and a widget on the template's dashboard (a test fails until the
+    /// dashboard shows it).
+    Metric {
+        /// An event reached the function.
+        EventsReceived: Count,
+        /// The event was acknowledged without work (foreign, duplicate, over a budget).
+        EventsIgnored: Count,
+        /// The event failed (retried or dead-lettered).
+        EventsFailed: Count,
+        /// A new incident was opened.
+        IncidentsOpened: Count,
+        /// A log collection was started on a node.
+        CollectionsStarted: Count,
+        /// A collection ended without a bundle.
+        CollectionsFailed: Count,
+        /// A collection ended with a bundle uploaded.
+        CollectionsSucceeded: Count,
+        /// A bundle was analysed and its report written.
+        BundlesAnalyzed: Count,
+        /// Time the analysis of one bundle took.
+        AnalysisSeconds: Seconds,
+        /// Bytes the analyzer read from one bundle (inflated).
+        AnalysisBytes: Bytes,
+    }
+}
+
+metric_enum! {
+    /// A metric counted per rule id, published per `function` + `rule`.
+    RuleMetric {
+        /// Findings reported for the rule.
+        Findings: Count,
+    }
+}
+
+/// The dimension sets a metric of this name is published under, or `None` for a name this module
+/// does not define (the dashboard test checks its queries against this).
+pub fn dimension_sets(name: &str) -> Option<Vec<Vec<&'static str>>> {
+    if Metric::ALL.iter().any(|m| m.name() == name) {
+        Some(vec![vec![FUNCTION], vec![FUNCTION, KIND]])
+    } else if RuleMetric::ALL.iter().any(|m| m.name() == name) {
+        Some(vec![vec![FUNCTION, RULE]])
+    } else {
+        None
+    }
+}
+
+/// Where flushed EMF lines go.
+pub trait Sink {
+    /// Writes one EMF document (a JSON object without newline) as one line. Never fails the caller:
+    /// losing a metric must not fail an event.
+    fn line(&self, line: &str);
+}
+
+/// Standard output, where Lambda's log capture picks EMF up.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stdout;
+
+impl Sink for Stdout {
+    fn line(&self, line: &str) {
+        // One write of the whole line, so a log line written concurrently cannot land inside it.
+        let mut buf = String::with_capacity(line.len() + 1);
+        buf.push_str(line);
+        buf.push('\n');
+        // A closed stdout leaves nothing useful to do with the error.
+        let _ = std::io::stdout().lock().write_all(buf.as_bytes());
+    }
+}
+
+/// Keeps every line in memory, for tests and replays.
+#[derive(Debug, Default)]
+pub struct Captured {
+    lines: Mutex<Vec<String>>,
+}
+
+impl Captured {
+    /// The lines written so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+}
+
+impl Sink for Captured {
+    fn line(&self, line: &str) {
+        match self.lines.lock() {
+            Ok(mut l) => l.push(line.to_string()),
+            Err(poisoned) => poisoned.into_inner().push(line.to_string()),
+        }
+    }
+}
+
+/// The values recorded under one set of dimension values.
+#[derive(Debug, Default, Clone)]
+struct Values {
+    /// Metric name → (unit, values), in name order so output is stable.
+    by_name: BTreeMap<&'static str, (Unit, Vec<f64>)>,
+}
+
+impl Values {
+    fn record(&mut self, name: &'static str, unit: Unit, value: f64) {
+        if !accepted(value) {
+            tracing::warn!(
+                metric = name,
+                value,
+                "metric value dropped: CloudWatch refuses it"
+            );
+            return;
+        }
+        let (_, values) = self.by_name.entry(name).or_insert((unit, Vec::new()));
+        if unit == Unit::Count && !values.is_empty() {
+            values[0] += value;
+        } else if values.len() < MAX_VALUES_PER_METRIC {
+            values.push(value);
+        } else {
+            tracing::warn!(
+                metric = name,
+                "metric value dropped: over {MAX_VALUES_PER_METRIC} values in one flush"
+            );
+        }
+    }
+}
+
+/// Whether CloudWatch accepts the value: finite, and zero or of magnitude 2^-260 to 2^360.
+fn accepted(value: f64) -> bool {
+    let magnitude = value.abs();
+    value.is_finite()
+        && (magnitude == 0.0 || (2f64.powi(-260)..=2f64.powi(360)).contains(&magnitude))
+}
+
+/// The metrics of one event (or one batch), flushed as EMF lines.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    namespace: String,
+    function: String,
+    kind: Option<String>,
+    event: Values,
+    /// (rule id, values) in rule order.
+    rules: BTreeMap<String, Values>,
+}
+
+impl Metrics {
+    /// A recorder for `function` (a dimension value, e.g. `throttle-watcher`) in `namespace`.
+    pub fn new(namespace: &str, function: &str) -> Metrics {
+        Metrics {
+            namespace: namespace.to_string(),
+            function: dimension_value(function),
+            kind: None,
+            event: Values::default(),
+            rules: BTreeMap::new(),
+        }
+    }
+
+    /// A recorder in the namespace read from [`NAMESPACE_ENV`] through `get` (see [`namespace`]).
+    pub fn from_env(function: &str, get: impl Fn(&str) -> Option<String>) -> Metrics {
+        Metrics::new(&namespace(get), function)
+    }
+
+    /// Sets the event's kind: the event metrics are then also published per kind.
+    pub fn set_kind(&mut self, kind: &str) {
+        self.kind = Some(dimension_value(kind));
+    }
+
+    /// Adds `n` to a metric (for a unit other than `Count`, `n` is one observation).
+    pub fn count(&mut self, metric: Metric, n: u64) {
+        // Precision is lost only past 2^53, far beyond any count of one event.
+        self.observe(metric, n as f64);
+    }
+
+    /// Records one observation (summed for a `Count` metric).
+    pub fn observe(&mut self, metric: Metric, value: f64) {
+        self.event.record(metric.name(), metric.unit(), value);
+    }
+
+    /// Records a duration in seconds.
+    pub fn seconds(&mut self, metric: Metric, elapsed: Duration) {
+        self.observe(metric, elapsed.as_secs_f64());
+    }
+
+    /// Adds `n` to a per-rule metric for `rule`.
+    pub fn rule_count(&mut self, metric: RuleMetric, rule: &str, n: u64) {
+        self.rules.entry(dimension_value(rule)).or_default().record(
+            metric.name(),
+            metric.unit(),
+            n as f64,
+        );
+    }
+
+    /// Whether nothing was recorded since the last flush.
+    pub fn is_empty(&self) -> bool {
+        self.event.by_name.is_empty() && self.rules.values().all(|v| v.by_name.is_empty())
+    }
+
+    /// The EMF documents for what was recorded, stamped `timestamp_ms` (milliseconds since the
+    /// epoch): the event's first, then one per rule. Nothing recorded, no document.
+    pub fn documents(&self, timestamp_ms: u64) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut event_dims = vec![(FUNCTION, self.function.as_str())];
+        if let Some(kind) = &self.kind {
+            event_dims.push((KIND, kind.as_str()));
+        }
+        // Per function alone, and with the kind when known.
+        let event_sets: Vec<&[(&str, &str)]> = if event_dims.len() > 1 {
+            vec![&event_dims[..1], &event_dims[..]]
+        } else {
+            vec![&event_dims[..]]
+        };
+        out.extend(self.document(timestamp_ms, &event_sets, &self.event));
+        for (rule, values) in &self.rules {
+            let dims = [(FUNCTION, self.function.as_str()), (RULE, rule.as_str())];
+            out.extend(self.document(timestamp_ms, &[&dims[..]], values));
+        }
+        out
+    }
+
+    /// One EMF document: the dimension values and metric values at the top level, and a directive
+    /// per 100 metrics naming them.
+    fn document(
+        &self,
+        timestamp_ms: u64,
+        dimension_sets: &[&[(&str, &str)]],
+        values: &Values,
+    ) -> Option<Value> {
+        if values.by_name.is_empty() {
+            return None;
+        }
+        let mut root = Map::new();
+        for set in dimension_sets {
+            for (name, value) in set.iter() {
+                root.insert((*name).to_string(), Value::from(*value));
+            }
+        }
+        let sets: Vec<Vec<&str>> = dimension_sets
+            .iter()
+            .map(|set| set.iter().take(MAX_DIMENSIONS).map(|(n, _)| *n).collect())
+            .collect();
+        let mut definitions = Vec::new();
+        for (name, (unit, vals)) in &values.by_name {
+            let value = match vals.as_slice() {
+                [one] => json!(one),
+                many => json!(many),
+            };
+            root.insert((*name).to_string(), value);
+            definitions.push(json!({ "Name": name, "Unit": unit.as_str() }));
+        }
+        let directives: Vec<Value> = definitions
+            .chunks(MAX_METRICS_PER_DIRECTIVE)
+            .map(|chunk| {
+                json!({ "Namespace": self.namespace, "Dimensions": sets, "Metrics": chunk })
+            })
+            .collect();
+        root.insert(
+            "_aws".into(),
+            json!({ "Timestamp": timestamp_ms, "CloudWatchMetrics": directives }),
+        );
+        Some(Value::Object(root))
+    }
+
+    /// Writes what was recorded to `sink`, one EMF line per document, stamped now, and starts
+    /// over (the kind is kept). Returns the number of lines written.
+    pub fn flush(&mut self, sink: &dyn Sink) -> usize {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        let documents = self.documents(now_ms);
+        for document in &documents {
+            sink.line(&document.to_string());
+        }
+        self.event = Values::default();
+        self.rules.clear();
+        documents.len()
+    }
+}
+
+/// The namespace from [`NAMESPACE_ENV`]: [`DEFAULT_NAMESPACE`] when unset, and, with a warning,
+/// when it is not a valid CloudWatch namespace (1 to 255 ASCII characters, not starting with `:`,
+/// no control characters): bad settings must not cost the metrics.
+pub fn namespace(get: impl Fn(&str) -> Option<String>) -> String {
+    match get(NAMESPACE_ENV) {
+        None => DEFAULT_NAMESPACE.to_string(),
+        Some(ns) => {
+            let ns = ns.trim();
+            let valid = !ns.is_empty()
+                && ns.len() <= MAX_NAMESPACE_CHARS
+                && !ns.starts_with(':')
+                && ns.chars().all(|c| c.is_ascii() && !c.is_ascii_control());
+            if valid {
+                ns.to_string()
+            } else {
+                tracing::warn!(
+                    value = ns,
+                    "{NAMESPACE_ENV} is not a CloudWatch namespace; using {DEFAULT_NAMESPACE}"
+                );
+                DEFAULT_NAMESPACE.to_string()
+            }
+        }
+    }
+}
+
+/// A dimension value CloudWatch accepts: ASCII without control characters (others become `_`),
+/// trimmed, at most 1,024 characters, `unknown` when nothing is left.
+pub fn dimension_value(raw: &str) -> String {
+    let cleaned: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(MAX_DIMENSION_VALUE_CHARS)
+        .collect();
+    match cleaned.trim() {
+        "" => "unknown".to_string(),
+        t => t.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Checks one line against the EMF specification, returning the (namespace, dimension set,
+    /// metric name) triples it defines.
+    fn check_emf(line: &str) -> Vec<(String, Vec<String>, String)> {
+        assert!(!line.contains('\n'), "one line: {line}");
+        let doc: Value = serde_json::from_str(line).unwrap();
+        let root = doc.as_object().expect("root is an object");
+        let aws = root["_aws"].as_object().expect("_aws is an object");
+        let ts = aws["Timestamp"].as_u64().expect("Timestamp is an integer");
+        // Milliseconds, not seconds: after 2001 in ms is past 1e12.
+        assert!(
+            ts > 1_000_000_000_000 || ts == 42,
+            "Timestamp {ts} is not ms"
+        );
+        let directives = aws["CloudWatchMetrics"].as_array().unwrap();
+        assert!(!directives.is_empty());
+        let mut out = Vec::new();
+        for d in directives {
+            let ns = d["Namespace"].as_str().unwrap();
+            assert!(
+                !ns.is_empty() && ns.len() <= 255 && !ns.starts_with(':'),
+                "{ns}"
+            );
+            let sets = d["Dimensions"].as_array().unwrap();
+            let metrics = d["Metrics"].as_array().unwrap();
+            assert!(
+                !metrics.is_empty() && metrics.len() <= 100,
+                "{}",
+                metrics.len()
+            );
+            for set in sets {
+                let set = set.as_array().unwrap();
+                assert!(set.len() <= MAX_DIMENSIONS);
+                let names: Vec<String> = set
+                    .iter()
+                    .map(|n| n.as_str().unwrap().to_string())
+                    .collect();
+                for n in &names {
+                    let v = root[n.as_str()].as_str().unwrap_or_else(|| {
+                        panic!("dimension {n} is not a top-level string: {line}")
+                    });
+                    assert!(
+                        !v.trim().is_empty()
+                            && v.len() <= 1024
+                            && v.chars().all(|c| c.is_ascii() && !c.is_ascii_control()),
+                        "{n}={v:?}"
+                    );
+                }
+                for m in metrics {
+                    out.push((
+                        ns.to_string(),
+                        names.clone(),
+                        m["Name"].as_str().unwrap().to_string(),
+                    ));
+                }
+            }
+            for m in metrics {
+                let name = m["Name"].as_str().unwrap();
+                assert!(!name.is_empty() && name.len() <= 255);
+                assert!(["Count", "Seconds", "Bytes"].contains(&m["Unit"].as_str().unwrap()));
+                let numbers: Vec<f64> = match &root[name] {
+                    Value::Number(n) => vec![n.as_f64().unwrap()],
+                    Value::Array(a) => a.iter().map(|v| v.as_f64().unwrap()).collect(),
+                    other => panic!("{name} is not a number or array of numbers: {other}"),
+                };
+                assert!(!numbers.is_empty() && numbers.len() <= 100);
+                assert!(numbers.iter().all(|n| accepted(*n)), "{numbers:?}");
+            }
+        }
+        out
+    }
+
+    fn flushed(m: &mut Metrics) -> Vec<String> {
+        let sink = Captured::default();
+        let n = m.flush(&sink);
+        let lines = sink.lines();
+        assert_eq!(n, lines.len());
+        lines
+    }
+
+    #[test]
+    fn an_analysed_bundle_prints_valid_emf() {
+        let mut m = Metrics::new("EksRemedy", "bundle-analyzer");
+        m.set_kind("bundle");
+        m.count(Metric::EventsReceived, 1);
+        m.count(Metric::BundlesAnalyzed, 1);
+        m.seconds(Metric::AnalysisSeconds, Duration::from_millis(2_500));
+        m.count(Metric::AnalysisBytes, 127_054);
+        m.rule_count(RuleMetric::Findings, "ebs-io-throttling", 1);
+        m.rule_count(RuleMetric::Findings, "pod-ip-assignment-failed", 2);
+        let lines = flushed(&mut m);
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+
+        let event = check_emf(&lines[0]);
+        let doc: Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(
+            (doc["function"].as_str(), doc["kind"].as_str()),
+            (Some("bundle-analyzer"), Some("bundle"))
+        );
+        assert_eq!(doc["AnalysisSeconds"], json!(2.5));
+        assert_eq!(doc["AnalysisBytes"], json!(127_054.0));
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["function"], ["function", "kind"]])
+        );
+        let units: BTreeMap<String, String> = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["Name"].as_str().unwrap().into(),
+                    m["Unit"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        assert_eq!(units["AnalysisSeconds"], "Seconds");
+        assert_eq!(units["AnalysisBytes"], "Bytes");
+        assert_eq!(units["EventsReceived"], "Count");
+        assert_eq!(event.len(), 8, "4 metrics × 2 dimension sets");
+
+        for (line, rule, n) in [
+            (&lines[1], "ebs-io-throttling", 1.0),
+            (&lines[2], "pod-ip-assignment-failed", 2.0),
+        ] {
+            let defined = check_emf(line);
+            assert_eq!(
+                defined,
+                vec![(
+                    "EksRemedy".into(),
+                    vec!["function".into(), "rule".into()],
+                    "Findings".into()
+                )]
+            );
+            let doc: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(
+                (doc["rule"].as_str(), doc["Findings"].as_f64()),
+                (Some(rule), Some(n))
+            );
+        }
+        // Every name the documents define is a published name with those dimensions.
+        for (_, dims, name) in check_emf(&lines[0]).into_iter().chain(check_emf(&lines[1])) {
+            let sets = dimension_sets(&name).unwrap();
+            assert!(sets.iter().any(|s| *s == dims), "{name} {dims:?}");
+        }
+    }
+
+    #[test]
+    fn without_a_kind_only_the_function_dimension() {
+        let mut m = Metrics::new("EksRemedy", "collector");
+        m.count(Metric::EventsFailed, 1);
+        let lines = flushed(&mut m);
+        let defined = check_emf(&lines[0]);
+        assert_eq!(
+            defined,
+            vec![(
+                "EksRemedy".into(),
+                vec!["function".into()],
+                "EventsFailed".into()
+            )]
+        );
+        assert!(!lines[0].contains("\"kind\""));
+    }
+
+    #[test]
+    fn counts_are_summed_and_observations_kept() {
+        let mut m = Metrics::new("EksRemedy", "collector");
+        m.count(Metric::CollectionsStarted, 2);
+        m.count(Metric::CollectionsStarted, 3);
+        m.observe(Metric::AnalysisSeconds, 1.0);
+        m.observe(Metric::AnalysisSeconds, 2.0);
+        let doc: Value = serde_json::from_str(&flushed(&mut m)[0]).unwrap();
+        assert_eq!(doc["CollectionsStarted"], json!(5.0));
+        assert_eq!(doc["AnalysisSeconds"], json!([1.0, 2.0]));
+    }
+
+    #[test]
+    fn values_cloudwatch_refuses_are_dropped() {
+        let mut m = Metrics::new("EksRemedy", "bundle-analyzer");
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, 1e-300] {
+            m.observe(Metric::AnalysisSeconds, bad);
+        }
+        assert!(m.is_empty(), "only refused values: nothing to send");
+        assert!(flushed(&mut m).is_empty());
+        m.observe(Metric::AnalysisSeconds, f64::NAN);
+        m.observe(Metric::AnalysisSeconds, 0.0);
+        m.observe(Metric::AnalysisSeconds, 3.5);
+        let line = &flushed(&mut m)[0];
+        check_emf(line);
+        let doc: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(doc["AnalysisSeconds"], json!([0.0, 3.5]));
+    }
+
+    #[test]
+    fn at_most_100_values_per_metric() {
+        let mut m = Metrics::new("EksRemedy", "bundle-analyzer");
+        for i in 0..250 {
+            m.observe(Metric::AnalysisBytes, f64::from(i));
+        }
+        let line = &flushed(&mut m)[0];
+        check_emf(line);
+        let doc: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(
+            doc["AnalysisBytes"].as_array().unwrap().len(),
+            MAX_VALUES_PER_METRIC
+        );
+    }
+
+    #[test]
+    fn hostile_dimension_values_are_made_acceptable() {
+        assert_eq!(dimension_value("ebs-io-throttling"), "ebs-io-throttling");
+        assert_eq!(dimension_value("a\nb\u{1b}[31mc"), "a_b_[31mc");
+        assert_eq!(dimension_value("règle"), "r_gle");
+        assert_eq!(dimension_value("   "), "unknown");
+        assert_eq!(dimension_value(""), "unknown");
+        assert_eq!(
+            dimension_value(&"x".repeat(5000)).len(),
+            MAX_DIMENSION_VALUE_CHARS
+        );
+
+        let mut m = Metrics::new("EksRemedy", "\u{0}");
+        m.set_kind("\t");
+        m.rule_count(RuleMetric::Findings, "\u{202e}evil\n", 1);
+        m.count(Metric::EventsReceived, 1);
+        for line in flushed(&mut m) {
+            check_emf(&line);
+        }
+    }
+
+    #[test]
+    fn flush_starts_over() {
+        let mut m = Metrics::new("EksRemedy", "throttle-watcher");
+        m.set_kind("throttling");
+        m.count(Metric::EventsReceived, 1);
+        assert_eq!(flushed(&mut m).len(), 1);
+        assert!(m.is_empty());
+        assert!(
+            flushed(&mut m).is_empty(),
+            "nothing recorded, nothing written"
+        );
+        m.count(Metric::EventsIgnored, 1);
+        let doc: Value = serde_json::from_str(&flushed(&mut m)[0]).unwrap();
+        assert_eq!(doc["kind"], "throttling", "the kind stays");
+        assert!(doc.get("EventsReceived").is_none());
+    }
+
+    #[test]
+    fn namespace_comes_from_the_environment_if_valid() {
+        let env = |v: Option<&'static str>| {
+            move |k: &str| {
+                (k == NAMESPACE_ENV)
+                    .then_some(v)
+                    .flatten()
+                    .map(String::from)
+            }
+        };
+        assert_eq!(namespace(env(None)), DEFAULT_NAMESPACE);
+        assert_eq!(namespace(env(Some("Prod/EksRemedy"))), "Prod/EksRemedy");
+        for bad in ["", "  ", ":colon", "tab\there", "ünï"] {
+            assert_eq!(namespace(env(Some(bad))), DEFAULT_NAMESPACE, "{bad:?}");
+        }
+        let long = "n".repeat(256);
+        assert_eq!(namespace(|_| Some(long.clone())), DEFAULT_NAMESPACE);
+        let m = Metrics::from_env("collector", env(Some("Staging")));
+        let mut m = m;
+        m.count(Metric::EventsReceived, 1);
+        assert_eq!(check_emf(&flushed(&mut m)[0])[0].0, "Staging");
+    }
+
+    #[test]
+    fn the_timestamp_is_milliseconds() {
+        let mut m = Metrics::new("EksRemedy", "collector");
+        m.count(Metric::EventsReceived, 1);
+        let doc = &m.documents(42)[0];
+        assert_eq!(doc["_aws"]["Timestamp"], json!(42));
+        let line = &flushed(&mut m)[0];
+        check_emf(line);
+    }
+
+    #[test]
+    fn names_are_unique_and_known() {
+        let mut names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+        names.extend(RuleMetric::ALL.iter().map(|m| m.name()));
+        let unique: std::collections::BTreeSet<&str> = names.iter().copied().collect();
+        assert_eq!(unique.len(), names.len());
+        for n in names {
+            assert!(dimension_sets(n).is_some());
+            assert!(
+                ![FUNCTION, KIND, RULE, "_aws"].contains(&n),
+                "{n} collides with a key"
+            );
+        }
+        assert!(dimension_sets("NoSuchMetric").is_none());
+    }
+}
