@@ -10,6 +10,7 @@
 //! | [`handlers`] | the five functions' logic, generic over the ports |
 //! | [`fakes`] | in-memory ports for tests and benchmarks |
 //! | [`metrics`] | the pipeline's own metrics, as CloudWatch Embedded Metric Format lines on stdout |
+//! | [`telemetry`] | JSON logs, one span per event carrying its incident, cluster and instance |
 //!
 //! Error handling at the Lambda edge is decided in one place, [`Outcome::of`].
 
@@ -19,6 +20,7 @@ pub mod handlers;
 pub mod metrics;
 pub mod model;
 pub mod ports;
+pub mod telemetry;
 
 use std::time::Duration;
 
