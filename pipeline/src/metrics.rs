@@ -734,4 +734,66 @@ mod tests {
         }
         assert!(dimension_sets("NoSuchMetric").is_none());
     }
+
+    /// The text after each occurrence of `marker`, up to `end`.
+    fn each_after<'a>(text: &'a str, marker: &str, end: char) -> Vec<&'a str> {
+        text.match_indices(marker)
+            .map(|(i, _)| {
+                let rest = &text[i + marker.len()..];
+                &rest[..rest.find(end).unwrap_or(rest.len())]
+            })
+            .collect()
+    }
+
+    /// The template's dashboard queries only metrics this module publishes, under dimensions it
+    /// publishes them with; it shows every one of them, and the depth of every dead-letter queue.
+    #[test]
+    fn the_dashboard_matches_the_published_metrics_and_queues() {
+        let template = include_str!("../../infra/template.yaml");
+        let start = template
+            .find("DashboardBody:")
+            .expect("the template has a dashboard");
+        let body = &template[start..];
+        let body = &body[..body.find("\n\n").unwrap_or(body.len())];
+
+        let mut shown = std::collections::BTreeSet::new();
+        for query in each_after(body, "SEARCH('{", '\'') {
+            let (schema, rest) = query.split_once("} ").unwrap();
+            // The namespace first (the stack's parameter), then the dimension names.
+            let mut schema = schema.split(',');
+            assert_eq!(schema.next(), Some(r#"\"${MetricsNamespace}\""#), "{query}");
+            let dims: Vec<&str> = schema.collect();
+            let name = each_after(rest, r#"MetricName=\""#, '\\')[0];
+            let sets = dimension_sets(name)
+                .unwrap_or_else(|| panic!("the dashboard queries {name}, which is not published"));
+            assert!(
+                sets.contains(&dims),
+                "{name} is published with {sets:?}, the dashboard asks for {dims:?}"
+            );
+            shown.insert(name);
+        }
+        let published = Metric::ALL
+            .iter()
+            .map(|m| m.name())
+            .chain(RuleMetric::ALL.iter().map(|m| m.name()));
+        for name in published {
+            assert!(shown.contains(name), "{name} is not on the dashboard");
+        }
+
+        let mut dlqs = std::collections::BTreeSet::new();
+        for marker in [
+            "deadLetterTargetArn: !GetAtt ",
+            "DeadLetterConfig: { Arn: !GetAtt ",
+            "DeadLetterQueue: { Type: SQS, TargetArn: !GetAtt ",
+        ] {
+            dlqs.extend(each_after(template, marker, '.'));
+        }
+        assert_eq!(dlqs.len(), 4, "{dlqs:?}");
+        for dlq in dlqs {
+            assert!(
+                body.contains(&format!("${{{dlq}.QueueName}}")),
+                "{dlq} is not on the dashboard"
+            );
+        }
+    }
 }
