@@ -25,6 +25,8 @@
 //! directive and 100 values per metric, dimension values as non-empty ASCII of at most 1,024
 //! characters, and only values CloudWatch accepts (finite, magnitude within 2^-260..2^360 or zero);
 //! anything else is dropped, never sent to make CloudWatch reject the whole line.
+//! [`validate`] checks a line against the specification: tests of anything that prints metrics
+//! (a handled event, a replay) use it on what was written to a [`Captured`] sink.
 //!
 //! Why not a crate: awslabs' `metrique` (with `metrique-writer-format-emf`) needs Rust 1.91 (the
 //! workspace supports 1.85) and is built for wide events written through background queues; the
@@ -392,6 +394,193 @@ impl Metrics {
     }
 }
 
+/// CloudWatch Logs' limit on one log event, which bounds an EMF document.
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+
+/// The units CloudWatch accepts in `MetricDefinition.Unit`.
+const CLOUDWATCH_UNITS: &[&str] = &[
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
+];
+
+/// One metric an EMF document publishes: under this namespace, with these dimensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// `MetricDirective.Namespace`.
+    pub namespace: String,
+    /// One dimension set of the directive (dimension names).
+    pub dimensions: Vec<String>,
+    /// `MetricDefinition.Name`.
+    pub name: String,
+}
+
+/// Why a line is not an EMF document CloudWatch would turn into metrics.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmfError {
+    /// Not one line holding one JSON object.
+    #[error("not an EMF line: {0}")]
+    NotADocument(String),
+    /// A member is missing, of the wrong type or out of the specification's limits.
+    #[error("{member}: {reason}")]
+    Invalid {
+        /// Where, e.g. `_aws.CloudWatchMetrics[0].Namespace`.
+        member: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn invalid(member: impl Into<String>, reason: impl Into<String>) -> EmfError {
+    EmfError::Invalid {
+        member: member.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Checks one line against the Embedded Metric Format specification and CloudWatch's limits, and
+/// returns what it publishes: for tests of anything that prints metrics, and for replays.
+pub fn validate(line: &str) -> Result<Vec<Published>, EmfError> {
+    if line.contains('\n') || line.len() > MAX_DOCUMENT_BYTES {
+        return Err(EmfError::NotADocument(format!(
+            "{} bytes, {} line(s)",
+            line.len(),
+            line.lines().count()
+        )));
+    }
+    let doc: Value =
+        serde_json::from_str(line).map_err(|e| EmfError::NotADocument(e.to_string()))?;
+    let root = doc
+        .as_object()
+        .ok_or_else(|| EmfError::NotADocument("not a JSON object".into()))?;
+    let aws = root
+        .get("_aws")
+        .and_then(Value::as_object)
+        .ok_or_else(|| invalid("_aws", "missing or not an object"))?;
+    if aws.get("Timestamp").and_then(Value::as_u64).is_none() {
+        return Err(invalid(
+            "_aws.Timestamp",
+            "missing or not a whole number of milliseconds",
+        ));
+    }
+    let directives = aws
+        .get("CloudWatchMetrics")
+        .and_then(Value::as_array)
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| invalid("_aws.CloudWatchMetrics", "missing, empty or not an array"))?;
+    let mut out = Vec::new();
+    for (i, d) in directives.iter().enumerate() {
+        let at = format!("_aws.CloudWatchMetrics[{i}]");
+        let namespace = d
+            .get("Namespace")
+            .and_then(Value::as_str)
+            .filter(|ns| !ns.is_empty() && ns.len() <= MAX_NAMESPACE_CHARS && !ns.starts_with(':'))
+            .ok_or_else(|| invalid(format!("{at}.Namespace"), "missing or not 1-255 characters"))?;
+        let sets = d
+            .get("Dimensions")
+            .and_then(Value::as_array)
+            .ok_or_else(|| invalid(format!("{at}.Dimensions"), "missing or not an array"))?;
+        let mut dimension_sets = Vec::new();
+        for (j, set) in sets.iter().enumerate() {
+            let at = format!("{at}.Dimensions[{j}]");
+            let set = set
+                .as_array()
+                .filter(|s| s.len() <= MAX_DIMENSIONS)
+                .ok_or_else(|| invalid(&at, "not an array of at most 30 names"))?;
+            let mut names = Vec::new();
+            for name in set {
+                let name = name
+                    .as_str()
+                    .ok_or_else(|| invalid(&at, "a dimension name is not a string"))?;
+                let value = root
+                    .get(name)
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| invalid(name, "a dimension without a top-level string value"))?;
+                if value.trim().is_empty()
+                    || value.len() > MAX_DIMENSION_VALUE_CHARS
+                    || !value.chars().all(|c| c.is_ascii() && !c.is_ascii_control())
+                {
+                    return Err(invalid(name, "not 1-1024 printable ASCII characters"));
+                }
+                names.push(name.to_string());
+            }
+            dimension_sets.push(names);
+        }
+        let metrics = d
+            .get("Metrics")
+            .and_then(Value::as_array)
+            .filter(|m| !m.is_empty() && m.len() <= MAX_METRICS_PER_DIRECTIVE)
+            .ok_or_else(|| invalid(format!("{at}.Metrics"), "not an array of 1-100 metrics"))?;
+        for (k, m) in metrics.iter().enumerate() {
+            let at = format!("{at}.Metrics[{k}]");
+            let name = m
+                .get("Name")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty() && n.len() <= 255)
+                .ok_or_else(|| invalid(format!("{at}.Name"), "missing or not 1-255 characters"))?;
+            if let Some(unit) = m.get("Unit") {
+                if !unit.as_str().is_some_and(|u| CLOUDWATCH_UNITS.contains(&u)) {
+                    return Err(invalid(
+                        format!("{at}.Unit"),
+                        format!("{unit} is not a CloudWatch unit"),
+                    ));
+                }
+            }
+            if let Some(r) = m.get("StorageResolution") {
+                if !matches!(r.as_u64(), Some(1 | 60)) {
+                    return Err(invalid(format!("{at}.StorageResolution"), "not 1 or 60"));
+                }
+            }
+            let values: Vec<&Value> = match root.get(name) {
+                Some(Value::Array(a)) => a.iter().collect(),
+                Some(v) => vec![v],
+                None => return Err(invalid(name, "a metric without a top-level value")),
+            };
+            let numbers_ok = !values.is_empty()
+                && values.len() <= MAX_VALUES_PER_METRIC
+                && values.iter().all(|v| v.as_f64().is_some_and(accepted));
+            if !numbers_ok {
+                return Err(invalid(
+                    name,
+                    "not a number or an array of 1-100 numbers CloudWatch accepts",
+                ));
+            }
+            for dimensions in &dimension_sets {
+                out.push(Published {
+                    namespace: namespace.to_string(),
+                    dimensions: dimensions.clone(),
+                    name: name.to_string(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The namespace from [`NAMESPACE_ENV`]: [`DEFAULT_NAMESPACE`] when unset, and, with a warning,
 /// when it is not a valid CloudWatch namespace (1 to 255 ASCII characters, not starting with `:`,
 /// no control characters): bad settings must not cost the metrics.
@@ -441,75 +630,20 @@ pub fn dimension_value(raw: &str) -> String {
 mod tests {
     use super::*;
 
-    /// Checks one line against the EMF specification, returning the (namespace, dimension set,
-    /// metric name) triples it defines.
+    /// Checks a flushed line against the EMF specification, as (namespace, dimensions, name).
     fn check_emf(line: &str) -> Vec<(String, Vec<String>, String)> {
-        assert!(!line.contains('\n'), "one line: {line}");
+        let published = validate(line).unwrap_or_else(|e| panic!("{e}: {line}"));
         let doc: Value = serde_json::from_str(line).unwrap();
-        let root = doc.as_object().expect("root is an object");
-        let aws = root["_aws"].as_object().expect("_aws is an object");
-        let ts = aws["Timestamp"].as_u64().expect("Timestamp is an integer");
-        // Milliseconds, not seconds: after 2001 in ms is past 1e12.
+        // Milliseconds, not seconds: any time after 2001 in milliseconds is past 10^12.
+        let ts = doc["_aws"]["Timestamp"].as_u64().unwrap();
         assert!(
-            ts > 1_000_000_000_000 || ts == 42,
-            "Timestamp {ts} is not ms"
+            ts > 1_000_000_000_000,
+            "Timestamp {ts} is not in milliseconds"
         );
-        let directives = aws["CloudWatchMetrics"].as_array().unwrap();
-        assert!(!directives.is_empty());
-        let mut out = Vec::new();
-        for d in directives {
-            let ns = d["Namespace"].as_str().unwrap();
-            assert!(
-                !ns.is_empty() && ns.len() <= 255 && !ns.starts_with(':'),
-                "{ns}"
-            );
-            let sets = d["Dimensions"].as_array().unwrap();
-            let metrics = d["Metrics"].as_array().unwrap();
-            assert!(
-                !metrics.is_empty() && metrics.len() <= 100,
-                "{}",
-                metrics.len()
-            );
-            for set in sets {
-                let set = set.as_array().unwrap();
-                assert!(set.len() <= MAX_DIMENSIONS);
-                let names: Vec<String> = set
-                    .iter()
-                    .map(|n| n.as_str().unwrap().to_string())
-                    .collect();
-                for n in &names {
-                    let v = root[n.as_str()].as_str().unwrap_or_else(|| {
-                        panic!("dimension {n} is not a top-level string: {line}")
-                    });
-                    assert!(
-                        !v.trim().is_empty()
-                            && v.len() <= 1024
-                            && v.chars().all(|c| c.is_ascii() && !c.is_ascii_control()),
-                        "{n}={v:?}"
-                    );
-                }
-                for m in metrics {
-                    out.push((
-                        ns.to_string(),
-                        names.clone(),
-                        m["Name"].as_str().unwrap().to_string(),
-                    ));
-                }
-            }
-            for m in metrics {
-                let name = m["Name"].as_str().unwrap();
-                assert!(!name.is_empty() && name.len() <= 255);
-                assert!(["Count", "Seconds", "Bytes"].contains(&m["Unit"].as_str().unwrap()));
-                let numbers: Vec<f64> = match &root[name] {
-                    Value::Number(n) => vec![n.as_f64().unwrap()],
-                    Value::Array(a) => a.iter().map(|v| v.as_f64().unwrap()).collect(),
-                    other => panic!("{name} is not a number or array of numbers: {other}"),
-                };
-                assert!(!numbers.is_empty() && numbers.len() <= 100);
-                assert!(numbers.iter().all(|n| accepted(*n)), "{numbers:?}");
-            }
-        }
-        out
+        published
+            .into_iter()
+            .map(|p| (p.namespace, p.dimensions, p.name))
+            .collect()
     }
 
     fn flushed(m: &mut Metrics) -> Vec<String> {
@@ -585,6 +719,128 @@ mod tests {
             let sets = dimension_sets(&name).unwrap();
             assert!(sets.iter().any(|s| *s == dims), "{name} {dims:?}");
         }
+    }
+
+    #[test]
+    fn the_validator_refuses_what_cloudwatch_would_not_extract() {
+        let good = json!({
+            "_aws": {"Timestamp": 1_760_000_000_000_u64, "CloudWatchMetrics": [
+                {"Namespace": "EksRemedy", "Dimensions": [["function"]], "Metrics": [{"Name": "EventsReceived", "Unit": "Count"}]}
+            ]},
+            "function": "collector", "EventsReceived": 1
+        });
+        assert_eq!(validate(&good.to_string()).unwrap().len(), 1);
+        // Each edit alone makes the document unusable to CloudWatch; the error names the member.
+        let refused_at = |edit: &dyn Fn(&mut Value)| {
+            let mut doc = good.clone();
+            edit(&mut doc);
+            match validate(&doc.to_string()) {
+                Err(EmfError::Invalid { member, .. }) => member,
+                other => panic!("{other:?} for {doc}"),
+            }
+        };
+        let directive = "_aws.CloudWatchMetrics[0]";
+        type Edit = Box<dyn Fn(&mut Value)>;
+        let cases: Vec<(Edit, String)> = vec![
+            (
+                Box::new(|d| d["EventsReceived"] = json!("1")),
+                "EventsReceived".into(),
+            ),
+            (
+                Box::new(|d| d["EventsReceived"] = json!([])),
+                "EventsReceived".into(),
+            ),
+            (
+                Box::new(|d| d["EventsReceived"] = json!(1e300)),
+                "EventsReceived".into(),
+            ),
+            (
+                Box::new(|d| d["EventsReceived"] = json!(vec![1; 101])),
+                "EventsReceived".into(),
+            ),
+            (
+                Box::new(|d| drop(d.as_object_mut().unwrap().remove("EventsReceived"))),
+                "EventsReceived".into(),
+            ),
+            (Box::new(|d| d["function"] = json!(7)), "function".into()),
+            (
+                Box::new(|d| d["function"] = json!("naïve")),
+                "function".into(),
+            ),
+            (
+                Box::new(|d| drop(d.as_object_mut().unwrap().remove("function"))),
+                "function".into(),
+            ),
+            (
+                Box::new(|d| d["_aws"]["Timestamp"] = json!("2026-10-19T05:00:00Z")),
+                "_aws.Timestamp".into(),
+            ),
+            (
+                Box::new(|d| d["_aws"]["Timestamp"] = json!(1.5)),
+                "_aws.Timestamp".into(),
+            ),
+            (
+                Box::new(|d| d["_aws"]["CloudWatchMetrics"] = json!([])),
+                "_aws.CloudWatchMetrics".into(),
+            ),
+            (
+                Box::new(|d| d["_aws"]["CloudWatchMetrics"][0]["Namespace"] = json!("")),
+                format!("{directive}.Namespace"),
+            ),
+            (
+                Box::new(|d| d["_aws"]["CloudWatchMetrics"][0]["Namespace"] = json!(":x")),
+                format!("{directive}.Namespace"),
+            ),
+            (
+                Box::new(|d| d["_aws"]["CloudWatchMetrics"][0]["Dimensions"] = json!(["function"])),
+                format!("{directive}.Dimensions[0]"),
+            ),
+            (
+                Box::new(|d| {
+                    d["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"] = json!("Hours")
+                }),
+                format!("{directive}.Metrics[0].Unit"),
+            ),
+            (
+                Box::new(|d| {
+                    d["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["StorageResolution"] = json!(5)
+                }),
+                format!("{directive}.Metrics[0].StorageResolution"),
+            ),
+            (
+                Box::new(|d| {
+                    let many: Vec<Value> =
+                        (0..101).map(|i| json!({"Name": format!("M{i}")})).collect();
+                    for i in 0..101 {
+                        d[format!("M{i}")] = json!(1);
+                    }
+                    d["_aws"]["CloudWatchMetrics"][0]["Metrics"] = json!(many);
+                }),
+                format!("{directive}.Metrics"),
+            ),
+            (
+                Box::new(|d| {
+                    let names: Vec<String> = (0..31).map(|i| format!("d{i}")).collect();
+                    for n in &names {
+                        d[n] = json!("v");
+                    }
+                    d["_aws"]["CloudWatchMetrics"][0]["Dimensions"] = json!([names]);
+                }),
+                format!("{directive}.Dimensions[0]"),
+            ),
+        ];
+        for (edit, member) in &cases {
+            assert_eq!(&refused_at(edit.as_ref()), member);
+        }
+        assert!(matches!(
+            validate("{\"_aws\": 1}\n{}"),
+            Err(EmfError::NotADocument(_))
+        ));
+        assert!(matches!(validate("[1, 2]"), Err(EmfError::NotADocument(_))));
+        assert!(matches!(
+            validate("plain text"),
+            Err(EmfError::NotADocument(_))
+        ));
     }
 
     #[test]
