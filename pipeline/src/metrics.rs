@@ -28,9 +28,9 @@
 //! [`validate`] checks a line against the specification: tests of anything that prints metrics
 //! (a handled event, a replay) use it on what was written to a [`Captured`] sink.
 //!
-//! Why not a crate: awslabs' `metrique` (with `metrique-writer-format-emf`) needs Rust 1.91 (the
-//! workspace supports 1.85) and is built for wide events written through background queues; the
-//! pipeline records about a dozen numbers per event, which this module formats in one pass.
+//! Why not a crate: awslabs' `metrique` (0.1.33, with `metrique-writer-format-emf`) needs Rust 1.91
+//! while the workspace supports 1.85, and is a framework for "wide event" records; the pipeline
+//! records about a dozen numbers per event, which this module formats in one pass.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -296,6 +296,11 @@ impl Metrics {
     /// Records a duration in seconds.
     pub fn seconds(&mut self, metric: Metric, elapsed: Duration) {
         self.observe(metric, elapsed.as_secs_f64());
+    }
+
+    /// Records a size in bytes.
+    pub fn bytes(&mut self, metric: Metric, n: u64) {
+        self.observe(metric, n as f64);
     }
 
     /// Adds `n` to a per-rule metric for `rule`.
@@ -661,7 +666,7 @@ mod tests {
         m.count(Metric::EventsReceived, 1);
         m.count(Metric::BundlesAnalyzed, 1);
         m.seconds(Metric::AnalysisSeconds, Duration::from_millis(2_500));
-        m.count(Metric::AnalysisBytes, 127_054);
+        m.bytes(Metric::AnalysisBytes, 127_054);
         m.rule_count(RuleMetric::Findings, "ebs-io-throttling", 1);
         m.rule_count(RuleMetric::Findings, "pod-ip-assignment-failed", 2);
         let lines = flushed(&mut m);
