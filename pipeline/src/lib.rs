@@ -10,6 +10,8 @@
 //! | [`function`] | one shape for every function: the table, the handler trait, the one entry point |
 //! | [`handlers`] | the five functions' logic, generic over the ports |
 //! | [`fakes`] | in-memory ports for tests and benchmarks (feature `test-support`) |
+//! | [`metrics`] | the pipeline's own metrics, as CloudWatch Embedded Metric Format lines on stdout |
+//! | [`telemetry`] | JSON logs, one span per event carrying its incident, cluster and instance |
 //!
 //! ## What happens to an event
 //!
@@ -32,8 +34,10 @@ pub mod events;
 pub mod fakes;
 pub mod function;
 pub mod handlers;
+pub mod metrics;
 pub mod model;
 pub mod ports;
+pub mod telemetry;
 
 use std::time::Duration;
 
