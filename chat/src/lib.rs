@@ -27,6 +27,7 @@ pub mod error;
 pub mod http;
 pub mod interactivity;
 pub mod outbox;
+pub mod preview;
 pub mod secret;
 pub mod signing;
 pub mod target;

@@ -71,6 +71,25 @@ impl TargetKind {
     }
 }
 
+/// The first message a target of `kind` gets for `view`: exactly what [`Target::payload`] and
+/// [`Target::deliver`] send (the Slack bot with approval buttons, posting to `channel`), without
+/// needing a secret, for dry runs and previews.
+pub fn first_payload(kind: TargetKind, view: &IncidentView, channel: Option<&str>) -> Value {
+    match kind {
+        TargetKind::Slack => {
+            let mut body = notify::slack::render(view, SlackOptions { buttons: true });
+            if let (Value::Object(o), Some(c)) = (&mut body, channel) {
+                o.insert("channel".into(), c.into());
+            }
+            body
+        }
+        TargetKind::SlackWebhook => notify::slack::render(view, SlackOptions { buttons: false }),
+        TargetKind::Teams => notify::teams::render(view),
+        TargetKind::Q => notify::q::render(view),
+        TargetKind::Webhook => notify::webhook::render(view),
+    }
+}
+
 /// Whether a change moves the incident's state (worth a new post or a thread reply), rather than
 /// adding detail (a finding or node more, a severity up) that an in-place update shows.
 pub fn is_state_change(c: &Change) -> bool {
@@ -435,10 +454,7 @@ impl Target for Hook {
     }
 
     fn payload(&self, view: &IncidentView, _: Option<&MessageRef>) -> Value {
-        match self.kind {
-            TargetKind::Teams => notify::teams::render(view),
-            _ => notify::slack::render(view, SlackOptions { buttons: false }),
-        }
+        first_payload(self.kind, view, None)
     }
 
     fn deliver<'a>(
@@ -530,7 +546,7 @@ impl Target for Webhook {
     }
 
     fn payload(&self, view: &IncidentView, _: Option<&MessageRef>) -> Value {
-        notify::webhook::render(view)
+        first_payload(TargetKind::Webhook, view, None)
     }
 
     fn deliver<'a>(
@@ -598,7 +614,7 @@ impl Target for QTarget {
     }
 
     fn payload(&self, view: &IncidentView, _: Option<&MessageRef>) -> Value {
-        notify::q::render(view)
+        first_payload(TargetKind::Q, view, None)
     }
 
     fn deliver<'a>(
