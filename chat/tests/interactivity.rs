@@ -312,3 +312,48 @@ fn the_verifier_debug_hides_the_signing_secret() {
         "{d}"
     );
 }
+
+/// The renderer's buttons, clicked: what Slack sends back for a button of the bot's message
+/// verifies into the decision for that plan and action (guards the value format shared with
+/// `eks_remedy_core::notify::slack`).
+#[test]
+fn the_rendered_approve_and_reject_buttons_round_trip_into_decisions() {
+    use eks_remedy_core::notify::{slack, ActionView, IncidentView, PlanView};
+    use eks_remedy_core::plan::Decision as Planned;
+
+    let mut view = IncidentView::new("inc-1");
+    view.plan = Some(PlanView {
+        plan_id: "plan-0123456789abcdef".into(),
+        actions: vec![ActionView {
+            id: "ebs-volume:i-0abc/root".into(),
+            kind: "ebs-volume".into(),
+            mode: "approve".into(),
+            decision: Planned::AwaitApproval,
+            summary: "grow the root volume".into(),
+            state: None,
+        }],
+    });
+    let msg = slack::render(&view, slack::SlackOptions { buttons: true });
+    let buttons: Vec<serde_json::Value> = msg["blocks"]
+        .as_array()
+        .expect("blocks")
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .collect();
+    assert_eq!(buttons.len(), 2, "{msg}");
+    let mut choices = Vec::new();
+    for b in &buttons {
+        let body = body(
+            "U0APPROVER",
+            b["action_id"].as_str().expect("action_id"),
+            b["value"].as_str().expect("value"),
+        );
+        let sig = sign(SECRET, NOW, &body);
+        let d = run(&verifier(), Some(&NOW.to_string()), Some(&sig), &body).expect("valid");
+        assert_eq!(d.plan_id, "plan-0123456789abcdef");
+        assert_eq!(d.action, "ebs-volume:i-0abc/root");
+        choices.push(d.choice);
+    }
+    assert_eq!(choices, vec![Choice::Approve, Choice::Reject]);
+}
