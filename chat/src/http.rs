@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use http::{HeaderMap, Method, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -147,7 +147,7 @@ pub struct HttpResponse {
     pub status: StatusCode,
     /// Headers.
     pub headers: HeaderMap,
-    /// Body (at most 64 KiB).
+    /// Body (its first 64 KiB).
     pub body: Bytes,
 }
 
@@ -326,16 +326,24 @@ impl HttpClient {
                     "the connection broke before an answer".to_string()
                 }
             })?;
-            let (parts, body) = resp.into_parts();
-            let body = Limited::new(body, MAX_RESPONSE_BYTES)
-                .collect()
-                .await
-                .map_err(|_| "the answer could not be read".to_string())?
-                .to_bytes();
+            let (parts, mut body) = resp.into_parts();
+            // Read up to the limit and drop the rest: an oversized answer to a delivered message
+            // must not turn into an error (and a retry that posts twice).
+            let mut buf = Vec::new();
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|_| "the answer could not be read".to_string())?;
+                if let Ok(data) = frame.into_data() {
+                    let room = MAX_RESPONSE_BYTES - buf.len();
+                    buf.extend_from_slice(&data[..data.len().min(room)]);
+                    if buf.len() == MAX_RESPONSE_BYTES {
+                        break;
+                    }
+                }
+            }
             Ok(HttpResponse {
                 status: parts.status,
                 headers: parts.headers,
-                body,
+                body: Bytes::from(buf),
             })
         };
         match tokio::time::timeout(timeout, work).await {

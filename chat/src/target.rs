@@ -300,8 +300,7 @@ impl SlackBot {
                 }
             }
         }
-        let posted_now = message.is_none();
-        if posted_now {
+        if message.is_none() {
             let answer = self
                 .call("chat.postMessage", &self.payload(view, None), &[])
                 .await?
@@ -324,16 +323,11 @@ impl SlackBot {
                 ts: ts.into(),
             });
         }
-        let lines: Vec<String> = changes
-            .iter()
-            .filter(|c| is_state_change(c) && !matches!(c, Change::Opened))
-            .map(change_line)
-            .collect();
-        if let (false, Some(m)) = (lines.is_empty(), message.as_ref()) {
+        if let (Some(text), Some(m)) = (thread_reply(changes), message.as_ref()) {
             let reply = json!({
                 "channel": m.channel,
                 "thread_ts": m.ts,
-                "text": lines.join("\n"),
+                "text": text,
                 "unfurl_links": false,
                 "unfurl_media": false,
             });
@@ -347,16 +341,46 @@ impl SlackBot {
     }
 }
 
-/// One line of a thread reply (mrkdwn; the change's text is escaped).
+/// Lines of one thread reply at most; the message itself shows the whole state.
+const REPLY_LINES: usize = 20;
+
+/// The thread reply announcing `changes` (mrkdwn), or `None` when none is a state change.
+fn thread_reply(changes: &[Change]) -> Option<String> {
+    let lines: Vec<String> = changes
+        .iter()
+        .filter(|c| is_state_change(c) && !matches!(c, Change::Opened))
+        .map(change_line)
+        .collect();
+    if lines.is_empty() {
+        return None;
+    }
+    let mut text = lines
+        .iter()
+        .take(REPLY_LINES)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n");
+    if lines.len() > REPLY_LINES {
+        text.push_str(&format!(
+            "\n… and {} more: see the message above",
+            lines.len() - REPLY_LINES
+        ));
+    }
+    Some(text)
+}
+
+/// One line of a thread reply. Change texts can carry node ids and states from the outside:
+/// made plain, cut, escaped for mrkdwn, and kept from closing their code span.
 fn change_line(c: &Change) -> String {
-    let e = notify::slack::escape;
+    let e = |s: &str| notify::slack::escape(&notify::cut(&notify::plain(s), 200));
+    let code = |s: &str| format!("`{}`", e(&s.replace('`', "ˋ")));
     match c {
-        Change::Opened => "Opened".into(),
-        Change::NewFinding { rule } => format!("• New finding `{}`", e(rule)),
-        Change::NewNode { node } => format!("• New node `{}`", e(node)),
-        Change::SeverityUp { rule } => format!("• `{}` got more severe", e(rule)),
+        Change::Opened => "• Opened".into(),
+        Change::NewFinding { rule } => format!("• New finding {}", code(rule)),
+        Change::NewNode { node } => format!("• New node {}", code(node)),
+        Change::SeverityUp { rule } => format!("• {} got more severe", code(rule)),
         Change::Plan { what } => format!("• Plan: {}", e(what)),
-        Change::CollectionFailed { node } => format!("• Log collection failed on `{}`", e(node)),
+        Change::CollectionFailed { node } => format!("• Log collection failed on {}", code(node)),
         Change::Quota { what } => format!("• Quota request {}", e(what)),
         Change::Resolved => "• Resolved: no new events for the quiet period".into(),
     }
@@ -809,6 +833,36 @@ mod tests {
             Some("https://t.example/w")
         );
         assert!(format!("{s:?}").contains("redacted") && !format!("{s:?}").contains("t.example"));
+    }
+
+    #[test]
+    fn thread_replies_are_inert_and_bounded() {
+        assert_eq!(
+            thread_reply(&[Change::Opened, Change::NewNode { node: "i-1".into() }]),
+            None
+        );
+        let hostile = thread_reply(&[
+            Change::CollectionFailed {
+                node: "i-1` <!channel>\n*x*".into(),
+            },
+            Change::Plan {
+                what: "<http://evil.example|approved> by <@U123>".into(),
+            },
+        ])
+        .expect("two state changes");
+        assert_eq!(
+            hostile,
+            "• Log collection failed on `i-1ˋ &lt;!channel&gt; *x*`\n\
+             • Plan: &lt;http://evil.example|approved&gt; by &lt;@U123&gt;"
+        );
+        let many: Vec<Change> = (0..30)
+            .map(|i| Change::Quota {
+                what: format!("q{i}: APPROVED"),
+            })
+            .collect();
+        let r = thread_reply(&many).expect("reply");
+        assert_eq!(r.lines().count(), REPLY_LINES + 1);
+        assert!(r.ends_with("… and 10 more: see the message above"));
     }
 
     #[test]

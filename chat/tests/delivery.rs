@@ -670,3 +670,14 @@ fn logs_of_retries_and_rejections_carry_the_target_name_but_no_secret() {
         assert!(!text.contains(s), "{s} logged:\n{text}");
     }
 }
+
+#[test]
+fn an_oversized_answer_to_a_delivered_message_is_not_a_failure() {
+    let server = RecordingServer::start();
+    server.set_default(Reply::ok(&"x".repeat(200_000)));
+    let sleeper = Arc::new(FakeSleeper::default());
+    let hook = teams(&server, "/flow", &sleeper);
+    rt().block_on(hook.deliver(&view(), &[], &mut None))
+        .expect("delivered");
+    assert_eq!(server.requests().len(), 1, "no retry, so no second post");
+}
