@@ -60,7 +60,8 @@ pub struct Decision {
     pub user_id: String,
     /// Their user name, when Slack sent it (display only).
     pub user_name: Option<String>,
-    /// Where to answer the click (valid 30 minutes, 5 uses).
+    /// Where to answer the click (valid 30 minutes, 5 uses); kept only when it is an `https` URL
+    /// on Slack's own hooks host, so a payload can never point the function elsewhere.
     pub response_url: Option<String>,
     /// The message clicked, to update it with the result.
     pub message: Option<MessageRef>,
@@ -301,6 +302,7 @@ pub fn parse_payload(body: &[u8]) -> Result<Decision, InteractivityError> {
         response_url: v
             .get("response_url")
             .and_then(Value::as_str)
+            .filter(|u| slack_hook_url(u))
             .map(str::to_string),
         message: match (channel, ts) {
             (Some(c), Some(t)) => Some(MessageRef {
@@ -310,6 +312,13 @@ pub fn parse_payload(body: &[u8]) -> Result<Decision, InteractivityError> {
             _ => None,
         },
     })
+}
+
+/// Whether `u` is an `https` URL on Slack's hooks host (commercial or GovSlack).
+fn slack_hook_url(u: &str) -> bool {
+    ["https://hooks.slack.com/", "https://hooks.slack-gov.com/"]
+        .iter()
+        .any(|p| u.starts_with(p))
 }
 
 /// `{"plan_id": …, "action": …}` or `<plan_id>:<action id>`.
@@ -330,6 +339,17 @@ fn button_value(value: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_slack_hook_urls_are_kept_as_response_urls() {
+        assert!(slack_hook_url("https://hooks.slack.com/actions/T0/1/abc"));
+        assert!(slack_hook_url(
+            "https://hooks.slack-gov.com/actions/T0/1/abc"
+        ));
+        assert!(!slack_hook_url("http://hooks.slack.com/actions/T0/1/abc"));
+        assert!(!slack_hook_url("https://hooks.slack.com.evil.example/x"));
+        assert!(!slack_hook_url("https://169.254.169.254/latest/meta-data/"));
+    }
 
     #[test]
     fn both_button_value_forms_read_the_same() {
