@@ -12,6 +12,7 @@ use eks_remedy_core::bundle::{self, Limits};
 use eks_remedy_core::render::{self, Format};
 use eks_remedy_core::{Analyzer, BundleError, Options};
 
+pub mod notify;
 pub mod plan;
 #[cfg(feature = "aws")]
 pub mod replay;
@@ -35,6 +36,9 @@ enum Command {
     Rules,
     /// The remediation plan the pipeline would make for a report or incident (offline; changes nothing).
     Plan(plan::PlanArgs),
+    /// Send an incident's chat message (Slack, Teams, Amazon Q, webhook) as the notifier function
+    /// would, print it (--dry-run), or preview every target as one HTML page (--preview).
+    Notify(notify::NotifyArgs),
     /// Run a pipeline event (file) through the same handler as its Lambda function, against the
     /// configured AWS endpoint. Needs the `aws` feature.
     #[cfg(feature = "aws")]
@@ -156,6 +160,7 @@ where
     match cli.command {
         Command::Analyze(a) => analyze(a),
         Command::Plan(a) => plan::run(a),
+        Command::Notify(a) => notify::run(a),
         #[cfg(feature = "aws")]
         Command::Replay { event } => run_replay(&event),
         Command::Rules => {

@@ -74,7 +74,7 @@ pub fn run(a: PlanArgs) -> ExitCode {
 }
 
 /// Reads at most [`plan::MAX_INPUT_BYTES`] (+1, to tell "too large"), refusing what is not a file.
-fn read_bounded(path: &std::path::Path) -> Result<String, String> {
+pub(crate) fn read_bounded(path: &std::path::Path) -> Result<String, String> {
     use std::io::Read;
     let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
     if !meta.is_file() {
