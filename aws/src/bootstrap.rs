@@ -8,7 +8,7 @@ use eks_remedy_pipeline::handlers::collector::Collector;
 use eks_remedy_pipeline::handlers::ebs::EbsAlarmWatcher;
 use eks_remedy_pipeline::handlers::scaleup::ScaleUpWatcher;
 use eks_remedy_pipeline::handlers::throttle::ThrottleWatcher;
-use eks_remedy_pipeline::{CollectionMethod, Config, HandlerError};
+use eks_remedy_pipeline::{metrics, telemetry, CollectionMethod, Config, HandlerError};
 
 /// A required environment variable.
 pub fn env(name: &str) -> Result<String, HandlerError> {
@@ -149,18 +149,21 @@ pub fn build(
 /// A function's whole `main`: settings and clients once, then every invocation through
 /// [`eks_remedy_pipeline::function::serve`]. A missing setting ends the process at once, naming it.
 pub async fn run(id: FunctionId) -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    let spec = id.spec();
+    telemetry::init(spec.name)?;
+    let namespace = metrics::namespace(|k| std::env::var(k).ok());
     let clients = Clients::load().await;
     let function = build(id, &clients, pipeline_config()?)?;
-    let function = &*function;
+    let (function, namespace) = (&*function, namespace.as_str());
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
             let ctx = &event.context;
-            let inv = Invocation::from_arn(&ctx.request_id, &ctx.invoked_function_arn);
-            function
-                .serve(event.payload, &inv)
-                .await
-                .map_err(lambda_runtime::Error::from)
+            let inv = Invocation::from_arn(&ctx.request_id, &ctx.invoked_function_arn)
+                .of(spec, namespace);
+            let answer = function.serve(event.payload, &inv).await;
+            // Metrics are lines on stdout (EMF): Lambda turns them into CloudWatch metrics.
+            inv.flush(&metrics::Stdout);
+            answer.map_err(lambda_runtime::Error::from)
         },
     ))
     .await

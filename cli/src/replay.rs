@@ -43,6 +43,7 @@ pub async fn replay(event: Value) -> Result<Value, String> {
             .region()
             .map(ToString::to_string)
             .unwrap_or_default(),
+        ..Invocation::default()
     };
     Ok(match function.serve(event, &inv).await {
         Ok(answer) => json!({"function": spec.name, "answer": answer}),

@@ -8,11 +8,15 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Mutex;
 
 use serde::Serialize;
 use serde_json::{json, Value};
+use tracing::Instrument;
 
 use crate::events::{Inbound, Input, Kind, Message};
+use crate::metrics::{Metric, Metrics};
+use crate::telemetry::event_span;
 use crate::{HandlerError, Outcome};
 
 /// Which function.
@@ -110,9 +114,9 @@ impl Spec {
     }
 }
 
-/// Who invoked, from the Lambda context: the account of the function's ARN is the account a manual
-/// payload means when it names none.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// One invocation: who invoked, from the Lambda context (the account of the function's ARN is the
+/// account a manual payload means when it names none), and the metrics recorded while handling it.
+#[derive(Debug, Default)]
 pub struct Invocation {
     /// Lambda request id.
     pub request_id: String,
@@ -120,6 +124,10 @@ pub struct Invocation {
     pub account: String,
     /// The function's region.
     pub region: String,
+    /// The function's name (its row's), for log spans; empty when unknown.
+    pub function: &'static str,
+    /// What handling it counted; flushed by the edge when it is done.
+    pub metrics: Mutex<Option<Metrics>>,
 }
 
 impl Invocation {
@@ -132,7 +140,40 @@ impl Invocation {
             request_id: request_id.to_string(),
             account,
             region,
+            function: "",
+            metrics: Mutex::new(None),
         }
+    }
+
+    /// The invocation of `spec`'s function, recording metrics in `namespace` (flushed by the
+    /// caller with [`Invocation::flush`]).
+    pub fn of(self, spec: &Spec, namespace: &str) -> Invocation {
+        Invocation {
+            function: spec.name,
+            metrics: Mutex::new(Some(Metrics::new(namespace, spec.name))),
+            ..self
+        }
+    }
+
+    /// Records into the invocation's metrics, when it has a recorder.
+    pub fn metric(&self, record: impl FnOnce(&mut Metrics)) {
+        // A poisoned recorder still holds whole values: a panic cannot interrupt `record` halfway
+        // through a push.
+        let mut guard = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(m) = guard.as_mut() {
+            record(m);
+        }
+    }
+
+    /// Counts `n` of `metric`.
+    pub fn count(&self, metric: Metric, n: u64) {
+        self.metric(|m| m.count(metric, n));
+    }
+
+    /// Flushes the recorded metrics to `sink` (one EMF line per dimension group).
+    pub fn flush(&self, sink: &dyn crate::metrics::Sink) -> usize {
+        let mut guard = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_mut().map_or(0, |m| m.flush(sink))
     }
 }
 
@@ -160,9 +201,13 @@ pub trait Handler: Send + Sync {
         async move {
             let mut failed = Vec::new();
             for (id, event) in batch {
-                if let Err(e) = self.handle(event, inv).await {
+                let span = event_span(inv.function, &id);
+                if let Err(e) = self.handle(event, inv).instrument(span).await {
                     if settle(&id, &e) {
+                        inv.count(Metric::EventsFailed, 1);
                         failed.push(id);
+                    } else {
+                        inv.count(Metric::EventsIgnored, 1);
                     }
                 }
             }
@@ -203,38 +248,59 @@ pub async fn serve<H: Handler>(
     match Input::parse(payload) {
         Ok(Input::One(event)) => {
             let kind = event.kind();
+            inv.metric(|m| {
+                m.set_kind(kind.as_str());
+                m.count(Metric::EventsReceived, 1);
+            });
+            let span = event_span(spec.name, event.event_id().unwrap_or(&inv.request_id));
             if !spec.accepts(kind) {
-                tracing::info!(kind = kind.as_str(), "{}", not_taken(spec, &event));
+                span.in_scope(|| {
+                    tracing::info!(kind = kind.as_str(), "{}", not_taken(spec, &event))
+                });
+                inv.count(Metric::EventsIgnored, 1);
                 return Ok(json!({"ok": true, "result": "ignored"}));
             }
-            match handler.handle(event, inv).await {
+            match handler.handle(event, inv).instrument(span.clone()).await {
                 Ok(a) => Ok(json!({"ok": true, "result": a})),
-                Err(e) if !settle("direct", &e) => {
+                Err(e) if !span.in_scope(|| settle("direct", &e)) => {
+                    inv.count(Metric::EventsIgnored, 1);
                     Ok(json!({"ok": false, "acknowledged": e.to_string()}))
                 }
-                Err(e) => Err(e),
+                Err(e) => {
+                    inv.count(Metric::EventsFailed, 1);
+                    Err(e)
+                }
             }
         }
         Ok(Input::Batch(messages)) => {
             let mut failed = Vec::new();
             let mut accepted = Vec::new();
+            inv.count(Metric::EventsReceived, messages.len() as u64);
             for Message { id, event } in messages {
                 match event {
                     Ok(e) if spec.accepts(e.kind()) => accepted.push((id, e)),
                     Ok(e) => {
+                        inv.count(Metric::EventsIgnored, 1);
                         tracing::info!(message = %id, kind = e.kind().as_str(), "{}", not_taken(spec, &e))
                     }
                     Err(e) => {
+                        inv.count(Metric::EventsFailed, 1);
                         if settle(&id, &HandlerError::Event(e)) {
                             failed.push(id);
                         }
                     }
                 }
             }
+            if let Some((_, first)) = accepted.first() {
+                let kind = first.kind();
+                inv.metric(|m| m.set_kind(kind.as_str()));
+            }
             failed.extend(handler.handle_batch(accepted, inv).await);
             Ok(batch_answer(failed))
         }
         Err(e) => {
+            inv.count(Metric::EventsReceived, 1);
+            inv.count(Metric::EventsFailed, 1);
             let e = HandlerError::Event(e);
             settle("direct", &e);
             Err(e)

@@ -141,11 +141,10 @@ fn sqs(bodies: &[String]) -> serde_json::Value {
 
 /// The invocation the tests' functions run under.
 fn inv() -> Invocation {
-    Invocation {
-        request_id: "test".into(),
-        account: "111122223333".into(),
-        region: "us-east-1".into(),
-    }
+    Invocation::from_arn(
+        "test",
+        "arn:aws:lambda:us-east-1:111122223333:function:eks-remedy-test",
+    )
 }
 
 /// One event through a handler, parsed as the entry point parses it.
@@ -1001,4 +1000,42 @@ async fn findings_event_stays_under_the_eventbridge_limit() {
     assert!(kept[1]["actions"]
         .as_array()
         .is_some_and(|a| a.len() == model.actions.len()));
+}
+
+/// What a handled event printed is CloudWatch Embedded Metric Format: every line passes the
+/// specification's checks, and the analysis's metrics are there with their dimensions.
+#[tokio::test]
+async fn a_handled_event_prints_valid_emf_metrics() {
+    use eks_remedy_pipeline::metrics::{validate, Captured};
+    let (objects, _, _) = sample_upload();
+    let a = analyzer_on(objects);
+    let spec = FunctionId::BundleAnalyzer.spec();
+    let inv = inv().of(spec, "EksRemedy");
+    let answer = serve(spec, &a, json("s3-object-created.json"), &inv)
+        .await
+        .unwrap();
+    assert_eq!(answer["ok"], true, "{answer}");
+    let out = Captured::default();
+    assert!(inv.flush(&out) >= 2, "the event's line and one per rule");
+    let mut names = Vec::new();
+    for line in out.lines() {
+        let published = validate(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let doc: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(doc["function"], "bundle-analyzer", "{line}");
+        for p in published {
+            names.push(p.name.clone());
+        }
+    }
+    for want in [
+        "EventsReceived",
+        "BundlesAnalyzed",
+        "AnalysisSeconds",
+        "AnalysisBytes",
+        "Findings",
+    ] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "{want} missing from {names:?}"
+        );
+    }
 }

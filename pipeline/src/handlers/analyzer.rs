@@ -17,9 +17,11 @@ use eks_remedy_core::{Analyzer, Options};
 use super::unexpected;
 use crate::events::{Inbound, Manual};
 use crate::function::{Handler, Invocation};
+use crate::metrics::{Metric, RuleMetric};
 use crate::model::notes::ANALYSIS_SKIPPED;
 use crate::model::{id_account_region, BundleKey};
 use crate::ports::{ClusterDirectory, Ec2Directory, FindingsPublisher, IncidentStore, ObjectStore};
+use crate::telemetry::{record, EventField};
 use crate::{HandlerError, DEFAULT_MAX_BUNDLE_BYTES, DEFAULT_MAX_INFLATION_RATIO};
 
 /// Detail type of the findings event.
@@ -289,17 +291,38 @@ impl<
 {
     type Answer = AnalyzerAnswer;
 
-    async fn handle(&self, event: Inbound, _: &Invocation) -> Result<AnalyzerAnswer, HandlerError> {
+    async fn handle(
+        &self,
+        event: Inbound,
+        inv: &Invocation,
+    ) -> Result<AnalyzerAnswer, HandlerError> {
         let (bucket, key) = match event {
             Inbound::Object(o) => (o.bucket, o.key),
             Inbound::Manual(Manual::Analyze { bucket, key }) => (bucket, key),
             other => return Err(unexpected(&other)),
         };
+        if let Some(bk) = BundleKey::parse(&key) {
+            let span = tracing::Span::current();
+            record(&span, EventField::IncidentId, &bk.incident_id);
+            record(&span, EventField::Cluster, &bk.cluster);
+            record(&span, EventField::InstanceId, &bk.instance_id);
+        }
+        let started = std::time::Instant::now();
         Ok(match self.analyze_key(&bucket, &key).await? {
-            Some(a) => AnalyzerAnswer {
-                report_key: Some(a.report_key),
-                findings: a.report.findings.len(),
-            },
+            Some(a) => {
+                inv.metric(|m| {
+                    m.count(Metric::BundlesAnalyzed, 1);
+                    m.seconds(Metric::AnalysisSeconds, started.elapsed());
+                    m.bytes(Metric::AnalysisBytes, a.report.bundle.inflated_bytes);
+                    for f in &a.report.findings {
+                        m.rule_count(RuleMetric::Findings, &f.rule, 1);
+                    }
+                });
+                AnalyzerAnswer {
+                    report_key: Some(a.report_key),
+                    findings: a.report.findings.len(),
+                }
+            }
             None => AnalyzerAnswer {
                 report_key: None,
                 findings: 0,

@@ -15,9 +15,11 @@ use chrono::Utc;
 use super::{expiry, unexpected};
 use crate::events::{AutomationStatus, CommandStatus, Inbound, Manual};
 use crate::function::{Handler, Invocation};
+use crate::metrics::Metric;
 use crate::model::notes::COLLECTION_FAILED;
 use crate::model::{bundle_time, window_tag, BundleKey, ClusterKey, CollectionRequest};
 use crate::ports::{CommandRunner, IncidentStore, NodeLock, ObjectStore};
+use crate::telemetry::{record, EventField};
 use crate::{Config, HandlerError, PortError};
 
 /// What happened to one request.
@@ -270,6 +272,14 @@ fn newest_bundle(keys: Vec<String>) -> Option<String> {
     keys.into_iter().filter(|k| k.ends_with(".tar.gz")).max()
 }
 
+/// Puts the request's incident, cluster and node on the event's log span.
+fn record_request(req: &CollectionRequest) {
+    let span = tracing::Span::current();
+    record(&span, EventField::IncidentId, &req.incident_id);
+    record(&span, EventField::Cluster, &req.cluster.cluster);
+    record(&span, EventField::InstanceId, &req.instance_id);
+}
+
 impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Handler for Collector<R, S, O> {
     type Answer = Vec<CollectOutcome>;
 
@@ -278,10 +288,37 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Handler for Collector<R
         event: Inbound,
         inv: &Invocation,
     ) -> Result<Vec<CollectOutcome>, HandlerError> {
-        match event {
-            Inbound::Collection(req) => Ok(vec![self.collect(&req).await?]),
-            Inbound::Command(status) => Ok(vec![self.command_finished(&status).await?]),
-            Inbound::Automation(status) => Ok(vec![self.automation_finished(&status).await?]),
+        let outcomes = match event {
+            Inbound::Collection(req) => {
+                record_request(&req);
+                vec![self.collect(&req).await?]
+            }
+            Inbound::Command(status) => {
+                let out = self.command_finished(&status).await?;
+                if out == CollectOutcome::StatusRecorded {
+                    let ok = status.status == "Success";
+                    inv.count(
+                        if ok {
+                            Metric::CollectionsSucceeded
+                        } else {
+                            Metric::CollectionsFailed
+                        },
+                        1,
+                    );
+                }
+                vec![out]
+            }
+            Inbound::Automation(status) => {
+                let out = self.automation_finished(&status).await?;
+                match out {
+                    CollectOutcome::BundleAdopted { .. } => {
+                        inv.count(Metric::CollectionsSucceeded, 1)
+                    }
+                    CollectOutcome::StatusRecorded => inv.count(Metric::CollectionsFailed, 1),
+                    _ => {}
+                }
+                vec![out]
+            }
             Inbound::Manual(Manual::Collect {
                 cluster,
                 instance_ids,
@@ -302,11 +339,18 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Handler for Collector<R
                         reason.as_deref(),
                         self.cfg.window_minutes,
                     );
+                    record_request(&req);
                     out.push(self.collect(&req).await?);
                 }
-                Ok(out)
+                out
             }
-            other => Err(unexpected(&other)),
-        }
+            other => return Err(unexpected(&other)),
+        };
+        let started = outcomes
+            .iter()
+            .filter(|o| matches!(o, CollectOutcome::Started { .. }))
+            .count();
+        inv.count(Metric::CollectionsStarted, started as u64);
+        Ok(outcomes)
     }
 }

@@ -11,6 +11,7 @@ use crate::model::{
     ClusterKey, CollectionRequest, FoldDelta, FoldWrite, IncidentKey, IncidentKind,
 };
 use crate::ports::{CollectionQueue, Ec2Directory, IncidentStore};
+use crate::telemetry::{record, EventField};
 use crate::{Config, HandlerError};
 
 /// What happened to one alarm.
@@ -79,6 +80,10 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue> EbsAlarmWatcher<E, S
             self.cfg.window_minutes,
         );
         let id = key.id();
+        let span = tracing::Span::current();
+        record(&span, EventField::IncidentId, &id);
+        record(&span, EventField::Cluster, &key.cluster.cluster);
+        record(&span, EventField::InstanceId, &instance_id);
         let mut delta = FoldDelta::default();
         delta.event_ids.push(a.event_id.clone());
         *delta.apis.entry(a.metric.clone()).or_default() += 1;

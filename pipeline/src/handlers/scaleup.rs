@@ -13,6 +13,7 @@ use crate::model::{
     ClusterKey, CollectionRequest, FoldDelta, FoldWrite, IncidentKey, IncidentKind,
 };
 use crate::ports::{CollectionQueue, Ec2Directory, IncidentStore, Lifecycle};
+use crate::telemetry::{record, EventField};
 use crate::{Config, HandlerError};
 
 /// What happened to one launch.
@@ -78,6 +79,10 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue, L: Lifecycle>
         )
         .scoped(&l.asg);
         let id = key.id();
+        let span = tracing::Span::current();
+        record(&span, EventField::IncidentId, &id);
+        record(&span, EventField::Cluster, &key.cluster.cluster);
+        record(&span, EventField::InstanceId, &l.instance_id);
         let mut delta = FoldDelta::default();
         delta.event_ids.push(l.event_id.clone());
         delta.nodes.insert(l.instance_id.clone());
