@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use super::noise::Summary;
 use super::{cut, plain, IncidentView, Status};
 
 /// SNS's message size limit.
@@ -83,7 +84,7 @@ pub fn render(view: &IncidentView) -> Value {
             next_steps.push(format!(
                 "Approve with `eks-remedy approve {} --action {}`",
                 md(&p.plan_id, 40),
-                md(&a.id, 200)
+                a.index
             ));
         }
     }
@@ -134,6 +135,24 @@ pub fn render(view: &IncidentView) -> Value {
                 "account": plain(view.account.as_deref().unwrap_or("")),
                 "region": plain(view.region.as_deref().unwrap_or("")),
             },
+        },
+    })
+}
+
+/// The one message a channel gets instead of the incidents its rate limit held.
+pub fn render_summary(summary: &Summary) -> Value {
+    json!({
+        "version": "1.0",
+        "source": "custom",
+        "id": format!("eks-remedy-summary:{}:{}", summary.incidents, summary.clusters.len()),
+        "content": {
+            "textType": "client-markdown",
+            "title": "eks-remedy: incidents held by the rate limit",
+            "description": md(&summary.text(), DESCRIPTION),
+        },
+        "metadata": {
+            "summary": md(&summary.text(), 500),
+            "eventType": "eks-remedy-summary",
         },
     })
 }

@@ -7,7 +7,8 @@
 
 use serde_json::{json, Value};
 
-use super::{cut, plain, IncidentView, Status};
+use super::noise::Summary;
+use super::{cut, plain, plural, Change, IncidentView, Status};
 use crate::report::Severity;
 
 /// Block Kit's limits, as the API enforces them.
@@ -32,6 +33,13 @@ pub mod limits {
     /// Characters of the top-level `text`.
     pub const TEXT: usize = 3000;
 }
+
+/// Plan actions listed (the rest are counted).
+const MAX_ACTIONS: usize = 12;
+/// Changes listed in a thread reply.
+const MAX_REPLY_LINES: usize = 10;
+/// Actions with buttons (or the command) in one message.
+const MAX_APPROVALS: usize = 5;
 
 /// What the target can do.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -160,43 +168,52 @@ pub fn render(view: &IncidentView, opts: SlackOptions) -> Value {
         let lines: Vec<String> = p
             .actions
             .iter()
-            .take(12)
+            .take(MAX_ACTIONS)
             .map(|a| {
                 format!(
-                    "• {} ({}): {}{}",
+                    "{}. {} ({}): {} — _{}{}_",
+                    a.index,
                     code(&a.kind, 40),
                     text(&a.mode, 20),
                     text(&a.summary, 180),
-                    a.state
-                        .as_deref()
-                        .map(|s| format!(" — _{}_", text(s, 80)))
+                    a.state_words(),
+                    a.by.as_deref()
+                        .map(|b| format!(" by {}", text(b, 60)))
                         .unwrap_or_default()
                 )
             })
             .collect();
+        let more = p.actions.len().saturating_sub(MAX_ACTIONS);
         tail.push(section(&format!(
-            "*Plan* {} · {} action{}\n{}",
+            "*Plan* {} · {} action{}\n{}{}",
             code(&p.plan_id, 40),
             p.actions.len(),
-            if p.actions.len() == 1 { "" } else { "s" },
-            lines.join("\n")
+            plural(p.actions.len()),
+            lines.join("\n"),
+            if more > 0 {
+                format!("\n… {more} more in the report")
+            } else {
+                String::new()
+            }
         )));
-        for a in view.awaiting_approval().take(5) {
+        for a in view.awaiting_approval().take(MAX_APPROVALS) {
             if opts.buttons {
-                let value = json!({"plan_id": p.plan_id, "action": a.id}).to_string();
+                // A plain id (`<plan-id>:<index>`): the callback's signature, not this value,
+                // is what makes a click trustworthy, and the approval path re-checks the guards.
+                let value = format!("{}:{}", p.plan_id, a.index);
                 tail.push(json!({
                     "type": "actions",
-                    "block_id": cut(&format!("approve/{}", a.id), 255),
+                    "block_id": format!("approval:{}", a.index),
                     "elements": [
-                        button("Approve", &format!("approve:{}", a.id), &value, "primary"),
-                        button("Reject", &format!("reject:{}", a.id), &value, "danger"),
+                        button(&format!("Approve {}. {}", a.index, a.kind), &format!("approve:{}", a.index), &value, "primary"),
+                        button(&format!("Reject {}.", a.index), &format!("reject:{}", a.index), &value, "danger"),
                     ],
                 }));
             } else {
                 tail.push(section(&format!(
                     "Waiting for approval: {}",
                     code(
-                        &format!("eks-remedy approve {} --action {}", p.plan_id, a.id),
+                        &format!("eks-remedy approve {} --action {}", p.plan_id, a.index),
                         300
                     )
                 )));
@@ -246,6 +263,37 @@ pub fn render(view: &IncidentView, opts: SlackOptions) -> Value {
         // The top-level text is mrkdwn too (and what notifications show).
         "text": text(&view.headline(), limits::TEXT),
         "blocks": blocks,
+        "unfurl_links": false,
+        "unfurl_media": false,
+    })
+}
+
+/// The short thread reply saying what changed (Slack bot, under the incident's message).
+pub fn render_reply(view: &IncidentView, changes: &[Change]) -> Value {
+    let lines: Vec<String> = changes
+        .iter()
+        .take(MAX_REPLY_LINES)
+        .map(|c| format!("• {}", text(&c.describe(), 300)))
+        .collect();
+    let more = changes.len().saturating_sub(MAX_REPLY_LINES);
+    let mut body = lines.join("\n");
+    if more > 0 {
+        body.push_str(&format!("\n… and {more} more"));
+    }
+    let head = text(&view.headline(), 500);
+    json!({
+        "text": cut(&format!("{head}\n{body}"), limits::TEXT),
+        "unfurl_links": false,
+        "unfurl_media": false,
+    })
+}
+
+/// The one message a channel gets instead of the incidents its rate limit held.
+pub fn render_summary(summary: &Summary) -> Value {
+    let t = text(&summary.text(), limits::SECTION);
+    json!({
+        "text": t,
+        "blocks": [section(&t)],
         "unfurl_links": false,
         "unfurl_media": false,
     })

@@ -8,6 +8,7 @@
 
 use serde_json::{json, Value};
 
+use super::noise::Summary;
 use super::{cut, plain, IncidentView, Status};
 use crate::report::Severity;
 
@@ -68,6 +69,17 @@ fn envelope(card: Value) -> Value {
             "content": card,
         }],
     })
+}
+
+/// The one message a channel gets instead of the incidents its rate limit held.
+pub fn render_summary(summary: &Summary) -> Value {
+    envelope(json!({
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": VERSION,
+        "fallbackText": summary.text(),
+        "body": [{"type": "TextBlock", "wrap": true, "text": summary.text()}],
+    }))
 }
 
 fn card(view: &IncidentView, with_evidence: bool, max_findings: usize) -> Value {
@@ -144,15 +156,15 @@ fn card(view: &IncidentView, with_evidence: bool, max_findings: usize) -> Value 
         ];
         for a in p.actions.iter().take(12) {
             items.push(rich(vec![
-                json!({"type": "TextRun", "text": format!("{} ({}): ", a.kind, a.mode), "fontType": "Monospace"}),
+                json!({"type": "TextRun", "text": format!("{}. {} ({}): ", a.index, a.kind, a.mode), "fontType": "Monospace"}),
                 run(&a.summary, 200),
-                run(a.state.as_deref().map(|s| format!(" — {s}")).as_deref().unwrap_or(""), 100),
+                run(&format!(" — {}{}", a.state_words(), a.by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default()), 100),
             ]));
         }
         for a in view.awaiting_approval().take(5) {
             items.push(rich(vec![
                 json!({"type": "TextRun", "text": "Waiting for approval: "}),
-                json!({"type": "TextRun", "fontType": "Monospace", "text": cut(&plain(&format!("eks-remedy approve {} --action {}", p.plan_id, a.id)), 300)}),
+                json!({"type": "TextRun", "fontType": "Monospace", "text": cut(&plain(&format!("eks-remedy approve {} --action {}", p.plan_id, a.index)), 300)}),
             ]));
         }
         body.push(json!({"type": "Container", "separator": true, "items": items}));
@@ -183,7 +195,6 @@ fn card(view: &IncidentView, with_evidence: bool, max_findings: usize) -> Value 
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
         "version": VERSION,
-        "msteams": {"width": "Full"},
         "fallbackText": view.headline(),
         "body": body,
         "actions": actions,
