@@ -251,6 +251,41 @@ impl Summary {
     }
 }
 
+/// What is about to be sent to a channel, for its [`Limiter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outgoing<'a> {
+    /// The incident.
+    pub incident_id: &'a str,
+    /// Its cluster (for the summary).
+    pub cluster: &'a str,
+    /// Messages it takes (an update and its thread reply are two).
+    pub messages: u32,
+    /// The incident's first message on this channel.
+    pub first: bool,
+}
+
+impl<'a> Outgoing<'a> {
+    /// What sending `decisions` for `view` takes, given what the channel last received of it.
+    pub fn of(
+        view: &'a IncidentView,
+        last: Option<&Delivered>,
+        decisions: &[Decision],
+    ) -> Outgoing<'a> {
+        Outgoing {
+            incident_id: &view.incident_id,
+            cluster: view.cluster.as_deref().unwrap_or(""),
+            messages: u32::try_from(
+                decisions
+                    .iter()
+                    .filter(|d| **d != Decision::Nothing)
+                    .count(),
+            )
+            .unwrap_or(u32::MAX),
+            first: last.is_none(),
+        }
+    }
+}
+
 /// One channel's rate limit, with the incidents it held (kept per channel by the notifier).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limiter {
@@ -262,7 +297,15 @@ pub struct Limiter {
     refilled_at: Option<DateTime<Utc>>,
     /// Held incidents → their cluster.
     held: BTreeMap<String, String>,
+    /// Incidents a summary already counted: held again, they would make a summary per refill
+    /// that eats the tokens their own messages need.
+    #[serde(default)]
+    summed: BTreeSet<String>,
 }
+
+/// Most incidents remembered as summed up (past it the memory starts over: at worst one more
+/// summary counts them again).
+const MAX_SUMMED: usize = 1000;
 
 impl Limiter {
     /// A full bucket.
@@ -272,6 +315,7 @@ impl Limiter {
             tokens: limit.messages,
             refilled_at: None,
             held: BTreeMap::new(),
+            summed: BTreeSet::new(),
         }
     }
 
@@ -299,17 +343,21 @@ impl Limiter {
         }
     }
 
-    /// May a message of `incident_id` go out at `now`? When not, the incident is held for the
-    /// next [`Limiter::summary`].
-    pub fn admit(&mut self, now: DateTime<Utc>, incident_id: &str, cluster: &str) -> bool {
+    /// May `out` go out at `now`? It costs one token per message, all or none. A refused first
+    /// message of an incident is held for the next [`Limiter::summary`]; a refused update just
+    /// waits: the incident's next admitted message carries the whole current state.
+    pub fn admit(&mut self, now: DateTime<Utc>, out: &Outgoing<'_>) -> bool {
         self.refill(now);
-        if self.tokens > 0 {
-            self.tokens -= 1;
-            self.held.remove(incident_id);
+        if self.tokens >= out.messages {
+            self.tokens -= out.messages;
+            self.held.remove(out.incident_id);
+            self.summed.remove(out.incident_id);
             true
         } else {
-            self.held
-                .insert(incident_id.to_string(), cluster.to_string());
+            if out.first && !self.summed.contains(out.incident_id) {
+                self.held
+                    .insert(out.incident_id.to_string(), out.cluster.to_string());
+            }
             false
         }
     }
@@ -327,6 +375,10 @@ impl Limiter {
         }
         self.tokens -= 1;
         let held = std::mem::take(&mut self.held);
+        if self.summed.len() + held.len() > MAX_SUMMED {
+            self.summed.clear();
+        }
+        self.summed.extend(held.keys().cloned());
         Some(Summary {
             incidents: held.len(),
             clusters: held.into_values().collect(),
@@ -467,25 +519,48 @@ mod tests {
             messages: 2,
             per_seconds: 60,
         });
-        assert!(l.admit(at(0), "a", "prod"));
-        assert!(l.admit(at(1), "b", "prod"));
-        assert!(!l.admit(at(2), "c", "prod"));
-        assert!(!l.admit(at(3), "d", "dev"));
-        assert!(!l.admit(at(4), "c", "prod"));
+        let first = |id: &'static str, cluster: &'static str| Outgoing {
+            incident_id: id,
+            cluster,
+            messages: 1,
+            first: true,
+        };
+        assert!(l.admit(at(0), &first("a", "prod")));
+        assert!(l.admit(at(1), &first("b", "prod")));
+        assert!(!l.admit(at(2), &first("c", "prod")));
+        assert!(!l.admit(at(3), &first("d", "dev")));
+        assert!(!l.admit(at(4), &first("c", "prod")));
+        let update = Outgoing {
+            first: false,
+            ..first("a", "prod")
+        };
+        assert!(!l.admit(at(4), &update), "an update waits, unsummed");
         assert_eq!(l.summary(at(5)), None, "still over the rate");
         let s = l.summary(at(30)).unwrap();
         assert_eq!(s.incidents, 2);
         assert_eq!(s.text(), "2 more incidents on 2 clusters: messages held by the rate limit, see the incident table for all.");
         assert_eq!(l.summary(at(31)), None, "one summary");
-        assert!(!l.admit(at(31), "e", "prod"), "the summary took the token");
-        assert!(l.admit(at(200), "e", "prod"));
-        assert_eq!(l.summary(at(200)), None, "e went out itself");
-        assert!(l.admit(at(0), "f", "prod"));
+        assert!(!l.admit(at(31), &first("c", "prod")));
+        assert_eq!(l.held(), 0, "counted once: c is not summed up again");
         assert!(
-            !l.admit(at(0), "g", "prod"),
+            !l.admit(at(31), &first("e", "prod")),
+            "the summary took the token"
+        );
+        let two = Outgoing {
+            messages: 2,
+            ..first("e", "prod")
+        };
+        assert!(
+            l.admit(at(200), &two),
+            "an update and its reply take both tokens"
+        );
+        assert!(!l.admit(at(200), &first("f", "prod")));
+        assert_eq!(l.summary(at(200)), None);
+        assert!(
+            !l.admit(at(0), &first("g", "prod")),
             "a clock going back earns nothing"
         );
-        assert_eq!(l.held(), 1);
+        assert_eq!(l.held(), 2, "f and g");
     }
 
     #[test]

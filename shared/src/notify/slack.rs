@@ -130,7 +130,8 @@ pub fn render(view: &IncidentView, opts: SlackOptions) -> Value {
     }
     head.push(json!({"type": "divider"}));
 
-    let findings: Vec<(Value, Value)> = view
+    // Each finding in decreasing detail: the fitting below walks down these tiers.
+    let findings: Vec<[Value; TIERS]> = view
         .findings
         .iter()
         .map(|f| {
@@ -144,22 +145,31 @@ pub fn render(view: &IncidentView, opts: SlackOptions) -> Value {
             } else {
                 ""
             };
-            let mut base = format!(
-                "*{}* {} — {}{rc}\n{} ({}×{nodes})",
-                f.severity.as_str().to_uppercase(),
-                code(&f.rule, 80),
-                text(&f.title, 200),
-                text(&f.summary, 900),
-                f.total()
-            );
-            if let Some((instruction, _)) = &f.fix {
-                base.push_str(&format!("\n*Fix:* {}", text(instruction, 700)));
-            }
-            let with = match &f.evidence {
-                Some(e) => format!("{base}\n> {}", code(e, 1000)),
-                None => base.clone(),
+            let body = |title: usize, summary: usize, fix: usize| {
+                let mut b = format!(
+                    "*{}* {} — {}{rc}\n{} ({}×{nodes})",
+                    f.severity.as_str().to_uppercase(),
+                    code(&f.rule, 80),
+                    text(&f.title, title),
+                    text(&f.summary, summary),
+                    f.total()
+                );
+                if let Some((instruction, _)) = &f.fix {
+                    b.push_str(&format!("\n*Fix:* {}", text(instruction, fix)));
+                }
+                b
             };
-            (section(&with), section(&base))
+            let full = body(200, 900, 700);
+            let evidence = |max: usize| match &f.evidence {
+                Some(e) => section(&format!("{full}\n> {}", code(e, max))),
+                None => section(&full),
+            };
+            [
+                evidence(1000),
+                evidence(200),
+                section(&full),
+                section(&body(100, 200, 200)),
+            ]
         })
         .collect();
 
@@ -299,49 +309,52 @@ pub fn render_summary(summary: &Summary) -> Value {
     })
 }
 
-/// Fits the message within the block and character budgets: evidence goes first (from the last
-/// finding up), then whole findings (from the last), replaced by a note pointing to the report.
-fn fit(head: Vec<Value>, findings: Vec<(Value, Value)>, tail: Vec<Value>) -> Vec<Value> {
+/// Detail tiers of a finding's section: evidence, shorter evidence, no evidence, shorter text.
+const TIERS: usize = 4;
+
+/// Fits the message within the block and character budgets: evidence is shortened, then left
+/// out, then the findings' text shortened (each from the last finding up), then whole findings
+/// dropped from the last, with a note pointing to the report.
+fn fit(head: Vec<Value>, findings: Vec<[Value; TIERS]>, tail: Vec<Value>) -> Vec<Value> {
     let size = |b: &[Value]| b.iter().map(chars).sum::<usize>();
     let fixed = size(&head) + size(&tail) + 200;
     let room_blocks = limits::BLOCKS.saturating_sub(head.len() + tail.len() + 1);
     let mut keep = findings.len().min(room_blocks);
-    let mut with_evidence = keep;
-    let total = |keep: usize, with: usize| -> usize {
-        findings[..keep]
-            .iter()
-            .enumerate()
-            .map(|(i, (w, wo))| if i < with { chars(w) } else { chars(wo) })
-            .sum::<usize>()
-            + fixed
+    let mut tier = vec![0usize; findings.len()];
+    let sizes: Vec<[usize; TIERS]> = findings.iter().map(|t| t.each_ref().map(chars)).collect();
+    let total = |keep: usize, tier: &[usize]| -> usize {
+        (0..keep).map(|i| sizes[i][tier[i]]).sum::<usize>() + fixed
     };
-    while total(keep, with_evidence) > limits::TOTAL && with_evidence > 0 {
-        with_evidence -= 1;
+    'shrink: for level in 1..TIERS {
+        for i in (0..keep).rev() {
+            if total(keep, &tier) <= limits::TOTAL {
+                break 'shrink;
+            }
+            tier[i] = level;
+        }
     }
-    while total(keep, with_evidence.min(keep)) > limits::TOTAL && keep > 0 {
+    while total(keep, &tier) > limits::TOTAL && keep > 0 {
         keep -= 1;
     }
     let mut out = head;
-    for (i, (w, wo)) in findings.iter().take(keep).enumerate() {
-        out.push(if i < with_evidence {
-            w.clone()
-        } else {
-            wo.clone()
-        });
+    for (i, t) in findings.iter().take(keep).enumerate() {
+        out.push(t[tier[i]].clone());
     }
-    let dropped_evidence = with_evidence < keep;
-    if keep < findings.len() || dropped_evidence {
-        let more = findings.len() - keep;
-        let mut note = Vec::new();
-        if more > 0 {
-            note.push(format!(
-                "{more} more finding{}",
-                if more == 1 { "" } else { "s" }
-            ));
-        }
-        if dropped_evidence {
-            note.push("evidence shortened".to_string());
-        }
+    let shrunk = |level: usize| tier[..keep].iter().any(|&t| t >= level);
+    let more = findings.len() - keep;
+    let mut note = Vec::new();
+    if more > 0 {
+        note.push(format!("{more} more finding{}", plural(more)));
+    }
+    if shrunk(2) {
+        note.push("evidence left out".to_string());
+    } else if shrunk(1) {
+        note.push("evidence shortened".to_string());
+    }
+    if shrunk(3) {
+        note.push("text shortened".to_string());
+    }
+    if !note.is_empty() {
         out.push(json!({"type": "context", "elements": [mrkdwn(&format!("{}: see the report for everything.", note.join(", ")))]}));
     }
     out.extend(tail);
@@ -582,7 +595,11 @@ mod tests {
         check(&p).unwrap();
         let s = p.to_string();
         assert!(s.contains("more findings"), "dropped findings are counted");
-        assert!(s.contains("evidence shortened"));
+        assert!(s.contains("evidence left out"));
+        assert!(
+            s.contains("text shortened"),
+            "text is shortened before findings go"
+        );
         assert!(s.contains("see the report"));
     }
 

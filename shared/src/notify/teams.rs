@@ -201,31 +201,38 @@ fn card(view: &IncidentView, with_evidence: bool, max_findings: usize) -> Value 
     })
 }
 
+/// The strings of a card that Teams reads as Markdown (`TextBlock` texts, `FactSet` values): the
+/// renderer keeps log text out of them, and checks of that look here.
+pub fn markdown_strings(v: &Value) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut walk = vec![v];
+    while let Some(v) = walk.pop() {
+        match v {
+            Value::Object(o) => {
+                match o.get("type").and_then(Value::as_str) {
+                    Some("TextBlock") => out.push(o["text"].as_str().unwrap_or("")),
+                    Some("FactSet") => out.extend(
+                        o["facts"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|f| f["value"].as_str().unwrap_or("")),
+                    ),
+                    _ => {}
+                }
+                walk.extend(o.values());
+            }
+            Value::Array(a) => walk.extend(a),
+            _ => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::notify::tests::sample_view;
-
-    /// Text in TextBlocks and FactSets (Markdown in Teams) must come from us.
-    fn markdown_strings(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::Object(o) => {
-                if o.get("type").and_then(Value::as_str) == Some("TextBlock") {
-                    out.push(o["text"].as_str().unwrap_or("").to_string());
-                }
-                if o.get("type").and_then(Value::as_str) == Some("FactSet") {
-                    for f in o["facts"].as_array().into_iter().flatten() {
-                        out.push(f["value"].as_str().unwrap_or("").to_string());
-                    }
-                }
-                for x in o.values() {
-                    markdown_strings(x, out);
-                }
-            }
-            Value::Array(a) => a.iter().for_each(|x| markdown_strings(x, out)),
-            _ => {}
-        }
-    }
 
     #[test]
     fn the_sample_is_a_version_1_5_card_with_open_url_actions_only() {
@@ -261,8 +268,7 @@ mod tests {
         }
         let p = render(&v);
         assert!(p.to_string().len() <= MAX_BYTES, "{}", p.to_string().len());
-        let mut md = Vec::new();
-        markdown_strings(&p, &mut md);
+        let md = markdown_strings(&p);
         assert!(
             md.iter()
                 .all(|s| !s.contains("evil.example") && !s.contains("<at>")),
