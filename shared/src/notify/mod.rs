@@ -1,9 +1,13 @@
 //! Chat notifications: one incident view, rendered for each target.
 //!
 //! The notifier keeps one [`IncidentView`] per incident (nodes, findings merged across nodes and
-//! ranked root cause first, the plan, quota requests) and renders every message from it, so an
-//! update always shows the whole current state. Renderers are pure and respect each platform's
-//! limits by cutting evidence first, then findings, always pointing to the full report:
+//! ranked root cause first, the plan and its actions' statuses, quota requests), built only by
+//! folding the pipeline's bus events ([`event::NotifyEvent`], [`IncidentView::apply`]): replaying
+//! or reordering events gives the same view. [`noise`] decides what each target gets now (post,
+//! update, thread reply or nothing), applies mutes and per-channel rate limits, and resolves quiet
+//! incidents. Every message is rendered from the view, so an update always shows the whole current
+//! state. Renderers are pure and respect each platform's limits by cutting evidence first, then
+//! text, then findings, always pointing to the full report:
 //!
 //! | target | module | limits |
 //! |---|---|---|

@@ -131,7 +131,7 @@ pub fn render(view: &IncidentView, opts: SlackOptions) -> Value {
     head.push(json!({"type": "divider"}));
 
     // Each finding in decreasing detail: the fitting below walks down these tiers.
-    let findings: Vec<[Value; TIERS]> = view
+    let findings: Vec<[String; TIERS]> = view
         .findings
         .iter()
         .map(|f| {
@@ -161,15 +161,11 @@ pub fn render(view: &IncidentView, opts: SlackOptions) -> Value {
             };
             let full = body(200, 900, 700);
             let evidence = |max: usize| match &f.evidence {
-                Some(e) => section(&format!("{full}\n> {}", code(e, max))),
-                None => section(&full),
+                Some(e) => format!("{full}\n> {}", code(e, max)),
+                None => full.clone(),
             };
-            [
-                evidence(1000),
-                evidence(200),
-                section(&full),
-                section(&body(100, 200, 200)),
-            ]
+            let compact = body(100, 200, 200);
+            [evidence(1000), evidence(200), full, compact]
         })
         .collect();
 
@@ -315,13 +311,21 @@ const TIERS: usize = 4;
 /// Fits the message within the block and character budgets: evidence is shortened, then left
 /// out, then the findings' text shortened (each from the last finding up), then whole findings
 /// dropped from the last, with a note pointing to the report.
-fn fit(head: Vec<Value>, findings: Vec<[Value; TIERS]>, tail: Vec<Value>) -> Vec<Value> {
+fn fit(head: Vec<Value>, findings: Vec<[String; TIERS]>, tail: Vec<Value>) -> Vec<Value> {
     let size = |b: &[Value]| b.iter().map(chars).sum::<usize>();
     let fixed = size(&head) + size(&tail) + 200;
     let room_blocks = limits::BLOCKS.saturating_sub(head.len() + tail.len() + 1);
     let mut keep = findings.len().min(room_blocks);
     let mut tier = vec![0usize; findings.len()];
-    let sizes: Vec<[usize; TIERS]> = findings.iter().map(|t| t.each_ref().map(chars)).collect();
+    // Sections are built only for the tiers chosen: counting their text is enough to choose.
+    let overhead = chars(&section(""));
+    let sizes: Vec<[usize; TIERS]> = findings
+        .iter()
+        .map(|t| {
+            t.each_ref()
+                .map(|s| overhead + s.chars().count().min(limits::SECTION))
+        })
+        .collect();
     let total = |keep: usize, tier: &[usize]| -> usize {
         (0..keep).map(|i| sizes[i][tier[i]]).sum::<usize>() + fixed
     };
@@ -338,7 +342,7 @@ fn fit(head: Vec<Value>, findings: Vec<[Value; TIERS]>, tail: Vec<Value>) -> Vec
     }
     let mut out = head;
     for (i, t) in findings.iter().take(keep).enumerate() {
-        out.push(t[tier[i]].clone());
+        out.push(section(&t[tier[i]]));
     }
     let shrunk = |level: usize| tier[..keep].iter().any(|&t| t >= level);
     let more = findings.len() - keep;
