@@ -27,6 +27,12 @@ pub mod limits {
     pub const FIELD: usize = 2000;
     /// Characters of a button's text.
     pub const BUTTON: usize = 75;
+    /// Characters of a button's value.
+    pub const VALUE: usize = 2000;
+    /// Characters of an `action_id` or `block_id`.
+    pub const ID: usize = 255;
+    /// Elements of an actions block.
+    pub const ACTIONS: usize = 25;
     /// Characters of all blocks' text together: more than about 13k fails with
     /// `msg_blocks_too_long`, so messages stay below this.
     pub const TOTAL: usize = 12_000;
@@ -394,8 +400,8 @@ fn button(label: &str, action_id: &str, value: &str, style: &str) -> Value {
     json!({
         "type": "button",
         "text": {"type": "plain_text", "text": cut(label, limits::BUTTON)},
-        "action_id": cut(action_id, 255),
-        "value": cut(value, 2000),
+        "action_id": cut(action_id, limits::ID),
+        "value": cut(value, limits::VALUE),
         "style": style,
     })
 }
@@ -450,7 +456,24 @@ pub fn check(payload: &Value) -> Result<(), Vec<String>> {
                     errs.push(format!("block {i}: {n} context elements"));
                 }
             }
+            Some("actions") => {
+                let elements = b["elements"].as_array().cloned().unwrap_or_default();
+                if elements.is_empty() || elements.len() > limits::ACTIONS {
+                    errs.push(format!("block {i}: {} action elements", elements.len()));
+                }
+                for e in &elements {
+                    if len(&e["text"]["text"]) > limits::BUTTON
+                        || len(&e["action_id"]) > limits::ID
+                        || len(&e["value"]) > limits::VALUE
+                    {
+                        errs.push(format!("block {i}: button over its limits: {e}"));
+                    }
+                }
+            }
             _ => {}
+        }
+        if len(&b["block_id"]) > limits::ID {
+            errs.push(format!("block {i}: block_id over {}", limits::ID));
         }
     }
     if errs.is_empty() {
@@ -605,6 +628,45 @@ mod tests {
             "text is shortened before findings go"
         );
         assert!(s.contains("see the report"));
+    }
+
+    #[test]
+    fn check_catches_each_limit() {
+        let ok = render(&sample_view(), SlackOptions { buttons: true });
+        check(&ok).unwrap();
+        let broken = |what: &str, edit: &dyn Fn(&mut Value)| {
+            let mut p = ok.clone();
+            edit(&mut p);
+            assert!(check(&p).is_err(), "{what} not caught");
+        };
+        broken("text", &|p| p["text"] = json!(" "));
+        broken("blocks", &|p| {
+            p["blocks"] = json!(vec![json!({"type": "divider"}); 51])
+        });
+        broken("header", &|p| {
+            p["blocks"][0]["text"]["text"] = json!("h".repeat(151))
+        });
+        broken("section", &|p| {
+            p["blocks"][2] = json!({"type": "section", "text": mrkdwn(&"s".repeat(3001))})
+        });
+        broken("context", &|p| {
+            p["blocks"][2] = json!({"type": "context", "elements": vec![mrkdwn("c"); 11]})
+        });
+        broken("block_id", &|p| {
+            p["blocks"][2] = json!({"type": "actions", "block_id": "b".repeat(256),
+                "elements": [button("Approve", "approve:0", "plan:0", "primary")]})
+        });
+        broken("button", &|p| {
+            p["blocks"][2] = json!({"type": "actions",
+                "elements": [{"type": "button", "text": {"type": "plain_text", "text": "x".repeat(76)}}]})
+        });
+        broken("total", &|p| {
+            p["blocks"][2] = section(&"s".repeat(2900));
+            p["blocks"][3] = section(&"s".repeat(2900));
+            p["blocks"][4] = section(&"s".repeat(2900));
+            p["blocks"][5] = section(&"s".repeat(2900));
+            p["blocks"][6] = section(&"s".repeat(2900));
+        });
     }
 
     #[test]
