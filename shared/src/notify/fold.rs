@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::event::{AuditOutcome, FindingsDetail, NotifyEvent, Verdict};
+use super::event::{AuditOutcome, FindingEntry, FindingsDetail, NotifyEvent, Verdict};
 use super::{
     cut, ActionRecord, ActionStatus, ActionView, FindingView, IncidentView, NodeFinding, PlanView,
-    QuotaView, Status,
+    QuotaView, Status, TextSource,
 };
 
 /// Most findings kept per node (a report holds at most 64 in a list too).
@@ -23,10 +23,10 @@ const MAX_NOTES: usize = 20;
 const NOTE_CHARS: usize = 300;
 /// Longest title.
 const TITLE_CHARS: usize = 300;
-/// Longest summary, fix instruction or evidence line kept (the event already cuts to 1,000).
+/// Longest summary, fix instruction, snippet or evidence line kept (the event already cuts
+/// summaries to 1,000); kept once per rule, so the view stays far below DynamoDB's 400 KB item
+/// limit whatever the number of nodes.
 const TEXT_CHARS: usize = 1000;
-/// Longest fix snippet kept.
-const SNIPPET_CHARS: usize = 2000;
 
 impl IncidentView {
     /// Folds one bus event in. Idempotent: applying an event again changes nothing; events of
@@ -179,30 +179,76 @@ impl IncidentView {
             (Some(b), Some(k)) => Some((b.clone(), k.clone())),
             _ => None,
         };
-        node.findings = d
-            .findings
+        let entries = &d.findings[..d.findings.len().min(MAX_NODE_FINDINGS)];
+        node.findings = entries
             .iter()
-            .take(MAX_NODE_FINDINGS)
             .map(|f| {
                 (
                     f.rule.clone(),
                     NodeFinding {
                         severity: f.severity,
-                        title: cut(&f.title, TITLE_CHARS),
-                        summary: cut(&f.summary, TEXT_CHARS),
                         count: f.count.max(1),
                         root_cause: f.root_cause,
-                        evidence: f.evidence.as_deref().map(|e| cut(e, TEXT_CHARS)),
-                        fix: f.fix.as_ref().map(|x| {
-                            (
-                                cut(&x.instruction, TEXT_CHARS),
-                                x.snippet.as_deref().map(|s| cut(s, SNIPPET_CHARS)),
-                            )
-                        }),
                     },
                 )
             })
             .collect();
+        for f in entries {
+            self.take_text(&d.instance_id, f);
+        }
+    }
+
+    /// Keeps `f`'s text for its rule when this node saw it most (the lowest instance id on a
+    /// tie), or already gave the text (its newer report refreshes it).
+    fn take_text(&mut self, node: &str, f: &FindingEntry) {
+        let count = f.count.max(1);
+        let text = FindingView {
+            rule: f.rule.clone(),
+            severity: f.severity,
+            title: cut(&f.title, TITLE_CHARS),
+            summary: cut(&f.summary, TEXT_CHARS),
+            root_cause: f.root_cause,
+            nodes: BTreeMap::new(),
+            evidence: f.evidence.as_deref().map(|e| cut(e, TEXT_CHARS)),
+            fix: f.fix.as_ref().map(|x| {
+                (
+                    cut(&x.instruction, TEXT_CHARS),
+                    x.snippet.as_deref().map(|s| cut(s, TEXT_CHARS)),
+                )
+            }),
+            source: Some(TextSource {
+                node: node.to_string(),
+                count,
+            }),
+        };
+        let Some(old) = self.findings.iter_mut().find(|x| x.rule == f.rule) else {
+            self.findings.push(text);
+            return;
+        };
+        let better = match &old.source {
+            None => true,
+            Some(src) => {
+                src.node == node
+                    || (count, std::cmp::Reverse(node)) > (src.count, std::cmp::Reverse(&*src.node))
+            }
+        };
+        if better {
+            // A report without evidence or fix (the bare bus event) does not erase them.
+            let evidence = text.evidence.clone().or_else(|| old.evidence.take());
+            let fix = text.fix.clone().or_else(|| old.fix.take());
+            *old = FindingView {
+                evidence,
+                fix,
+                ..text
+            };
+        } else {
+            if old.evidence.is_none() {
+                old.evidence = text.evidence;
+            }
+            if old.fix.is_none() {
+                old.fix = text.fix;
+            }
+        }
     }
 
     /// Keeps `record` for action `index` of `plan_id` unless a later (or, at the same time, a
@@ -240,48 +286,25 @@ impl IncidentView {
 
     /// Recomputes everything shown from the slots.
     fn rebuild(&mut self) {
-        let mut merged: BTreeMap<&str, (FindingView, u64)> = BTreeMap::new();
-        for (node, v) in &self.nodes {
-            for (rule, f) in &v.findings {
-                let (fv, most) = merged.entry(rule).or_insert_with(|| {
-                    (
-                        FindingView {
-                            rule: rule.clone(),
-                            severity: f.severity,
-                            title: f.title.clone(),
-                            summary: f.summary.clone(),
-                            root_cause: false,
-                            nodes: BTreeMap::new(),
-                            evidence: f.evidence.clone(),
-                            fix: f.fix.clone(),
-                        },
-                        f.count,
-                    )
-                });
-                // Text from the node that saw it most (the first such node on a tie).
-                if f.count > *most {
-                    *most = f.count;
-                    fv.title.clone_from(&f.title);
-                    fv.summary.clone_from(&f.summary);
-                    if f.evidence.is_some() {
-                        fv.evidence.clone_from(&f.evidence);
-                    }
-                    if f.fix.is_some() {
-                        fv.fix.clone_from(&f.fix);
-                    }
+        // Counts, severity and root cause from every node's latest report; a rule no node shows
+        // any more leaves.
+        let mut findings = std::mem::take(&mut self.findings);
+        for f in &mut findings {
+            f.nodes.clear();
+            f.root_cause = false;
+            let mut severity = None;
+            for (node, v) in &self.nodes {
+                if let Some(nf) = v.findings.get(&f.rule) {
+                    f.nodes.insert(node.clone(), nf.count);
+                    f.root_cause |= nf.root_cause;
+                    severity = severity.max(Some(nf.severity));
                 }
-                if fv.evidence.is_none() {
-                    fv.evidence.clone_from(&f.evidence);
-                }
-                if fv.fix.is_none() {
-                    fv.fix.clone_from(&f.fix);
-                }
-                fv.severity = fv.severity.max(f.severity);
-                fv.root_cause |= f.root_cause;
-                fv.nodes.insert(node.clone(), f.count);
+            }
+            if let Some(s) = severity {
+                f.severity = s;
             }
         }
-        let mut findings: Vec<FindingView> = merged.into_values().map(|(f, _)| f).collect();
+        findings.retain(|f| !f.nodes.is_empty());
         // Root causes first, then severity, then occurrences; the rule id breaks ties.
         findings.sort_by(|a, b| {
             b.root_cause
@@ -491,6 +514,29 @@ mod tests {
         assert_eq!(v.findings.len(), 8);
         assert!(v.findings.iter().all(|f| f.nodes.len() == 3));
         assert!(v.findings.iter().all(|f| f.evidence.is_some()));
+    }
+
+    #[test]
+    fn fifty_nodes_of_long_text_stay_under_the_dynamodb_item_limit() {
+        let long = "x".repeat(10_000);
+        let mut v = IncidentView::new("inc");
+        for n in 0..50 {
+            let mut d = FindingsDetail::from_report(&sample_report(), "inc");
+            d.instance_id = format!("i-{n:017}");
+            for f in &mut d.findings {
+                f.title.clone_from(&long);
+                f.summary.clone_from(&long);
+                f.evidence = Some(long.clone());
+                if let Some(x) = &mut f.fix {
+                    x.instruction.clone_from(&long);
+                    x.snippet = Some(long.clone());
+                }
+            }
+            v.apply(&NotifyEvent::Findings(d));
+        }
+        let bytes = serde_json::to_vec(&v).unwrap().len();
+        assert!(bytes < 200 * 1024, "{bytes} bytes");
+        assert_eq!(v.findings[0].nodes.len(), 50);
     }
 
     use super::super::Change;

@@ -59,25 +59,26 @@ impl Status {
     }
 }
 
-/// One finding of one node, as its latest report gave it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One finding of one node, as its latest report gave it: only what is counted and compared (the
+/// text is kept once per rule, in [`FindingView`], so the view stays small with many nodes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeFinding {
     /// Severity.
     pub severity: Severity,
-    /// Title.
-    pub title: String,
-    /// Summary (bundle text: untrusted).
-    pub summary: String,
     /// Occurrences on the node.
     pub count: u64,
     /// A likely root cause on the node.
     pub root_cause: bool,
-    /// One evidence line (log text: untrusted).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub evidence: Option<String>,
-    /// The first fix: instruction and snippet.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fix: Option<(String, Option<String>)>,
+}
+
+/// Which node's report a finding's text comes from: the one that saw it most (the lowest
+/// instance id on a tie).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextSource {
+    /// Instance id.
+    pub node: String,
+    /// Its count of the finding when the text was taken.
+    pub count: u64,
 }
 
 /// One node of the incident.
@@ -121,6 +122,9 @@ pub struct FindingView {
     pub evidence: Option<String>,
     /// The first fix: instruction and snippet.
     pub fix: Option<(String, Option<String>)>,
+    /// Where title, summary, evidence and fix come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<TextSource>,
 }
 
 impl FindingView {
