@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 
 use super::event::{AuditOutcome, FindingEntry, FindingsDetail, NotifyEvent, Verdict};
 use super::{
-    cut, ActionRecord, ActionStatus, ActionView, FindingView, IncidentView, NodeFinding, PlanView,
-    QuotaView, Status, TextSource,
+    aws_name, cut, ActionRecord, ActionStatus, ActionView, FindingView, IncidentView, NodeFinding,
+    PlanView, QuotaView, Status, TextSource,
 };
 
 /// Most findings kept per node (a report holds at most 64 in a list too).
@@ -343,20 +343,13 @@ impl IncidentView {
     }
 }
 
-/// The EKS console page of a cluster; `None` unless region and cluster are plain names (they come
-/// from the bus and end up in a link).
+/// The EKS console page of a cluster, when region and cluster are plain names (they come from the
+/// bus and end up in a link).
 fn console_url(region: Option<&str>, cluster: Option<&str>) -> Option<String> {
-    let safe = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    };
-    match (region, cluster) {
-        (Some(r), Some(c)) if safe(r) && safe(c) => Some(format!(
-            "https://{r}.console.aws.amazon.com/eks/home?region={r}#/clusters/{c}"
-        )),
-        _ => None,
-    }
+    let (r, c) = (aws_name(region)?, aws_name(cluster)?);
+    Some(format!(
+        "https://{r}.console.aws.amazon.com/eks/home?region={r}#/clusters/{c}"
+    ))
 }
 
 #[cfg(test)]

@@ -564,6 +564,16 @@ impl IncidentView {
     }
 }
 
+/// `s` when it is a plain AWS name (account id, region, cluster: letters, digits, `-`, `_`), safe
+/// inside a link or an ARN.
+pub(crate) fn aws_name(s: Option<&str>) -> Option<&str> {
+    s.filter(|s| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    })
+}
+
 /// `s` when `n` is not one.
 pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 {
@@ -687,6 +697,89 @@ pub(crate) mod tests {
             "a replayed report changes nothing"
         );
         assert!(again.changes_since(Some(&v)).is_empty());
+    }
+
+    /// One change to a view, for tables of them.
+    type Edit = dyn Fn(&mut IncidentView);
+
+    #[test]
+    fn fingerprint_sees_stable_fields_only() {
+        let mut base = sample_view();
+        base.set_plan(&plan::plan_report(&sample_report(), &Settings::default()));
+        base.quotas.push(QuotaView {
+            quota_code: "L-1216C47A".into(),
+            quota: "Running On-Demand Standard instances".into(),
+            status: "PENDING".into(),
+            desired: 256.0,
+            at: None,
+        });
+        let fp = base.fingerprint();
+        let same: [(&str, &Edit); 9] = [
+            ("text", &|v| {
+                let f = &mut v.findings[0];
+                f.title = "other".into();
+                f.summary = "other".into();
+                f.evidence = None;
+                f.fix = None;
+            }),
+            ("counts", &|v| {
+                for c in v.findings[0].nodes.values_mut() {
+                    *c += 100;
+                }
+            }),
+            ("notes", &|v| v.notes.push("free text".into())),
+            ("times", &|v| {
+                v.updated_at = DateTime::from_timestamp(1, 0);
+                v.last_event_at = v.updated_at;
+            }),
+            ("links", &|v| v.report_url = Some("https://x".into())),
+            ("chain", &|v| v.chain.clear()),
+            ("order", &|v| v.findings.reverse()),
+            ("who", &|v| {
+                if let Some(p) = &mut v.plan {
+                    p.actions[0].by = Some("U1".into());
+                    p.actions[0].detail = Some("free text".into());
+                }
+            }),
+            ("quota text", &|v| {
+                v.quotas[0].quota = "renamed".into();
+                v.quotas[0].desired = 512.0;
+            }),
+        ];
+        for (what, edit) in same {
+            let mut v = base.clone();
+            edit(&mut v);
+            assert_eq!(v.fingerprint(), fp, "{what} changed the fingerprint");
+        }
+        let different: [(&str, &Edit); 8] = [
+            ("rule", &|v| v.findings[0].rule = "other-rule".into()),
+            ("severity", &|v| v.findings[0].severity = Severity::Critical),
+            ("node", &|v| {
+                v.nodes.insert("i-0new".into(), NodeView::default());
+            }),
+            ("node state", &|v| {
+                if let Some(n) = v.nodes.values_mut().next() {
+                    n.collection_failed = true;
+                }
+            }),
+            ("plan", &|v| {
+                if let Some(p) = &mut v.plan {
+                    p.plan_id = "plan-other".into();
+                }
+            }),
+            ("action status", &|v| {
+                if let Some(p) = &mut v.plan {
+                    p.actions[0].status = ActionStatus::Done;
+                }
+            }),
+            ("quota status", &|v| v.quotas[0].status = "APPROVED".into()),
+            ("status", &|v| v.status = Status::Resolved),
+        ];
+        for (what, edit) in different {
+            let mut v = base.clone();
+            edit(&mut v);
+            assert_ne!(v.fingerprint(), fp, "{what} did not change the fingerprint");
+        }
     }
 
     #[test]

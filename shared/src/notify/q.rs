@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::noise::Summary;
-use super::{cut, plain, IncidentView, Status};
+use super::{aws_name, cut, plain, IncidentView, Status};
 
 /// SNS's message size limit.
 pub const MAX_BYTES: usize = 256 * 1024;
@@ -130,6 +130,7 @@ pub fn render(view: &IncidentView) -> Value {
             "threadId": cut(&plain(&view.incident_id), 200),
             "summary": cut(&view.headline(), 500),
             "eventType": "eks-remedy-incident",
+            "relatedResources": cluster_arn(view).into_iter().collect::<Vec<_>>(),
             "additionalContext": {
                 "incident": plain(&view.incident_id),
                 "account": plain(view.account.as_deref().unwrap_or("")),
@@ -137,6 +138,16 @@ pub fn render(view: &IncidentView) -> Value {
             },
         },
     })
+}
+
+/// The cluster's ARN, when account, region and cluster are plain names.
+fn cluster_arn(view: &IncidentView) -> Option<String> {
+    Some(format!(
+        "arn:aws:eks:{}:{}:cluster/{}",
+        aws_name(view.region.as_deref())?,
+        aws_name(view.account.as_deref())?,
+        aws_name(view.cluster.as_deref())?
+    ))
 }
 
 /// The one message a channel gets instead of the incidents its rate limit held.
