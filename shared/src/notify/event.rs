@@ -69,6 +69,9 @@ pub enum NotifyEvent {
 /// Why an event could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
+    /// Not JSON at all.
+    #[error("not JSON: {0}")]
+    Json(serde_json::Error),
     /// Not an EventBridge envelope (no `detail-type` or no `detail` object).
     #[error("not an EventBridge event: {0}")]
     NotAnEvent(&'static str),
@@ -114,6 +117,12 @@ impl NotifyEvent {
                 detail_type: detail_type.to_string(),
                 source,
             })
+    }
+
+    /// Reads an SQS record's body: the EventBridge event as JSON text.
+    pub fn from_sqs_body(body: &str) -> Result<NotifyEvent, EventError> {
+        let envelope: Value = serde_json::from_str(body).map_err(EventError::Json)?;
+        NotifyEvent::from_eventbridge(&envelope)
     }
 
     /// The incident the event belongs to.
@@ -478,6 +487,14 @@ mod tests {
         assert_eq!(d.account.as_deref(), Some("111122223333"));
         assert_eq!(d.at, DateTime::from_timestamp(1_792_387_200, 0));
         assert_eq!(d.findings[0].count, 2);
+        assert_eq!(
+            NotifyEvent::from_sqs_body(&envelope.to_string()).unwrap(),
+            NotifyEvent::from_eventbridge(&envelope).unwrap()
+        );
+        assert!(matches!(
+            NotifyEvent::from_sqs_body("{"),
+            Err(EventError::Json(_))
+        ));
         assert!(matches!(
             NotifyEvent::from_eventbridge(
                 &serde_json::json!({"detail-type": "other", "detail": {}})
