@@ -1,9 +1,13 @@
 //! Chat notifications: one incident view, rendered for each target.
 //!
 //! The notifier keeps one [`IncidentView`] per incident (nodes, findings merged across nodes and
-//! ranked root cause first, the plan, quota requests) and renders every message from it, so an
-//! update always shows the whole current state. Renderers are pure and respect each platform's
-//! limits by cutting evidence first, then findings, always pointing to the full report:
+//! ranked root cause first, the plan and its actions' statuses, quota requests), built only by
+//! folding the pipeline's bus events ([`event::NotifyEvent`], [`IncidentView::apply`]): replaying
+//! or reordering events gives the same view. [`noise`] decides what each target gets now (post,
+//! update, thread reply or nothing), applies mutes and per-channel rate limits, and resolves quiet
+//! incidents. Every message is rendered from the view, so an update always shows the whole current
+//! state. Renderers are pure and respect each platform's limits by cutting evidence first, then
+//! text, then findings, always pointing to the full report:
 //!
 //! | target | module | limits |
 //! |---|---|---|
@@ -14,6 +18,9 @@
 //!
 //! Log text is untrusted: no renderer lets it mention people (`<!channel>`), link, or format.
 
+pub mod event;
+mod fold;
+pub mod noise;
 pub mod q;
 pub mod slack;
 pub mod teams;
@@ -23,10 +30,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
+
+pub use event::NotifyEvent;
 
 use crate::plan::{Decision, Plan};
 use crate::report::{Report, Severity};
+use event::FindingsDetail;
 
 /// Whether the incident is still going on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -39,13 +49,58 @@ pub enum Status {
     Resolved,
 }
 
+impl Status {
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Resolved => "resolved",
+        }
+    }
+}
+
+/// One finding of one node, as its latest report gave it: only what is counted and compared (the
+/// text is kept once per rule, in [`FindingView`], so the view stays small with many nodes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeFinding {
+    /// Severity.
+    pub severity: Severity,
+    /// Occurrences on the node.
+    pub count: u64,
+    /// A likely root cause on the node.
+    pub root_cause: bool,
+}
+
+/// Which node's report a finding's text comes from: the one that saw it most (the lowest
+/// instance id on a tie).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextSource {
+    /// Instance id.
+    pub node: String,
+    /// Its count of the finding when the text was taken.
+    pub count: u64,
+}
+
 /// One node of the incident.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NodeView {
     /// Its bundle was analysed.
     pub analyzed: bool,
-    /// Its collection failed (the note's text is in [`IncidentView::notes`]).
+    /// Its collection failed and no bundle of it was analysed (the reason is in
+    /// [`IncidentView::notes`]).
     pub collection_failed: bool,
+    /// Time of the report shown (a report older than this is a late event and ignored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
+    /// Its findings by rule, from its latest report.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub findings: BTreeMap<String, NodeFinding>,
+    /// Its likely cause-and-effect chain (rule ids).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<String>,
+    /// Bucket and key of its `report.html`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_html: Option<(String, String)>,
 }
 
 /// A finding merged across the incident's nodes.
@@ -67,6 +122,9 @@ pub struct FindingView {
     pub evidence: Option<String>,
     /// The first fix: instruction and snippet.
     pub fix: Option<(String, Option<String>)>,
+    /// Where title, summary, evidence and fix come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<TextSource>,
 }
 
 impl FindingView {
@@ -76,10 +134,50 @@ impl FindingView {
     }
 }
 
+/// Where one planned action stands.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionStatus {
+    /// As the planner decided it; nothing happened since.
+    #[default]
+    Proposed,
+    /// An approver said yes.
+    Approved,
+    /// An approver said no.
+    Rejected,
+    /// Being executed.
+    Running,
+    /// A guard held it when it was about to run.
+    Held,
+    /// Executed.
+    Done,
+    /// Executing failed.
+    Failed,
+}
+
+impl ActionStatus {
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionStatus::Proposed => "proposed",
+            ActionStatus::Approved => "approved",
+            ActionStatus::Rejected => "rejected",
+            ActionStatus::Running => "running",
+            ActionStatus::Held => "held",
+            ActionStatus::Done => "done",
+            ActionStatus::Failed => "failed",
+        }
+    }
+}
+
 /// One action of the plan, as chat shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionView {
-    /// Action id (what an approval names).
+    /// Position in the plan: what an approval names (`--action N`, the button's value).
+    pub index: usize,
+    /// Action id.
     pub id: String,
     /// Kind (`vpc-cni-addon`, …).
     pub kind: String,
@@ -89,8 +187,32 @@ pub struct ActionView {
     pub decision: Decision,
     /// One sentence.
     pub summary: String,
-    /// What happened since: `approved by …`, `done`, `failed: …`.
-    pub state: Option<String>,
+    /// Where it stands.
+    pub status: ActionStatus,
+    /// Who approved or rejected it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// The audit record's details (free text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl ActionView {
+    /// Where it stands, in words: the planner's decision until something happened to it.
+    pub fn state_words(&self) -> &'static str {
+        match (self.status, self.decision) {
+            (ActionStatus::Proposed, Decision::AwaitApproval) => "waiting for approval",
+            (ActionStatus::Proposed, Decision::Execute) => "will run",
+            (ActionStatus::Proposed, Decision::RecordOnly) => "recorded only",
+            (ActionStatus::Proposed, Decision::Held) => "held by a guard",
+            (ActionStatus::Approved, _) => "approved",
+            (ActionStatus::Rejected, _) => "rejected",
+            (ActionStatus::Running, _) => "running",
+            (ActionStatus::Held, _) => "held by a guard",
+            (ActionStatus::Done, _) => "done",
+            (ActionStatus::Failed, _) => "failed",
+        }
+    }
 }
 
 /// The plan as chat shows it.
@@ -102,18 +224,43 @@ pub struct PlanView {
     pub actions: Vec<ActionView>,
 }
 
+/// The latest approval or audit record of one action (`<plan-id>#<index>` in
+/// [`IncidentView::action_records`]); kept apart from the plan so a record that overtakes its plan
+/// is not lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionRecord {
+    /// Status it sets.
+    pub status: ActionStatus,
+    /// Approver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// Details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// When.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
+}
+
 /// A Service Quotas request being followed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuotaView {
+    /// Quota code (the key).
+    pub quota_code: String,
     /// Quota name.
     pub quota: String,
     /// `PENDING`, `CASE_OPENED`, `APPROVED`, …
     pub status: String,
     /// Value asked for.
     pub desired: f64,
+    /// When the status was seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
 }
 
-/// Everything a message shows, kept per incident by the notifier.
+/// Everything a message shows, kept per incident by the notifier; built only by
+/// [`IncidentView::apply`] (the fold of the bus events), so replaying or reordering events gives
+/// the same view.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IncidentView {
     /// Incident id (Slack thread, Q `threadId`).
@@ -128,22 +275,34 @@ pub struct IncidentView {
     pub cluster: Option<String>,
     /// Nodes by instance id.
     pub nodes: BTreeMap<String, NodeView>,
-    /// Findings, root causes first, then by severity and count.
+    /// Findings merged across nodes: root causes first, then by severity and count.
     pub findings: Vec<FindingView>,
     /// The longest cause-and-effect chain seen (rule ids).
     pub chain: Vec<String>,
-    /// The remediation plan.
+    /// The remediation plan, with each action's status.
     pub plan: Option<PlanView>,
-    /// Quota requests being followed.
+    /// Quota requests being followed, by code.
     pub quotas: Vec<QuotaView>,
-    /// Notes such as `collection-failed: …` (free text, untrusted).
+    /// Notes such as `collection failed on i-…: …` (free text, untrusted).
     pub notes: Vec<String>,
-    /// The HTML report (a pre-signed URL).
+    /// The HTML report (a pre-signed URL the notifier sets before rendering).
     pub report_url: Option<String>,
     /// The AWS console page of the cluster.
     pub console_url: Option<String>,
-    /// When the view last changed.
+    /// The latest time of any event applied.
     pub updated_at: Option<DateTime<Utc>>,
+    /// The latest time of any event other than a resolve (the quiet period counts from here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_event_at: Option<DateTime<Utc>>,
+    /// When the incident was last resolved; a later event opens it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Time of the plan shown (an older plan event is ignored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_at: Option<DateTime<Utc>>,
+    /// The latest approval or audit record per action, keyed `<plan-id>#<index>`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub action_records: BTreeMap<String, ActionRecord>,
 }
 
 /// A change worth a message (and a thread reply).
@@ -167,7 +326,7 @@ pub enum Change {
         /// Rule id.
         rule: String,
     },
-    /// A plan was proposed, or one of its actions changed state.
+    /// A plan was proposed, or one of its actions changed status.
     Plan {
         /// What changed, in words.
         what: String,
@@ -184,6 +343,25 @@ pub enum Change {
     },
     /// The incident went quiet.
     Resolved,
+    /// Events arrived after the incident was resolved.
+    Reopened,
+}
+
+impl Change {
+    /// One line for a thread reply (may hold ids from the bus: escape before placing it).
+    pub fn describe(&self) -> String {
+        match self {
+            Change::Opened => "incident opened".into(),
+            Change::NewFinding { rule } => format!("new finding {rule}"),
+            Change::NewNode { node } => format!("node {node} analysed"),
+            Change::SeverityUp { rule } => format!("{rule} is more severe"),
+            Change::Plan { what } => format!("plan: {what}"),
+            Change::CollectionFailed { node } => format!("collection failed on {node}"),
+            Change::Quota { what } => format!("quota request {what}"),
+            Change::Resolved => "resolved: no new events for the quiet period".into(),
+            Change::Reopened => "reopened: new events after it was resolved".into(),
+        }
+    }
 }
 
 impl IncidentView {
@@ -195,93 +373,19 @@ impl IncidentView {
         }
     }
 
-    /// Folds one node's report in (replaying the same report changes nothing).
+    /// Folds one node's report in, as a findings event without a time would.
     pub fn add_report(&mut self, report: &Report) {
-        let node = report
-            .bundle
-            .instance_id
-            .clone()
-            .unwrap_or_else(|| "(unknown node)".into());
-        self.nodes.entry(node.clone()).or_default().analyzed = true;
-        if self.region.is_none() {
-            self.region = report.bundle.region.clone();
-        }
-        for f in &report.findings {
-            let fv = match self.findings.iter_mut().find(|x| x.rule == f.rule) {
-                Some(x) => x,
-                None => {
-                    self.findings.push(FindingView {
-                        rule: f.rule.clone(),
-                        severity: f.severity,
-                        title: f.title.clone(),
-                        summary: f.summary.clone(),
-                        root_cause: false,
-                        nodes: BTreeMap::new(),
-                        evidence: None,
-                        fix: None,
-                    });
-                    let last = self.findings.len() - 1;
-                    &mut self.findings[last]
-                }
-            };
-            let most = fv.nodes.values().copied().max().unwrap_or(0);
-            if f.count.max(1) > most {
-                fv.summary = f.summary.clone();
-            }
-            fv.nodes.insert(node.clone(), f.count.max(1));
-            fv.severity = fv.severity.max(f.severity);
-            fv.root_cause |= f.root_cause;
-            if fv.evidence.is_none() {
-                fv.evidence = f.evidence.first().map(|e| e.excerpt.clone());
-            }
-            if fv.fix.is_none() {
-                fv.fix = f
-                    .fix
-                    .first()
-                    .map(|x| (x.instruction.clone(), x.snippet.clone()));
-            }
-        }
-        if let Some(rc) = &report.root_cause {
-            if rc.chain.len() > self.chain.len() {
-                self.chain = rc.chain.clone();
-            }
-        }
-        self.rank();
+        let detail = FindingsDetail::from_report(report, &self.incident_id);
+        self.apply(&NotifyEvent::Findings(detail));
     }
 
-    /// Shows `plan` (its actions' later states are kept when the plan is the same).
+    /// Shows `plan`, as a plan event without a time would.
     pub fn set_plan(&mut self, plan: &Plan) {
-        let old: BTreeMap<String, Option<String>> = self
-            .plan
-            .iter()
-            .flat_map(|p| p.actions.iter().map(|a| (a.id.clone(), a.state.clone())))
-            .collect();
-        self.plan = Some(PlanView {
-            plan_id: plan.plan_id.clone(),
-            actions: plan
-                .actions
-                .iter()
-                .map(|a| ActionView {
-                    id: a.id.clone(),
-                    kind: a.kind.as_str().into(),
-                    mode: a.mode.as_str().into(),
-                    decision: a.decision,
-                    summary: a.summary.clone(),
-                    state: old.get(&a.id).cloned().flatten(),
-                })
-                .collect(),
-        });
-    }
-
-    /// Root causes first, then severity, then occurrences; the rule id breaks ties.
-    fn rank(&mut self) {
-        self.findings.sort_by(|a, b| {
-            b.root_cause
-                .cmp(&a.root_cause)
-                .then(b.severity.cmp(&a.severity))
-                .then(b.total().cmp(&a.total()))
-                .then(a.rule.cmp(&b.rule))
-        });
+        self.apply(&NotifyEvent::Plan(event::PlanDetail {
+            incident_id: self.incident_id.clone(),
+            plan: plan.clone(),
+            at: None,
+        }));
     }
 
     /// The highest severity, when there are findings.
@@ -294,51 +398,75 @@ impl IncidentView {
         self.plan
             .iter()
             .flat_map(|p| p.actions.iter())
-            .filter(|a| a.decision == Decision::AwaitApproval && a.state.is_none())
+            .filter(|a| a.decision == Decision::AwaitApproval && a.status == ActionStatus::Proposed)
     }
 
-    /// A digest of the stable fields only (rule ids, severities, node set, plan and quota states,
-    /// status): never free text or timestamps, so the same state always gives the same digest.
+    /// Bucket and key of the report to link: the node with a likely root cause and the most
+    /// findings (the lowest instance id on a tie).
+    pub fn report_key(&self) -> Option<&(String, String)> {
+        self.nodes
+            .values()
+            .filter(|n| n.report_html.is_some())
+            .max_by_key(|n| {
+                (
+                    n.findings.values().any(|f| f.root_cause),
+                    n.findings.len(),
+                    std::cmp::Reverse(n.report_html.as_ref()),
+                )
+            })
+            .and_then(|n| n.report_html.as_ref())
+    }
+
+    /// A digest of the stable fields only (status, rule ids and severities, the node set and each
+    /// node's state, the plan id and each action's decision and status, quota statuses): never free
+    /// text or timestamps, so the same state always gives the same digest. A different digest is a
+    /// real change.
     pub fn fingerprint(&self) -> String {
-        let mut h = Sha256::new();
-        let mut put = |s: &str| {
-            h.update(s.as_bytes());
-            h.update([0u8]);
-        };
-        put(match self.status {
-            Status::Open => "open",
-            Status::Resolved => "resolved",
-        });
-        let rules: BTreeSet<(String, Severity)> = self
+        let mut h = Digest::new();
+        h.put(self.status.as_str());
+        let rules: BTreeSet<(&str, Severity)> = self
             .findings
             .iter()
-            .map(|f| (f.rule.clone(), f.severity))
+            .map(|f| (f.rule.as_str(), f.severity))
             .collect();
-        for (r, s) in &rules {
-            put(r);
-            put(s.as_str());
+        for (r, s) in rules {
+            h.put(r);
+            h.put(s.as_str());
         }
+        h.put("nodes");
         for (n, v) in &self.nodes {
-            put(n);
-            put(if v.collection_failed {
-                "failed"
-            } else if v.analyzed {
-                "analyzed"
-            } else {
-                "pending"
-            });
+            h.put(n);
+            h.put(node_state(v));
         }
-        for a in self.plan.iter().flat_map(|p| p.actions.iter()) {
-            put(&a.id);
-            put(&format!("{:?}", a.decision));
-            put(a.state.as_deref().unwrap_or(""));
+        self.put_plan_and_quotas(&mut h);
+        h.finish()
+    }
+
+    /// A digest of the incident's state (status, highest severity, plan and action statuses,
+    /// quota statuses): what targets that cannot edit their message post again for.
+    pub fn state_key(&self) -> String {
+        let mut h = Digest::new();
+        h.put(self.status.as_str());
+        h.put(self.severity().map_or("none", Severity::as_str));
+        self.put_plan_and_quotas(&mut h);
+        h.finish()
+    }
+
+    fn put_plan_and_quotas(&self, h: &mut Digest) {
+        h.put("plan");
+        if let Some(p) = &self.plan {
+            h.put(&p.plan_id);
+            for a in &p.actions {
+                h.put(&a.id);
+                h.put(decision_str(a.decision));
+                h.put(a.status.as_str());
+            }
         }
+        h.put("quotas");
         for q in &self.quotas {
-            put(&q.quota);
-            put(&q.status);
+            h.put(&q.quota_code);
+            h.put(&q.status);
         }
-        let d = h.finalize();
-        d.iter().take(16).map(|b| format!("{b:02x}")).collect()
     }
 
     /// What changed from `prev` that deserves a message; empty when nothing real did.
@@ -347,6 +475,9 @@ impl IncidentView {
             return vec![Change::Opened];
         };
         let mut out = Vec::new();
+        if self.status == Status::Open && prev.status == Status::Resolved {
+            out.push(Change::Reopened);
+        }
         for f in &self.findings {
             match prev.findings.iter().find(|p| p.rule == f.rule) {
                 None => out.push(Change::NewFinding {
@@ -359,27 +490,25 @@ impl IncidentView {
             }
         }
         for (n, v) in &self.nodes {
-            match prev.nodes.get(n) {
-                None if v.collection_failed => {
-                    out.push(Change::CollectionFailed { node: n.clone() })
-                }
-                None => out.push(Change::NewNode { node: n.clone() }),
-                Some(p) if v.collection_failed && !p.collection_failed => {
-                    out.push(Change::CollectionFailed { node: n.clone() })
-                }
-                _ => {}
+            let before = prev.nodes.get(n);
+            if v.collection_failed && !before.is_some_and(|p| p.collection_failed) {
+                out.push(Change::CollectionFailed { node: n.clone() });
+            } else if v.analyzed && !before.is_some_and(|p| p.analyzed) {
+                out.push(Change::NewNode { node: n.clone() });
             }
         }
         match (&prev.plan, &self.plan) {
-            (None, Some(p)) => out.push(Change::Plan {
-                what: format!("plan {} proposed ({} actions)", p.plan_id, p.actions.len()),
-            }),
+            (old, Some(p)) if old.as_ref().map(|o| &o.plan_id) != Some(&p.plan_id) => {
+                out.push(Change::Plan {
+                    what: format!("{} proposed ({} actions)", p.plan_id, p.actions.len()),
+                })
+            }
             (Some(old), Some(new)) => {
                 for a in &new.actions {
-                    let before = old.actions.iter().find(|o| o.id == a.id);
-                    if before.map(|o| (&o.state, o.decision)) != Some((&a.state, a.decision)) {
+                    let before = old.actions.iter().find(|o| o.index == a.index);
+                    if before.map(|o| (o.status, o.decision)) != Some((a.status, a.decision)) {
                         out.push(Change::Plan {
-                            what: format!("{}: {}", a.id, a.state.as_deref().unwrap_or("proposed")),
+                            what: format!("action {} ({}) {}", a.index, a.kind, a.status.as_str()),
                         });
                     }
                 }
@@ -390,7 +519,7 @@ impl IncidentView {
             if !prev
                 .quotas
                 .iter()
-                .any(|p| p.quota == q.quota && p.status == q.status)
+                .any(|p| p.quota_code == q.quota_code && p.status == q.status)
             {
                 out.push(Change::Quota {
                     what: format!("{}: {}", q.quota, q.status),
@@ -419,13 +548,76 @@ impl IncidentView {
         } else {
             format!(" Likely chain: {}.", self.chain.join(" → "))
         };
+        let failed = self.nodes.values().filter(|n| n.collection_failed).count();
+        let failed = if failed > 0 {
+            format!(" {failed} collection{} failed.", plural(failed))
+        } else {
+            String::new()
+        };
         plain(&format!(
-            "[{sev}] {state}{where_}: {} finding{} on {} node{}.{chain}",
+            "[{sev}] {state}{where_}: {} finding{} on {} node{}.{failed}{chain}",
             self.findings.len(),
-            if self.findings.len() == 1 { "" } else { "s" },
+            plural(self.findings.len()),
             self.nodes.len(),
-            if self.nodes.len() == 1 { "" } else { "s" },
+            plural(self.nodes.len()),
         ))
+    }
+}
+
+/// `s` when it is a plain AWS name (account id, region, cluster: letters, digits, `-`, `_`), safe
+/// inside a link or an ARN.
+pub(crate) fn aws_name(s: Option<&str>) -> Option<&str> {
+    s.filter(|s| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    })
+}
+
+/// `s` when `n` is not one.
+pub(crate) fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn node_state(v: &NodeView) -> &'static str {
+    if v.collection_failed {
+        "failed"
+    } else if v.analyzed {
+        "analyzed"
+    } else {
+        "pending"
+    }
+}
+
+fn decision_str(d: Decision) -> &'static str {
+    match d {
+        Decision::Execute => "execute",
+        Decision::AwaitApproval => "await-approval",
+        Decision::RecordOnly => "record-only",
+        Decision::Held => "held",
+    }
+}
+
+/// SHA-256 over NUL-separated fields, shortened to 128 bits of hex.
+struct Digest(Sha256);
+
+impl Digest {
+    fn new() -> Digest {
+        Digest(Sha256::new())
+    }
+
+    fn put(&mut self, s: &str) {
+        sha2::Digest::update(&mut self.0, s.as_bytes());
+        sha2::Digest::update(&mut self.0, [0u8]);
+    }
+
+    fn finish(self) -> String {
+        let d = sha2::Digest::finalize(self.0);
+        d.iter().take(16).map(|b| format!("{b:02x}")).collect()
     }
 }
 
@@ -505,6 +697,89 @@ pub(crate) mod tests {
             "a replayed report changes nothing"
         );
         assert!(again.changes_since(Some(&v)).is_empty());
+    }
+
+    /// One change to a view, for tables of them.
+    type Edit = dyn Fn(&mut IncidentView);
+
+    #[test]
+    fn fingerprint_sees_stable_fields_only() {
+        let mut base = sample_view();
+        base.set_plan(&plan::plan_report(&sample_report(), &Settings::default()));
+        base.quotas.push(QuotaView {
+            quota_code: "L-1216C47A".into(),
+            quota: "Running On-Demand Standard instances".into(),
+            status: "PENDING".into(),
+            desired: 256.0,
+            at: None,
+        });
+        let fp = base.fingerprint();
+        let same: [(&str, &Edit); 9] = [
+            ("text", &|v| {
+                let f = &mut v.findings[0];
+                f.title = "other".into();
+                f.summary = "other".into();
+                f.evidence = None;
+                f.fix = None;
+            }),
+            ("counts", &|v| {
+                for c in v.findings[0].nodes.values_mut() {
+                    *c += 100;
+                }
+            }),
+            ("notes", &|v| v.notes.push("free text".into())),
+            ("times", &|v| {
+                v.updated_at = DateTime::from_timestamp(1, 0);
+                v.last_event_at = v.updated_at;
+            }),
+            ("links", &|v| v.report_url = Some("https://x".into())),
+            ("chain", &|v| v.chain.clear()),
+            ("order", &|v| v.findings.reverse()),
+            ("who", &|v| {
+                if let Some(p) = &mut v.plan {
+                    p.actions[0].by = Some("U1".into());
+                    p.actions[0].detail = Some("free text".into());
+                }
+            }),
+            ("quota text", &|v| {
+                v.quotas[0].quota = "renamed".into();
+                v.quotas[0].desired = 512.0;
+            }),
+        ];
+        for (what, edit) in same {
+            let mut v = base.clone();
+            edit(&mut v);
+            assert_eq!(v.fingerprint(), fp, "{what} changed the fingerprint");
+        }
+        let different: [(&str, &Edit); 8] = [
+            ("rule", &|v| v.findings[0].rule = "other-rule".into()),
+            ("severity", &|v| v.findings[0].severity = Severity::Critical),
+            ("node", &|v| {
+                v.nodes.insert("i-0new".into(), NodeView::default());
+            }),
+            ("node state", &|v| {
+                if let Some(n) = v.nodes.values_mut().next() {
+                    n.collection_failed = true;
+                }
+            }),
+            ("plan", &|v| {
+                if let Some(p) = &mut v.plan {
+                    p.plan_id = "plan-other".into();
+                }
+            }),
+            ("action status", &|v| {
+                if let Some(p) = &mut v.plan {
+                    p.actions[0].status = ActionStatus::Done;
+                }
+            }),
+            ("quota status", &|v| v.quotas[0].status = "APPROVED".into()),
+            ("status", &|v| v.status = Status::Resolved),
+        ];
+        for (what, edit) in different {
+            let mut v = base.clone();
+            edit(&mut v);
+            assert_ne!(v.fingerprint(), fp, "{what} did not change the fingerprint");
+        }
     }
 
     #[test]

@@ -4,7 +4,8 @@
 
 use serde_json::{json, Value};
 
-use super::{cut, plain, IncidentView, Status};
+use super::noise::Summary;
+use super::{aws_name, cut, plain, IncidentView, Status};
 
 /// SNS's message size limit.
 pub const MAX_BYTES: usize = 256 * 1024;
@@ -83,7 +84,7 @@ pub fn render(view: &IncidentView) -> Value {
             next_steps.push(format!(
                 "Approve with `eks-remedy approve {} --action {}`",
                 md(&p.plan_id, 40),
-                md(&a.id, 200)
+                a.index
             ));
         }
     }
@@ -129,11 +130,40 @@ pub fn render(view: &IncidentView) -> Value {
             "threadId": cut(&plain(&view.incident_id), 200),
             "summary": cut(&view.headline(), 500),
             "eventType": "eks-remedy-incident",
+            "relatedResources": cluster_arn(view).into_iter().collect::<Vec<_>>(),
             "additionalContext": {
                 "incident": plain(&view.incident_id),
                 "account": plain(view.account.as_deref().unwrap_or("")),
                 "region": plain(view.region.as_deref().unwrap_or("")),
             },
+        },
+    })
+}
+
+/// The cluster's ARN, when account, region and cluster are plain names.
+fn cluster_arn(view: &IncidentView) -> Option<String> {
+    Some(format!(
+        "arn:aws:eks:{}:{}:cluster/{}",
+        aws_name(view.region.as_deref())?,
+        aws_name(view.account.as_deref())?,
+        aws_name(view.cluster.as_deref())?
+    ))
+}
+
+/// The one message a channel gets instead of the incidents its rate limit held.
+pub fn render_summary(summary: &Summary) -> Value {
+    json!({
+        "version": "1.0",
+        "source": "custom",
+        "id": format!("eks-remedy-summary:{}:{}", summary.incidents, summary.clusters.len()),
+        "content": {
+            "textType": "client-markdown",
+            "title": "eks-remedy: incidents held by the rate limit",
+            "description": md(&summary.text(), DESCRIPTION),
+        },
+        "metadata": {
+            "summary": md(&summary.text(), 500),
+            "eventType": "eks-remedy-summary",
         },
     })
 }

@@ -7,7 +7,8 @@
 
 use serde_json::{json, Value};
 
-use super::{cut, plain, IncidentView, Status};
+use super::noise::Summary;
+use super::{cut, plain, plural, Change, IncidentView, Status};
 use crate::report::Severity;
 
 /// Block Kit's limits, as the API enforces them.
@@ -26,12 +27,25 @@ pub mod limits {
     pub const FIELD: usize = 2000;
     /// Characters of a button's text.
     pub const BUTTON: usize = 75;
+    /// Characters of a button's value.
+    pub const VALUE: usize = 2000;
+    /// Characters of an `action_id` or `block_id`.
+    pub const ID: usize = 255;
+    /// Elements of an actions block.
+    pub const ACTIONS: usize = 25;
     /// Characters of all blocks' text together: more than about 13k fails with
     /// `msg_blocks_too_long`, so messages stay below this.
     pub const TOTAL: usize = 12_000;
     /// Characters of the top-level `text`.
     pub const TEXT: usize = 3000;
 }
+
+/// Plan actions listed (the rest are counted).
+const MAX_ACTIONS: usize = 12;
+/// Changes listed in a thread reply.
+const MAX_REPLY_LINES: usize = 10;
+/// Actions with buttons (or the command) in one message.
+const MAX_APPROVALS: usize = 5;
 
 /// What the target can do.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -122,7 +136,8 @@ pub fn render(view: &IncidentView, opts: SlackOptions) -> Value {
     }
     head.push(json!({"type": "divider"}));
 
-    let findings: Vec<(Value, Value)> = view
+    // Each finding in decreasing detail: the fitting below walks down these tiers.
+    let findings: Vec<[String; TIERS]> = view
         .findings
         .iter()
         .map(|f| {
@@ -136,22 +151,27 @@ pub fn render(view: &IncidentView, opts: SlackOptions) -> Value {
             } else {
                 ""
             };
-            let mut base = format!(
-                "*{}* {} — {}{rc}\n{} ({}×{nodes})",
-                f.severity.as_str().to_uppercase(),
-                code(&f.rule, 80),
-                text(&f.title, 200),
-                text(&f.summary, 900),
-                f.total()
-            );
-            if let Some((instruction, _)) = &f.fix {
-                base.push_str(&format!("\n*Fix:* {}", text(instruction, 700)));
-            }
-            let with = match &f.evidence {
-                Some(e) => format!("{base}\n> {}", code(e, 1000)),
-                None => base.clone(),
+            let body = |title: usize, summary: usize, fix: usize| {
+                let mut b = format!(
+                    "*{}* {} — {}{rc}\n{} ({}×{nodes})",
+                    f.severity.as_str().to_uppercase(),
+                    code(&f.rule, 80),
+                    text(&f.title, title),
+                    text(&f.summary, summary),
+                    f.total()
+                );
+                if let Some((instruction, _)) = &f.fix {
+                    b.push_str(&format!("\n*Fix:* {}", text(instruction, fix)));
+                }
+                b
             };
-            (section(&with), section(&base))
+            let full = body(200, 900, 700);
+            let evidence = |max: usize| match &f.evidence {
+                Some(e) => format!("{full}\n> {}", code(e, max)),
+                None => full.clone(),
+            };
+            let compact = body(100, 200, 200);
+            [evidence(1000), evidence(200), full, compact]
         })
         .collect();
 
@@ -160,43 +180,52 @@ pub fn render(view: &IncidentView, opts: SlackOptions) -> Value {
         let lines: Vec<String> = p
             .actions
             .iter()
-            .take(12)
+            .take(MAX_ACTIONS)
             .map(|a| {
                 format!(
-                    "• {} ({}): {}{}",
+                    "{}. {} ({}): {} — _{}{}_",
+                    a.index,
                     code(&a.kind, 40),
                     text(&a.mode, 20),
                     text(&a.summary, 180),
-                    a.state
-                        .as_deref()
-                        .map(|s| format!(" — _{}_", text(s, 80)))
+                    a.state_words(),
+                    a.by.as_deref()
+                        .map(|b| format!(" by {}", text(b, 60)))
                         .unwrap_or_default()
                 )
             })
             .collect();
+        let more = p.actions.len().saturating_sub(MAX_ACTIONS);
         tail.push(section(&format!(
-            "*Plan* {} · {} action{}\n{}",
+            "*Plan* {} · {} action{}\n{}{}",
             code(&p.plan_id, 40),
             p.actions.len(),
-            if p.actions.len() == 1 { "" } else { "s" },
-            lines.join("\n")
+            plural(p.actions.len()),
+            lines.join("\n"),
+            if more > 0 {
+                format!("\n… {more} more in the report")
+            } else {
+                String::new()
+            }
         )));
-        for a in view.awaiting_approval().take(5) {
+        for a in view.awaiting_approval().take(MAX_APPROVALS) {
             if opts.buttons {
-                let value = json!({"plan_id": p.plan_id, "action": a.id}).to_string();
+                // A plain id (`<plan-id>:<index>`): the callback's signature, not this value,
+                // is what makes a click trustworthy, and the approval path re-checks the guards.
+                let value = format!("{}:{}", p.plan_id, a.index);
                 tail.push(json!({
                     "type": "actions",
-                    "block_id": cut(&format!("approve/{}", a.id), 255),
+                    "block_id": format!("approval:{}", a.index),
                     "elements": [
-                        button("Approve", &format!("approve:{}", a.id), &value, "primary"),
-                        button("Reject", &format!("reject:{}", a.id), &value, "danger"),
+                        button(&format!("Approve {}. {}", a.index, a.kind), &format!("approve:{}", a.index), &value, "primary"),
+                        button(&format!("Reject {}.", a.index), &format!("reject:{}", a.index), &value, "danger"),
                     ],
                 }));
             } else {
                 tail.push(section(&format!(
                     "Waiting for approval: {}",
                     code(
-                        &format!("eks-remedy approve {} --action {}", p.plan_id, a.id),
+                        &format!("eks-remedy approve {} --action {}", p.plan_id, a.index),
                         300
                     )
                 )));
@@ -251,49 +280,91 @@ pub fn render(view: &IncidentView, opts: SlackOptions) -> Value {
     })
 }
 
-/// Fits the message within the block and character budgets: evidence goes first (from the last
-/// finding up), then whole findings (from the last), replaced by a note pointing to the report.
-fn fit(head: Vec<Value>, findings: Vec<(Value, Value)>, tail: Vec<Value>) -> Vec<Value> {
+/// The short thread reply saying what changed (Slack bot, under the incident's message).
+pub fn render_reply(view: &IncidentView, changes: &[Change]) -> Value {
+    let lines: Vec<String> = changes
+        .iter()
+        .take(MAX_REPLY_LINES)
+        .map(|c| format!("• {}", text(&c.describe(), 300)))
+        .collect();
+    let more = changes.len().saturating_sub(MAX_REPLY_LINES);
+    let mut body = lines.join("\n");
+    if more > 0 {
+        body.push_str(&format!("\n… and {more} more"));
+    }
+    let head = text(&view.headline(), 500);
+    json!({
+        "text": cut(&format!("{head}\n{body}"), limits::TEXT),
+        "unfurl_links": false,
+        "unfurl_media": false,
+    })
+}
+
+/// The one message a channel gets instead of the incidents its rate limit held.
+pub fn render_summary(summary: &Summary) -> Value {
+    let t = text(&summary.text(), limits::SECTION);
+    json!({
+        "text": t,
+        "blocks": [section(&t)],
+        "unfurl_links": false,
+        "unfurl_media": false,
+    })
+}
+
+/// Detail tiers of a finding's section: evidence, shorter evidence, no evidence, shorter text.
+const TIERS: usize = 4;
+
+/// Fits the message within the block and character budgets: evidence is shortened, then left
+/// out, then the findings' text shortened (each from the last finding up), then whole findings
+/// dropped from the last, with a note pointing to the report.
+fn fit(head: Vec<Value>, findings: Vec<[String; TIERS]>, tail: Vec<Value>) -> Vec<Value> {
     let size = |b: &[Value]| b.iter().map(chars).sum::<usize>();
     let fixed = size(&head) + size(&tail) + 200;
     let room_blocks = limits::BLOCKS.saturating_sub(head.len() + tail.len() + 1);
     let mut keep = findings.len().min(room_blocks);
-    let mut with_evidence = keep;
-    let total = |keep: usize, with: usize| -> usize {
-        findings[..keep]
-            .iter()
-            .enumerate()
-            .map(|(i, (w, wo))| if i < with { chars(w) } else { chars(wo) })
-            .sum::<usize>()
-            + fixed
+    let mut tier = vec![0usize; findings.len()];
+    // Sections are built only for the tiers chosen: counting their text is enough to choose.
+    let overhead = chars(&section(""));
+    let sizes: Vec<[usize; TIERS]> = findings
+        .iter()
+        .map(|t| {
+            t.each_ref()
+                .map(|s| overhead + s.chars().count().min(limits::SECTION))
+        })
+        .collect();
+    let total = |keep: usize, tier: &[usize]| -> usize {
+        (0..keep).map(|i| sizes[i][tier[i]]).sum::<usize>() + fixed
     };
-    while total(keep, with_evidence) > limits::TOTAL && with_evidence > 0 {
-        with_evidence -= 1;
+    'shrink: for level in 1..TIERS {
+        for i in (0..keep).rev() {
+            if total(keep, &tier) <= limits::TOTAL {
+                break 'shrink;
+            }
+            tier[i] = level;
+        }
     }
-    while total(keep, with_evidence.min(keep)) > limits::TOTAL && keep > 0 {
+    while total(keep, &tier) > limits::TOTAL && keep > 0 {
         keep -= 1;
     }
     let mut out = head;
-    for (i, (w, wo)) in findings.iter().take(keep).enumerate() {
-        out.push(if i < with_evidence {
-            w.clone()
-        } else {
-            wo.clone()
-        });
+    for (i, t) in findings.iter().take(keep).enumerate() {
+        out.push(section(&t[tier[i]]));
     }
-    let dropped_evidence = with_evidence < keep;
-    if keep < findings.len() || dropped_evidence {
-        let more = findings.len() - keep;
-        let mut note = Vec::new();
-        if more > 0 {
-            note.push(format!(
-                "{more} more finding{}",
-                if more == 1 { "" } else { "s" }
-            ));
-        }
-        if dropped_evidence {
-            note.push("evidence shortened".to_string());
-        }
+    let shrunk = |level: usize| tier[..keep].iter().any(|&t| t >= level);
+    let more = findings.len() - keep;
+    let mut note = Vec::new();
+    if more > 0 {
+        note.push(format!("{more} more finding{}", plural(more)));
+    }
+    if shrunk(2) {
+        note.push("evidence left out".to_string());
+    } else if shrunk(1) {
+        note.push("evidence shortened".to_string());
+    }
+    if shrunk(3) {
+        note.push("text shortened".to_string());
+    }
+    if !note.is_empty() {
         out.push(json!({"type": "context", "elements": [mrkdwn(&format!("{}: see the report for everything.", note.join(", ")))]}));
     }
     out.extend(tail);
@@ -329,8 +400,8 @@ fn button(label: &str, action_id: &str, value: &str, style: &str) -> Value {
     json!({
         "type": "button",
         "text": {"type": "plain_text", "text": cut(label, limits::BUTTON)},
-        "action_id": cut(action_id, 255),
-        "value": cut(value, 2000),
+        "action_id": cut(action_id, limits::ID),
+        "value": cut(value, limits::VALUE),
         "style": style,
     })
 }
@@ -385,7 +456,24 @@ pub fn check(payload: &Value) -> Result<(), Vec<String>> {
                     errs.push(format!("block {i}: {n} context elements"));
                 }
             }
+            Some("actions") => {
+                let elements = b["elements"].as_array().cloned().unwrap_or_default();
+                if elements.is_empty() || elements.len() > limits::ACTIONS {
+                    errs.push(format!("block {i}: {} action elements", elements.len()));
+                }
+                for e in &elements {
+                    if len(&e["text"]["text"]) > limits::BUTTON
+                        || len(&e["action_id"]) > limits::ID
+                        || len(&e["value"]) > limits::VALUE
+                    {
+                        errs.push(format!("block {i}: button over its limits: {e}"));
+                    }
+                }
+            }
             _ => {}
+        }
+        if len(&b["block_id"]) > limits::ID {
+            errs.push(format!("block {i}: block_id over {}", limits::ID));
         }
     }
     if errs.is_empty() {
@@ -534,8 +622,51 @@ mod tests {
         check(&p).unwrap();
         let s = p.to_string();
         assert!(s.contains("more findings"), "dropped findings are counted");
-        assert!(s.contains("evidence shortened"));
+        assert!(s.contains("evidence left out"));
+        assert!(
+            s.contains("text shortened"),
+            "text is shortened before findings go"
+        );
         assert!(s.contains("see the report"));
+    }
+
+    #[test]
+    fn check_catches_each_limit() {
+        let ok = render(&sample_view(), SlackOptions { buttons: true });
+        check(&ok).unwrap();
+        let broken = |what: &str, edit: &dyn Fn(&mut Value)| {
+            let mut p = ok.clone();
+            edit(&mut p);
+            assert!(check(&p).is_err(), "{what} not caught");
+        };
+        broken("text", &|p| p["text"] = json!(" "));
+        broken("blocks", &|p| {
+            p["blocks"] = json!(vec![json!({"type": "divider"}); 51])
+        });
+        broken("header", &|p| {
+            p["blocks"][0]["text"]["text"] = json!("h".repeat(151))
+        });
+        broken("section", &|p| {
+            p["blocks"][2] = json!({"type": "section", "text": mrkdwn(&"s".repeat(3001))})
+        });
+        broken("context", &|p| {
+            p["blocks"][2] = json!({"type": "context", "elements": vec![mrkdwn("c"); 11]})
+        });
+        broken("block_id", &|p| {
+            p["blocks"][2] = json!({"type": "actions", "block_id": "b".repeat(256),
+                "elements": [button("Approve", "approve:0", "plan:0", "primary")]})
+        });
+        broken("button", &|p| {
+            p["blocks"][2] = json!({"type": "actions",
+                "elements": [{"type": "button", "text": {"type": "plain_text", "text": "x".repeat(76)}}]})
+        });
+        broken("total", &|p| {
+            p["blocks"][2] = section(&"s".repeat(2900));
+            p["blocks"][3] = section(&"s".repeat(2900));
+            p["blocks"][4] = section(&"s".repeat(2900));
+            p["blocks"][5] = section(&"s".repeat(2900));
+            p["blocks"][6] = section(&"s".repeat(2900));
+        });
     }
 
     #[test]

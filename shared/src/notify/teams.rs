@@ -8,6 +8,7 @@
 
 use serde_json::{json, Value};
 
+use super::noise::Summary;
 use super::{cut, plain, IncidentView, Status};
 use crate::report::Severity;
 
@@ -68,6 +69,17 @@ fn envelope(card: Value) -> Value {
             "content": card,
         }],
     })
+}
+
+/// The one message a channel gets instead of the incidents its rate limit held.
+pub fn render_summary(summary: &Summary) -> Value {
+    envelope(json!({
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": VERSION,
+        "fallbackText": summary.text(),
+        "body": [{"type": "TextBlock", "wrap": true, "text": summary.text()}],
+    }))
 }
 
 fn card(view: &IncidentView, with_evidence: bool, max_findings: usize) -> Value {
@@ -144,15 +156,15 @@ fn card(view: &IncidentView, with_evidence: bool, max_findings: usize) -> Value 
         ];
         for a in p.actions.iter().take(12) {
             items.push(rich(vec![
-                json!({"type": "TextRun", "text": format!("{} ({}): ", a.kind, a.mode), "fontType": "Monospace"}),
+                json!({"type": "TextRun", "text": format!("{}. {} ({}): ", a.index, a.kind, a.mode), "fontType": "Monospace"}),
                 run(&a.summary, 200),
-                run(a.state.as_deref().map(|s| format!(" — {s}")).as_deref().unwrap_or(""), 100),
+                run(&format!(" — {}{}", a.state_words(), a.by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default()), 100),
             ]));
         }
         for a in view.awaiting_approval().take(5) {
             items.push(rich(vec![
                 json!({"type": "TextRun", "text": "Waiting for approval: "}),
-                json!({"type": "TextRun", "fontType": "Monospace", "text": cut(&plain(&format!("eks-remedy approve {} --action {}", p.plan_id, a.id)), 300)}),
+                json!({"type": "TextRun", "fontType": "Monospace", "text": cut(&plain(&format!("eks-remedy approve {} --action {}", p.plan_id, a.index)), 300)}),
             ]));
         }
         body.push(json!({"type": "Container", "separator": true, "items": items}));
@@ -183,38 +195,44 @@ fn card(view: &IncidentView, with_evidence: bool, max_findings: usize) -> Value 
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
         "version": VERSION,
-        "msteams": {"width": "Full"},
         "fallbackText": view.headline(),
         "body": body,
         "actions": actions,
     })
 }
 
+/// The strings of a card that Teams reads as Markdown (`TextBlock` texts, `FactSet` values): the
+/// renderer keeps log text out of them, and checks of that look here.
+pub fn markdown_strings(v: &Value) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut walk = vec![v];
+    while let Some(v) = walk.pop() {
+        match v {
+            Value::Object(o) => {
+                match o.get("type").and_then(Value::as_str) {
+                    Some("TextBlock") => out.push(o["text"].as_str().unwrap_or("")),
+                    Some("FactSet") => out.extend(
+                        o["facts"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|f| f["value"].as_str().unwrap_or("")),
+                    ),
+                    _ => {}
+                }
+                walk.extend(o.values());
+            }
+            Value::Array(a) => walk.extend(a),
+            _ => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::notify::tests::sample_view;
-
-    /// Text in TextBlocks and FactSets (Markdown in Teams) must come from us.
-    fn markdown_strings(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::Object(o) => {
-                if o.get("type").and_then(Value::as_str) == Some("TextBlock") {
-                    out.push(o["text"].as_str().unwrap_or("").to_string());
-                }
-                if o.get("type").and_then(Value::as_str) == Some("FactSet") {
-                    for f in o["facts"].as_array().into_iter().flatten() {
-                        out.push(f["value"].as_str().unwrap_or("").to_string());
-                    }
-                }
-                for x in o.values() {
-                    markdown_strings(x, out);
-                }
-            }
-            Value::Array(a) => a.iter().for_each(|x| markdown_strings(x, out)),
-            _ => {}
-        }
-    }
 
     #[test]
     fn the_sample_is_a_version_1_5_card_with_open_url_actions_only() {
@@ -250,8 +268,7 @@ mod tests {
         }
         let p = render(&v);
         assert!(p.to_string().len() <= MAX_BYTES, "{}", p.to_string().len());
-        let mut md = Vec::new();
-        markdown_strings(&p, &mut md);
+        let md = markdown_strings(&p);
         assert!(
             md.iter()
                 .all(|s| !s.contains("evil.example") && !s.contains("<at>")),

@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use super::noise::Summary;
 use super::IncidentView;
 
 /// Version of this envelope; fields are added, never renamed or removed.
@@ -16,6 +17,17 @@ pub fn render(view: &IncidentView) -> Value {
         "fingerprint": view.fingerprint(),
         "headline": view.headline(),
         "incident": view,
+    })
+}
+
+/// The body sent instead of the incidents a rate limit held.
+pub fn render_summary(summary: &Summary) -> Value {
+    json!({
+        "version": VERSION,
+        "type": "eks-remedy.summary",
+        "headline": summary.text(),
+        "incidents": summary.incidents,
+        "clusters": summary.clusters,
     })
 }
 
