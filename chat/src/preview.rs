@@ -322,6 +322,7 @@ mod tests {
             nodes: [("i-1".to_string(), 2)].into(),
             evidence: Some("<!channel> <http://evil.example|click> \"quoted\" & more".into()),
             fix: None,
+            source: None,
         });
         v
     }

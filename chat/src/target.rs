@@ -100,6 +100,7 @@ pub fn is_state_change(c: &Change) -> bool {
             | Change::CollectionFailed { .. }
             | Change::Quota { .. }
             | Change::Resolved
+            | Change::Reopened
     )
 }
 
@@ -369,21 +370,11 @@ fn thread_reply(changes: &[Change]) -> Option<String> {
     Some(text)
 }
 
-/// One line of a thread reply. Change texts can carry node ids and states from the outside:
-/// made plain, cut, escaped for mrkdwn, and kept from closing their code span.
+/// One line of a thread reply: core's wording of the change (it can carry node ids and states from
+/// the outside), made plain, cut, escaped for mrkdwn and kept from opening a code span.
 fn change_line(c: &Change) -> String {
-    let e = |s: &str| notify::slack::escape(&notify::cut(&notify::plain(s), 200));
-    let code = |s: &str| format!("`{}`", e(&s.replace('`', "ˋ")));
-    match c {
-        Change::Opened => "• Opened".into(),
-        Change::NewFinding { rule } => format!("• New finding {}", code(rule)),
-        Change::NewNode { node } => format!("• New node {}", code(node)),
-        Change::SeverityUp { rule } => format!("• {} got more severe", code(rule)),
-        Change::Plan { what } => format!("• Plan: {}", e(what)),
-        Change::CollectionFailed { node } => format!("• Log collection failed on {}", code(node)),
-        Change::Quota { what } => format!("• Quota request {}", e(what)),
-        Change::Resolved => "• Resolved: no new events for the quiet period".into(),
-    }
+    let plain = notify::plain(&c.describe()).replace('`', "ˋ");
+    format!("• {}", notify::slack::escape(&notify::cut(&plain, 200)))
 }
 
 impl Target for SlackBot {
@@ -852,8 +843,8 @@ mod tests {
         .expect("two state changes");
         assert_eq!(
             hostile,
-            "• Log collection failed on `i-1ˋ &lt;!channel&gt; *x*`\n\
-             • Plan: &lt;http://evil.example|approved&gt; by &lt;@U123&gt;"
+            "• collection failed on i-1ˋ &lt;!channel&gt; *x*\n\
+             • plan: &lt;http://evil.example|approved&gt; by &lt;@U123&gt;"
         );
         let many: Vec<Change> = (0..30)
             .map(|i| Change::Quota {

@@ -101,6 +101,7 @@ fn finding(rule: &str, severity: Severity, node: &str) -> FindingView {
         nodes: BTreeMap::from([(node.to_string(), 3)]),
         evidence: Some("kubelet: failed to assign an IP address".into()),
         fix: None,
+        source: None,
     }
 }
 
@@ -111,7 +112,7 @@ fn view() -> IncidentView {
         "i-0abc".into(),
         NodeView {
             analyzed: true,
-            collection_failed: false,
+            ..NodeView::default()
         },
     );
     v.findings
@@ -318,7 +319,7 @@ fn slack_bot_posts_then_updates_in_place_and_replies_in_the_thread_on_state_chan
         .contains("kubelet-pleg-unhealthy"));
     let reply = reqs[3].json();
     assert_eq!(reply["thread_ts"], "1793000000.000100");
-    assert!(reply["text"].as_str().unwrap_or("").contains("Resolved"));
+    assert!(reply["text"].as_str().unwrap_or("").contains("resolved"));
     assert_eq!(
         outbox.targets["slack-ops"].message,
         Some(MessageRef {
@@ -409,8 +410,8 @@ fn after_an_outage_the_next_success_sends_the_current_state_and_every_missed_cha
     v2.nodes.insert(
         "i-0def".into(),
         NodeView {
-            analyzed: false,
             collection_failed: true,
+            ..NodeView::default()
         },
     );
     let out = rt.block_on(outbox.deliver(&targets, &v2, &v2.changes_since(Some(&v1))));

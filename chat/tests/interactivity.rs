@@ -325,12 +325,15 @@ fn the_rendered_approve_and_reject_buttons_round_trip_into_decisions() {
     view.plan = Some(PlanView {
         plan_id: "plan-0123456789abcdef".into(),
         actions: vec![ActionView {
+            index: 0,
             id: "ebs-volume:i-0abc/root".into(),
             kind: "ebs-volume".into(),
             mode: "approve".into(),
             decision: Planned::AwaitApproval,
             summary: "grow the root volume".into(),
-            state: None,
+            status: Default::default(),
+            by: None,
+            detail: None,
         }],
     });
     let msg = slack::render(&view, slack::SlackOptions { buttons: true });
@@ -352,7 +355,8 @@ fn the_rendered_approve_and_reject_buttons_round_trip_into_decisions() {
         let sig = sign(SECRET, NOW, &body);
         let d = run(&verifier(), Some(&NOW.to_string()), Some(&sig), &body).expect("valid");
         assert_eq!(d.plan_id, "plan-0123456789abcdef");
-        assert_eq!(d.action, "ebs-volume:i-0abc/root");
+        // The renderer names an action by its index in the plan (`--action N` on the CLI).
+        assert_eq!(d.action, "0");
         choices.push(d.choice);
     }
     assert_eq!(choices, vec![Choice::Approve, Choice::Reject]);
