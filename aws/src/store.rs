@@ -50,26 +50,6 @@ fn refused(e: impl std::fmt::Display) -> PortError {
     }
 }
 
-/// An item as JSON (for `IncidentStore::incident`).
-fn to_json(v: &AttributeValue) -> serde_json::Value {
-    match v {
-        AttributeValue::S(s) => serde_json::Value::String(s.clone()),
-        AttributeValue::N(n) => n
-            .parse::<i64>()
-            .map(Into::into)
-            .unwrap_or_else(|_| n.parse::<f64>().map(Into::into).unwrap_or_default()),
-        AttributeValue::Bool(b) => (*b).into(),
-        AttributeValue::Ss(v) => v.iter().cloned().map(serde_json::Value::String).collect(),
-        AttributeValue::L(v) => v.iter().map(to_json).collect(),
-        AttributeValue::M(m) => m
-            .iter()
-            .map(|(k, v)| (k.clone(), to_json(v)))
-            .collect::<serde_json::Map<_, _>>()
-            .into(),
-        _ => serde_json::Value::Null,
-    }
-}
-
 fn expired(item: &HashMap<String, AttributeValue>) -> bool {
     item.get("expires_at")
         .and_then(|v| v.as_n().ok())
@@ -377,11 +357,8 @@ impl IncidentStore for Store {
         Ok(self
             .get(&format!("incident#{incident_id}"))
             .await?
-            .map(|item| {
-                item.iter()
-                    .map(|(k, v)| (k.clone(), to_json(v)))
-                    .collect::<serde_json::Map<_, _>>()
-                    .into()
-            }))
+            .map(serde_dynamo::from_item)
+            .transpose()
+            .map_err(refused)?)
     }
 }
