@@ -19,7 +19,9 @@ use regex::bytes::Regex;
 use crate::bundle::{strip_gz, MemberSink, SinkResult};
 use crate::facts::{Facts, KUBELET_START};
 use crate::occurrences::{Occurrences, Sample};
-use crate::rule::{Rule, Signature};
+use crate::report::excerpt;
+use crate::rule::Rule;
+use crate::signature::Signature;
 use crate::source::SourceKind;
 use crate::stamp::{parse_line, Stamp};
 
@@ -166,20 +168,6 @@ impl Engine {
             rule_count: rules.len(),
         })
     }
-}
-
-/// Every distinct signature literal of the facts and the catalogue (for a grep baseline).
-pub fn literals() -> Vec<&'static str> {
-    let rules = crate::rules::all();
-    let mut out: Vec<&'static str> = crate::facts::SIGNATURES.iter().map(|s| s.literal).collect();
-    out.extend(
-        rules
-            .iter()
-            .flat_map(|r| r.signatures().iter().map(|s| s.literal)),
-    );
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
 /// Scans one bundle with an [`Engine`]; a [`MemberSink`].
@@ -419,7 +407,7 @@ impl<'e> Scanner<'e> {
             || Sample {
                 file: path.to_string(),
                 line: line_no,
-                excerpt: crate::excerpt(line),
+                excerpt: excerpt(line),
                 stamp,
             },
             stamp,

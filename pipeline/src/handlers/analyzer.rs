@@ -10,7 +10,7 @@
 //! a small gzip bomb cannot keep it inflating. The findings event stays under EventBridge's entry
 //! limit whatever the report holds: see [`findings_event`].
 
-use eks_remedy_core::analyze::ClusterContext;
+use eks_remedy_core::facts::ClusterContext;
 use eks_remedy_core::render::{render, Format};
 use eks_remedy_core::report::Report;
 use eks_remedy_core::{Analyzer, Options};

@@ -59,7 +59,7 @@ fn main() -> anyhow::Result<()> {
             eks_remedy_tests::pack_dir(&dir, &out, leading.as_deref())?
         }
         Cmd::Patterns => {
-            for l in eks_remedy_core::scan::literals() {
+            for l in eks_remedy_core::rules::literals() {
                 println!("{l}");
             }
         }
