@@ -33,7 +33,12 @@ enum Command {
     /// Analyze an EKS Logs Collector bundle (.tar.gz, .tar or extracted folder).
     Analyze(AnalyzeArgs),
     /// List the rules and what each detects.
-    Rules,
+    Rules {
+        /// Print only the literals the scanner searches for, one per line (for `rg -F -f` or
+        /// `grep -F -f`: the same search without the analysis).
+        #[arg(long)]
+        literals: bool,
+    },
     /// The remediation plan the pipeline would make for a report or incident (offline; changes nothing).
     Plan(plan::PlanArgs),
     /// Send an incident's chat message (Slack, Teams, Amazon Q, webhook) as the notifier function
@@ -163,7 +168,14 @@ where
         Command::Notify(a) => notify::run(a),
         #[cfg(feature = "aws")]
         Command::Replay { event } => run_replay(&event),
-        Command::Rules => {
+        Command::Rules { literals: true } => {
+            let mut out = std::io::stdout().lock();
+            for l in eks_remedy_core::rules::literals() {
+                let _ = writeln!(out, "{l}");
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Rules { literals: false } => {
             let mut out = std::io::stdout().lock();
             for r in eks_remedy_core::rules::all() {
                 let m = r.meta();

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use eks_remedy_core::escape;
 use eks_remedy_core::plan::{self, GuardState, Settings};
-use eks_remedy_core::render::escape;
 
 /// Arguments of `plan`.
 #[derive(Debug, clap::Args)]

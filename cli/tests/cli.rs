@@ -178,3 +178,11 @@ fn rules_lists_the_catalogue() {
     assert_eq!(out.lines().count(), eks_remedy_core::rules::ids().len());
     assert!(out.contains("ipamd-grpc-unavailable"));
 }
+
+#[test]
+fn rules_literals_are_what_the_scanner_searches() {
+    let out = stdout(&run(&["rules", "--literals"]));
+    let printed: Vec<&str> = out.lines().collect();
+    assert_eq!(printed, eks_remedy_core::rules::literals());
+    assert!(printed.contains(&"RequestLimitExceeded"));
+}

@@ -420,7 +420,7 @@ pub struct Volume {
 
 /// Cluster facts from `DescribeCluster` and the VPC CNI add-on: the core's type, so what the EKS
 /// adapter reads is exactly what the analyzer takes.
-pub use eks_remedy_core::analyze::ClusterContext;
+pub use eks_remedy_core::facts::ClusterContext;
 
 /// Maps a caller kind to the counter name (kept here so the store and the fold agree).
 pub fn caller_key(c: Caller) -> &'static str {

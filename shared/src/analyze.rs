@@ -10,31 +10,12 @@ use regex::Regex;
 
 use crate::bundle::{read_bundle, read_stream, strip_gz, BundleError, Limits, ReadSummary};
 use crate::correlate::{correlate, timeline};
+use crate::facts::ClusterContext;
 use crate::report::{BundleInfo, Report, SkippedCheck, SCHEMA_VERSION};
 use crate::rule::{EvalCtx, Rule, Verdict};
 use crate::scan::{Engine, Scanner, SignatureError};
 use crate::source::SourceKind;
 use crate::stamp::Clock;
-
-/// What the pipeline knows about the node's cluster from the EKS API (the CLI has none).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct ClusterContext {
-    /// Kubernetes version, `1.30`.
-    pub version: Option<String>,
-    /// API server endpoint.
-    pub endpoint: Option<String>,
-    /// Private endpoint access enabled.
-    pub private_access: Option<bool>,
-    /// Installed VPC CNI managed add-on version (`v1.18.3-eksbuild.1`).
-    pub vpc_cni_addon_version: Option<String>,
-    /// Default add-on version for the cluster's Kubernetes version.
-    pub vpc_cni_default_version: Option<String>,
-    /// The add-on's `configurationValues`.
-    pub vpc_cni_configuration: Option<String>,
-    /// The VPC CNI is self-managed (no managed add-on).
-    pub self_managed_cni: bool,
-}
 
 /// How to analyse.
 #[derive(Debug, Clone, Default)]

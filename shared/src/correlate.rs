@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::facts::{Facts, APISERVER_OK, IPAMD_START, KUBELET_START};
-use crate::report::{Finding, RootCause, TimelineEvent};
+use crate::report::{Finding, RootCause, TimelineEvent, MAX_CAUSES_PER_FINDING};
 use crate::stamp::Clock;
 
 /// First and last occurrence of a finding.
@@ -29,6 +29,9 @@ pub const LINKS: &[(&str, &str)] = &[
     ("oom-kill", "pleg-unhealthy"),
     ("container-runtime-conflict", "iptables-rules-flushed"),
 ];
+
+// A finding lists each of its causes once, so the report's bound must admit every link.
+const _: () = assert!(LINKS.len() <= MAX_CAUSES_PER_FINDING);
 
 /// A short phrase for a rule in a cause chain.
 pub fn phrase(rule: &str) -> &str {

@@ -9,7 +9,7 @@ use regex::bytes::Regex;
 
 use crate::occurrences::Occurrences;
 use crate::report::Evidence;
-use crate::rule::{Signature, CNI, KERNEL, KUBELET, USER_DATA};
+use crate::signature::{Signature, CNI, KERNEL, KUBELET, USER_DATA};
 use crate::source::SourceKind;
 use crate::stamp::{parse_syslog, Clock, Stamp};
 
@@ -124,6 +124,26 @@ pub struct Services {
     pub containerd_running: bool,
 }
 
+/// What the pipeline knows about the node's cluster from the EKS API (the CLI has none).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct ClusterContext {
+    /// Kubernetes version, `1.30`.
+    pub version: Option<String>,
+    /// API server endpoint.
+    pub endpoint: Option<String>,
+    /// Private endpoint access enabled.
+    pub private_access: Option<bool>,
+    /// Installed VPC CNI managed add-on version (`v1.18.3-eksbuild.1`).
+    pub vpc_cni_addon_version: Option<String>,
+    /// Default add-on version for the cluster's Kubernetes version.
+    pub vpc_cni_default_version: Option<String>,
+    /// The add-on's `configurationValues`.
+    pub vpc_cni_configuration: Option<String>,
+    /// The VPC CNI is self-managed (no managed add-on).
+    pub self_managed_cni: bool,
+}
+
 /// Everything known about the node.
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
@@ -178,7 +198,7 @@ pub struct Facts {
     /// (ENIs, IPv4 per ENI) from EC2, when the pipeline looked them up.
     pub type_limits: Option<(u32, u32)>,
     /// The cluster from the EKS API, in the pipeline.
-    pub cluster: Option<crate::analyze::ClusterContext>,
+    pub cluster: Option<ClusterContext>,
     /// Damage the reader met (truncation, corruption, limits).
     pub damage: Vec<crate::bundle::Damage>,
     /// The reader limit that stopped reading (`max-total-bytes`, `max-ratio`, `max-members`).
@@ -256,7 +276,7 @@ fn ev(file: &str, line: Option<u64>, excerpt: &[u8]) -> Evidence {
     Evidence {
         file: file.to_string(),
         line,
-        excerpt: crate::excerpt(excerpt),
+        excerpt: crate::report::excerpt(excerpt),
         timestamp: None,
     }
 }

@@ -3,28 +3,45 @@
 //! Finds the node and networking faults that break Amazon EKS nodes when clusters scale, from the
 //! bundle the EKS Logs Collector writes. No AWS SDK here: the analyzer runs anywhere.
 //!
+//! ## Crate map, in import order
+//!
+//! Each module imports only from modules above it in this table, so the core reads top to bottom
+//! and no change below can reach back up. `tests/tests/layers.rs` reads this table and every
+//! `crate::` path in `src/` and fails on an edge that points up (which is what any cycle needs).
+//! A new module gets a row here at the place its imports allow.
+//!
 //! | module | what |
 //! |---|---|
-//! | [`bundle`] | streaming reader: `.tar.gz`, `.tar`, leading folder, extracted folder; limits; damage |
-//! | [`source`] | what a member is, from its path |
-//! | [`scan`] | one Aho-Corasick pass over all log lines for every rule's signatures |
-//! | [`occurrences`] | bounded counts, times and sample lines per signature |
 //! | [`stamp`] | the logs' timestamp formats, resolved to UTC |
-//! | [`facts`] | parsed structured files (configs, iptables, io throttling) and marker lines |
-//! | [`rule`] / [`rules`] | the rule model and the catalogue, one file per rule |
+//! | [`source`] | what a member is, from its path |
+//! | [`escape`] | escaping of bundle text for terminals, HTML and Markdown |
+//! | [`bundle`] | streaming reader: `.tar.gz`, `.tar`, leading folder, extracted folder; limits; damage |
+//! | [`report`] | the JSON contract, and evidence excerpts |
+//! | [`occurrences`] | bounded counts, times and sample lines per signature |
+//! | [`signature`] | what the scanner counts: signatures and the member groups they apply to |
+//! | [`facts`] | parsed structured files (configs, iptables, io throttling), marker lines, the cluster |
 //! | [`eni`] | ENI/IP limits for the max-pods ceiling |
-//! | [`correlate`] | cause-and-effect links, root cause, timeline |
-//! | [`timeline`] | the timeline model: window, breaks, ticks, lanes, non-overlapping labels |
-//! | [`report`] | the JSON contract |
-//! | [`render`] | text, JSON, Markdown and HTML output |
+//! | [`rule`] | the rule model: metadata, signatures, a pure evaluation |
+//! | [`scan`] | one literal pass over all log lines for every signature |
+//! | [`rules`] | the catalogue, one file per rule, and its literals |
+//! | [`correlate`] | cause-and-effect links, root cause, timeline events |
 //! | [`analyze`] | the whole analysis, tying the above together |
-//! | [`notify`] | chat messages: the incident view and one renderer per target (Slack, Teams, Q, webhook) |
+//! | [`timeline`] | the timeline model: window, breaks, ticks, lanes, non-overlapping labels |
+//! | [`render`] | text, JSON, Markdown and HTML output |
 //! | [`plan`] | remediation plans: findings → changes, modes and guards (no AWS calls) |
+//! | [`notify`] | chat messages: the incident view and one renderer per target (Slack, Teams, Q, webhook) |
+//!
+//! Why this order and not another: the [`report`] types (`Evidence`, `Finding`, `Severity`) are
+//! what every producer writes, so the contract sits low, right after the reader whose limits it
+//! records; [`scan`] compiles the signatures the rules declare and fills [`facts`], so it comes
+//! after both and before the catalogue that owns the literal list; [`timeline`] is a model drawn by
+//! [`render`] and shared with [`plan`] and [`notify`], which come last as consumers of reports.
 
 pub mod analyze;
 pub mod bundle;
 pub mod correlate;
 pub mod eni;
+pub mod escape;
 pub mod facts;
 pub mod notify;
 pub mod occurrences;
@@ -34,6 +51,7 @@ pub mod report;
 pub mod rule;
 pub mod rules;
 pub mod scan;
+pub mod signature;
 pub mod source;
 pub mod stamp;
 pub mod timeline;
@@ -41,40 +59,3 @@ pub mod timeline;
 pub use analyze::{Analyzer, Options};
 pub use bundle::{BundleError, Limits};
 pub use report::{Finding, Report, Severity};
-
-/// Longest evidence excerpt, in characters.
-pub const MAX_EXCERPT_CHARS: usize = 300;
-
-/// A log line as evidence: lossy UTF-8, control characters made visible, at most
-/// [`MAX_EXCERPT_CHARS`] characters (cut lines end with `…`).
-pub fn excerpt(line: &[u8]) -> String {
-    let text = String::from_utf8_lossy(line);
-    let mut out = String::with_capacity(text.len().min(MAX_EXCERPT_CHARS * 4));
-    let mut chars = text.trim_end().chars();
-    for c in chars.by_ref().take(MAX_EXCERPT_CHARS) {
-        out.push(if c.is_control() && c != '\t' {
-            '\u{fffd}'
-        } else {
-            c
-        });
-    }
-    if chars.next().is_some() {
-        out.pop();
-        out.push('…');
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn excerpts_are_bounded_and_lossy() {
-        let long = vec![b'a'; 1000];
-        let e = excerpt(&long);
-        assert_eq!(e.chars().count(), MAX_EXCERPT_CHARS);
-        assert!(e.ends_with('…'));
-        assert_eq!(excerpt(b"ok\xff\x1b[31m"), "ok\u{fffd}\u{fffd}[31m");
-    }
-}

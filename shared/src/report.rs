@@ -14,6 +14,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// Evidence items kept per finding; the rest are counted in [`Finding::evidence_omitted`].
 pub const MAX_EVIDENCE_PER_FINDING: usize = 10;
+/// Causes one finding lists at most; [`crate::correlate`] checks at compile time that its links fit.
+pub const MAX_CAUSES_PER_FINDING: usize = 16;
 /// Longest prose field (summary, label, reason, instruction), in characters.
 pub const MAX_TEXT_CHARS: usize = 2048;
 /// Longest name-like field (file path, version, value in `details`), in characters.
@@ -24,6 +26,29 @@ pub const MAX_LIST_ITEMS: usize = 64;
 /// [`Analyzer`](crate::Analyzer) applies [`Report::bound_to`] with it to every report it returns.
 /// A consumer with a tighter budget (an EventBridge event, 256 KB) calls `bound_to` with its own.
 pub const MAX_REPORT_JSON_BYTES: usize = 1 << 20;
+
+/// Longest evidence excerpt, in characters.
+pub const MAX_EXCERPT_CHARS: usize = 300;
+
+/// A log line as evidence: lossy UTF-8, control characters made visible, at most
+/// [`MAX_EXCERPT_CHARS`] characters (cut lines end with `…`).
+pub fn excerpt(line: &[u8]) -> String {
+    let text = String::from_utf8_lossy(line);
+    let mut out = String::with_capacity(text.len().min(MAX_EXCERPT_CHARS * 4));
+    let mut chars = text.trim_end().chars();
+    for c in chars.by_ref().take(MAX_EXCERPT_CHARS) {
+        out.push(if c.is_control() && c != '\t' {
+            '\u{fffd}'
+        } else {
+            c
+        });
+    }
+    if chars.next().is_some() {
+        out.pop();
+        out.push('…');
+    }
+    out
+}
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
@@ -109,7 +134,7 @@ pub struct Evidence {
     pub file: String,
     /// 1-based line number, when the evidence is a line.
     pub line: Option<u64>,
-    /// The line (at most [`crate::MAX_EXCERPT_CHARS`] characters) or a description of the fact.
+    /// The line (at most [`MAX_EXCERPT_CHARS`] characters) or a description of the fact.
     pub excerpt: String,
     /// When the line says it happened.
     pub timestamp: Option<DateTime<Utc>>,
@@ -478,7 +503,7 @@ impl Report {
             f.evidence_omitted += extra as u64;
             for e in &mut f.evidence {
                 clamp(&mut e.file, name);
-                clamp(&mut e.excerpt, text.min(crate::MAX_EXCERPT_CHARS));
+                clamp(&mut e.excerpt, text.min(MAX_EXCERPT_CHARS));
             }
             let extra: Vec<String> = f.details.keys().skip(items).cloned().collect();
             for k in extra {
@@ -494,7 +519,7 @@ impl Report {
                 }
             }
             f.actions.iter_mut().for_each(|a| a.bound(name, items));
-            f.caused_by.truncate(crate::correlate::LINKS.len());
+            f.caused_by.truncate(MAX_CAUSES_PER_FINDING);
         }
         if let Some(rc) = self.root_cause.as_mut() {
             clamp(&mut rc.summary, text);
@@ -511,5 +536,19 @@ impl Report {
     /// The finding of a rule, if it fired.
     pub fn finding(&self, rule: &str) -> Option<&Finding> {
         self.findings.iter().find(|f| f.rule == rule)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_are_bounded_and_lossy() {
+        let long = vec![b'a'; 1000];
+        let e = excerpt(&long);
+        assert_eq!(e.chars().count(), MAX_EXCERPT_CHARS);
+        assert!(e.ends_with('…'));
+        assert_eq!(excerpt(b"ok\xff\x1b[31m"), "ok\u{fffd}\u{fffd}[31m");
     }
 }

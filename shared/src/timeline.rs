@@ -90,7 +90,7 @@ fn is_wide(c: char) -> bool {
 /// `s` with control characters and bidirectional controls made visible (`�`): a label from a
 /// bundle must neither move a terminal's cursor nor reverse the text drawn after it. The same rule
 /// as the text renderer's, so a label measured here is the label drawn there.
-pub use crate::render::escape::terminal as clean;
+pub use crate::escape::terminal as clean;
 
 /// [`clean`] `s`, cut with `…` to at most `max` wide.
 pub fn fit(s: &str, max: f64) -> String {

@@ -194,12 +194,50 @@ fn faults(name: &str, c: &Clock) -> String {
     }
 }
 
-/// Writes about `bytes` of `line` to `out`, with a few faults near the end; returns bytes written.
+/// A line of `family` that holds a catalogue literal but matches no signature (its confirm regex
+/// fails): the scanner's prefilter stops on it, the analysis must not count it. `None` where the
+/// member has no scanned literal to imitate.
+fn lookalike(family: &str, rng: &mut Rng, c: &Clock) -> Option<String> {
+    Some(match family {
+        // `blocked for more than` without the kernel's `INFO: task x:pid ... N seconds`.
+        "messages" => format!(
+            "{} ip-10-0-1-23 systemd[1]: user-runtime-dir@{}.service: job blocked for more than {}s waiting on a lock\n",
+            c.journal(),
+            rng.below(2000),
+            rng.below(90)
+        ),
+        // gRPC `Unavailable` from the runtime socket, not from a CNI add/del call.
+        "kubelet" => format!(
+            "{} {HOST} kubelet[3214]: {}    3214 pod_workers.go:1298] \"Error syncing pod, skipping\" err=\"rpc error: code = Unavailable desc = connection error\" pod=\"{}\"\n",
+            c.journal(),
+            c.klog('E'),
+            pod(rng)
+        ),
+        "containerd" => format!(
+            "{} {HOST} containerd[2904]: time=\"{}\" level=error msg=\"ContainerStatus for \\\"{}\\\" failed\" error=\"rpc error: code = Unavailable desc = error reading from server: EOF\"\n",
+            c.journal(),
+            c.iso(),
+            rng.hex(64)
+        ),
+        // `no available IP` without `addresses`: a pool in cooldown, not an exhausted one.
+        "ipamd" => format!(
+            "{{\"level\":\"debug\",\"ts\":\"{}\",\"caller\":\"ipamd/ipamd.go:{}\",\"msg\":\"Pool has no available IPs in cooldown ({} IPs), reconcile later\"}}\n",
+            c.iso(),
+            600 + rng.below(900),
+            rng.below(4)
+        ),
+        _ => return None,
+    })
+}
+
+/// Writes about `bytes` of `line` to `out`, with a few faults near the end and `lookalikes` per
+/// mille of [`lookalike`] lines; returns bytes written.
 fn log_member(
     rng: &mut Rng,
     bytes: u64,
     family: &str,
     line: fn(&mut Rng, &Clock) -> String,
+    lookalikes: u64,
     out: &mut impl Write,
 ) -> io::Result<u64> {
     let mut c = Clock {
@@ -211,7 +249,12 @@ fn log_member(
     let mut written = 0u64;
     while written < bytes {
         c.tick(rng);
-        let mut l = line(rng, &c);
+        // No draw without look-alikes: the plain bundle stays byte-identical for a seed.
+        let imitate = lookalikes > 0 && rng.below(1000) < lookalikes;
+        let mut l = imitate
+            .then(|| lookalike(family, rng, &c))
+            .flatten()
+            .unwrap_or_else(|| line(rng, &c));
         if written >= fault_at && faulted < 3 {
             l.push_str(&faults(family, &c));
             faulted += 1;
@@ -247,6 +290,18 @@ pub fn parse_size(s: &str) -> Option<u64> {
 
 /// Writes a bundle of about `target` uncompressed bytes to `out`.
 pub fn write_big_bundle(out: &Path, target: u64, seed: u64) -> io::Result<BigStats> {
+    write_big_bundle_with(out, target, seed, 0)
+}
+
+/// [`write_big_bundle`] where `lookalikes` per mille of the scanned logs' lines hold a catalogue
+/// literal in a line that matches no signature (the hard case for a literal prefilter); the
+/// findings are those of the plain bundle.
+pub fn write_big_bundle_with(
+    out: &Path,
+    target: u64,
+    seed: u64,
+    lookalikes: u64,
+) -> io::Result<BigStats> {
     let mut rng = Rng::new(seed);
     let file = File::create(out)?;
     let mut tar = tar::Builder::new(GzEncoder::new(
@@ -313,11 +368,11 @@ pub fn write_big_bundle(out: &Path, target: u64, seed: u64) -> io::Result<BigSta
         staged.get_mut().set_len(0)?;
         let written = if *gz {
             let mut enc = GzEncoder::new(staged, Compression::default());
-            let n = log_member(&mut rng, bytes, family, *line, &mut enc)?;
+            let n = log_member(&mut rng, bytes, family, *line, lookalikes, &mut enc)?;
             enc.finish()?.flush()?;
             n
         } else {
-            let n = log_member(&mut rng, bytes, family, *line, &mut staged)?;
+            let n = log_member(&mut rng, bytes, family, *line, lookalikes, &mut staged)?;
             staged.flush()?;
             n
         };

@@ -14,7 +14,7 @@ use eks_remedy_tests::{fixtures_dir, pack_temp};
 /// What the pipeline would add from the AWS APIs, for rules that need it: `<kind>.options.json`.
 #[derive(serde::Deserialize, Default)]
 struct FixtureOptions {
-    cluster: Option<eks_remedy_core::analyze::ClusterContext>,
+    cluster: Option<eks_remedy_core::facts::ClusterContext>,
 }
 
 fn options_for(path: &Path) -> Options {
@@ -105,9 +105,9 @@ fn hit_fixtures_fire_exactly_their_rule() {
             assert!(f.count > 0, "{name}: count");
             assert!(!f.evidence.is_empty(), "{name}: evidence");
             assert!(
-                f.evidence
-                    .iter()
-                    .all(|e| e.excerpt.chars().count() <= eks_remedy_core::MAX_EXCERPT_CHARS),
+                f.evidence.iter().all(
+                    |e| e.excerpt.chars().count() <= eks_remedy_core::report::MAX_EXCERPT_CHARS
+                ),
                 "{name}: excerpt bound"
             );
             assert!(!f.fix.is_empty(), "{name}: fix");

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use super::{
     recommendation, ActionKind, Change, Context, Decision, GuardCheck, Mode, PlannedAction,
 };
-use crate::analyze::ClusterContext;
+use crate::facts::ClusterContext;
 use crate::report::{Finding, Fix, FixTarget};
 
 /// `CLUSTER_ENDPOINT` exists from this VPC CNI version on.

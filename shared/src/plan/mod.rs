@@ -233,7 +233,7 @@ pub struct Context {
     /// Nodes (instance ids) the findings came from.
     pub nodes: Vec<String>,
     /// Cluster and VPC CNI add-on facts.
-    pub cluster_info: crate::analyze::ClusterContext,
+    pub cluster_info: crate::facts::ClusterContext,
     /// EC2 calls throttled per API, from the throttling incident (CloudTrail).
     pub throttled_apis: BTreeMap<String, u64>,
     /// Root volumes of the affected nodes.
@@ -252,7 +252,7 @@ impl Context {
             region: b.region.clone(),
             nodes: b.instance_id.iter().cloned().collect(),
             // Offline the installed version is the one ipamd logged (add-on or not).
-            cluster_info: crate::analyze::ClusterContext {
+            cluster_info: crate::facts::ClusterContext {
                 version: b
                     .cluster_version
                     .as_deref()
@@ -557,7 +557,7 @@ mod tests {
             account: Some("111122223333".into()),
             region: Some("us-east-1".into()),
             cluster: Some("prod".into()),
-            cluster_info: crate::analyze::ClusterContext {
+            cluster_info: crate::facts::ClusterContext {
                 version: Some("1.30".into()),
                 endpoint: Some("https://ABC.gr7.us-east-1.eks.amazonaws.com".into()),
                 private_access: Some(true),

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use super::{Decision, Plan};
-use crate::render::escape::terminal as clean;
+use crate::escape::terminal as clean;
 
 /// Renders `plan` as plain text (no colour, no control characters from any field).
 pub fn render(plan: &Plan) -> String {

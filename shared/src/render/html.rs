@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::escape::html as escape;
 use super::{earlier_events, node_line, offset, read_line, when};
+use crate::escape::html as escape;
 use crate::report::{Report, Severity};
 use crate::timeline::{self, duration, Role, Timeline};
 

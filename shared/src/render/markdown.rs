@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::escape::{markdown_code as code, markdown_text as text};
 use super::{earlier_events, node_line, offset, read_line, when};
+use crate::escape::{markdown_code as code, markdown_text as text};
 use crate::report::Report;
 
 pub(super) fn render(r: &Report) -> String {

@@ -1,7 +1,6 @@
 //! Output formats: text for people at a terminal, JSON (the contract), Markdown for tickets, and a
 //! single self-contained HTML file with the timeline drawn as SVG, for attaching to incidents.
 
-pub mod escape;
 mod html;
 mod markdown;
 mod text;
@@ -10,6 +9,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
+use crate::escape;
 use crate::report::Report;
 
 /// An output format.

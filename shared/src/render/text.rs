@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::escape::terminal as clean;
 use super::{earlier_events, node_line, offset, read_line, when};
+use crate::escape::terminal as clean;
 use crate::report::{Report, Severity};
 use crate::timeline::{self, duration, since_boot, Timeline};
 

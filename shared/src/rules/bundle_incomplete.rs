@@ -49,7 +49,7 @@ impl Rule for BundleIncomplete {
             b = b.evidence(Evidence {
                 file: d.member.clone().unwrap_or_else(|| "(archive)".to_string()),
                 line: None,
-                excerpt: crate::excerpt(
+                excerpt: crate::report::excerpt(
                     format!("after {} bytes: {}", d.after_bytes, d.reason).as_bytes(),
                 ),
                 timestamp: None,

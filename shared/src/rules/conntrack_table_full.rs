@@ -1,7 +1,8 @@
 //! `conntrack-table-full`: the kernel's connection tracking table overflowed.
 
 use crate::report::{FixTarget, Severity};
-use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Signature, Verdict, KERNEL};
+use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Verdict};
+use crate::signature::{Signature, KERNEL};
 
 static META: RuleMeta = RuleMeta {
     id: "conntrack-table-full",

@@ -6,7 +6,8 @@
 
 use crate::facts::minor_version;
 use crate::report::{Action, FixTarget, Severity};
-use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Signature, Verdict, USER_DATA};
+use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Verdict};
+use crate::signature::{Signature, USER_DATA};
 use crate::source::SourceKind;
 
 static META: RuleMeta = RuleMeta {

@@ -5,7 +5,8 @@
 //! collector's `io_throttling.txt` lists per-process block-IO delay; the kernel reports hung tasks.
 
 use crate::report::{Action, FixTarget, Severity};
-use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Signature, Verdict, KERNEL};
+use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Verdict};
+use crate::signature::{Signature, KERNEL};
 
 /// 100 centisecond ticks = 1 s of block-IO delay; 10 s or more on a node component is a stall.
 pub const STALL_TICKS: u64 = 1000;

@@ -9,7 +9,8 @@
 use std::collections::BTreeMap;
 
 use crate::report::{Action, Evidence, FixTarget, Severity};
-use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Signature, Verdict, CNI};
+use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Verdict};
+use crate::signature::{Signature, CNI};
 
 static META: RuleMeta = RuleMeta {
     id: "ec2-api-throttling",
@@ -65,7 +66,7 @@ fn metrics_evidence(file: Option<&str>, samples: impl Iterator<Item = String>) -
     file.map(|f| Evidence {
         file: f.to_string(),
         line: None,
-        excerpt: crate::excerpt(excerpt.as_bytes()),
+        excerpt: crate::report::excerpt(excerpt.as_bytes()),
         timestamp: None,
     })
 }

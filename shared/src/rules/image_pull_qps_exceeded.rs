@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use crate::report::{Action, FixTarget, Severity};
-use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Signature, Verdict};
+use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Verdict};
+use crate::signature::Signature;
 use crate::source::SourceKind;
 
 /// The pull rate the seed support case settled on.

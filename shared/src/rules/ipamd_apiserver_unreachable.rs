@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use crate::facts::APISERVER_OK;
 use crate::report::{Action, FixTarget, Severity};
-use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Signature, Verdict, CNI};
+use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Verdict};
+use crate::signature::{Signature, CNI};
 
 static META: RuleMeta = RuleMeta {
     id: "ipamd-apiserver-unreachable",

@@ -6,7 +6,8 @@
 //! (dockershim era) report it without an address, as the CNI call's gRPC status `Unavailable`.
 
 use crate::report::{FixTarget, Severity};
-use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Signature, Verdict};
+use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Verdict};
+use crate::signature::Signature;
 use crate::source::SourceKind;
 
 static META: RuleMeta = RuleMeta {

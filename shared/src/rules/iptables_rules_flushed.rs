@@ -5,7 +5,8 @@
 //! egress and service VIPs until the agents resync.
 
 use crate::report::{Action, Evidence, FixTarget, Severity};
-use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Signature, Verdict, USER_DATA};
+use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Verdict};
+use crate::signature::{Signature, USER_DATA};
 use crate::source::SourceKind;
 
 static META: RuleMeta = RuleMeta {

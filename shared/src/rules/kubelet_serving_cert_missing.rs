@@ -11,7 +11,8 @@
 
 use crate::facts::KUBELET_START;
 use crate::report::{FixTarget, Severity};
-use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Signature, Verdict, KUBELET};
+use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Verdict};
+use crate::signature::{Signature, KUBELET};
 
 /// Seconds after a kubelet start during which missing-certificate lines are expected.
 pub const GRACE_SECS: u32 = 60;

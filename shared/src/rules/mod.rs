@@ -45,6 +45,20 @@ pub fn all() -> Vec<&'static dyn Rule> {
     ]
 }
 
+/// Every distinct signature literal of the facts and the catalogue (for a grep baseline).
+pub fn literals() -> Vec<&'static str> {
+    let rules = all();
+    let mut out: Vec<&'static str> = crate::facts::SIGNATURES.iter().map(|s| s.literal).collect();
+    out.extend(
+        rules
+            .iter()
+            .flat_map(|r| r.signatures().iter().map(|s| s.literal)),
+    );
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// Every rule id, in catalogue order.
 pub fn ids() -> Vec<&'static str> {
     all().iter().map(|r| r.meta().id).collect()
@@ -61,8 +75,49 @@ mod tests {
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(sorted.len(), ids.len(), "duplicate rule id");
-        assert_eq!(ids.len(), 18);
         let rules = all();
         crate::scan::Engine::new(&rules).expect("catalogue compiles");
+    }
+
+    /// A rule file that is declared but missing from [`all`] compiles (only as dead code) and would
+    /// never run; the catalogue is the files in this directory, one rule each, named after its id.
+    #[test]
+    fn every_rule_file_is_in_the_catalogue() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .expect("rules directory")
+            .map(|e| {
+                e.expect("directory entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .filter_map(|n| n.strip_suffix(".rs").map(str::to_owned))
+            .filter(|n| n != "mod")
+            .map(|n| n.replace('_', "-"))
+            .collect();
+        files.sort_unstable();
+        let mut ids: Vec<String> = ids().into_iter().map(str::to_owned).collect();
+        ids.sort_unstable();
+        assert_eq!(
+            files, ids,
+            "rule files (left) and catalogue ids (right) differ"
+        );
+    }
+
+    #[test]
+    fn literals_cover_facts_and_every_rule_once() {
+        let lits = literals();
+        let mut sorted = lits.clone();
+        sorted.dedup();
+        assert_eq!(sorted, lits, "sorted and distinct");
+        for r in all() {
+            for s in r.signatures() {
+                assert!(lits.contains(&s.literal), "{}: {}", r.meta().id, s.name);
+            }
+        }
+        for s in crate::facts::SIGNATURES {
+            assert!(lits.contains(&s.literal), "facts: {}", s.name);
+        }
     }
 }

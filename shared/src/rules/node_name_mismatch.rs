@@ -16,9 +16,8 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use crate::report::{Action, FixTarget, Severity};
-use crate::rule::{
-    fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Signature, Verdict, KUBELET, USER_DATA,
-};
+use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Verdict};
+use crate::signature::{Signature, KUBELET, USER_DATA};
 
 static META: RuleMeta = RuleMeta {
     id: "node-name-mismatch",

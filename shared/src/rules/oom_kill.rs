@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use crate::report::{Action, FixTarget, Severity};
-use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Signature, Verdict, KERNEL};
+use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Verdict};
+use crate::signature::{Signature, KERNEL};
 
 /// Processes whose death takes the node down with it.
 pub const NODE_PROCESSES: &[&str] = &[

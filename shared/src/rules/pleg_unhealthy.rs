@@ -1,7 +1,8 @@
 //! `pleg-unhealthy`: the kubelet's pod lifecycle event generator stopped keeping up.
 
 use crate::report::{FixTarget, Severity};
-use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Signature, Verdict, KUBELET};
+use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Verdict};
+use crate::signature::{Signature, KUBELET};
 
 static META: RuleMeta = RuleMeta {
     id: "pleg-unhealthy",

@@ -9,7 +9,8 @@
 //! (`no available IP/Prefix addresses`, before prefix delegation `no available IP addresses`).
 
 use crate::report::{FixTarget, Severity};
-use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Signature, Verdict, CNI, RUNTIME};
+use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Verdict};
+use crate::signature::{Signature, CNI, RUNTIME};
 
 static META: RuleMeta = RuleMeta {
     id: "pod-ip-assignment-failed",

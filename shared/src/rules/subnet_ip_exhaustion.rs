@@ -6,7 +6,8 @@
 //! the subnet has no free /28 left (and on CreateNetworkInterface when it has no address left).
 
 use crate::report::{Action, FixTarget, Severity};
-use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Signature, Verdict, CNI};
+use crate::rule::{fix, EvalCtx, FindingBuilder, Rule, RuleMeta, Verdict};
+use crate::signature::{Signature, CNI};
 
 static META: RuleMeta = RuleMeta {
     id: "subnet-ip-exhaustion",

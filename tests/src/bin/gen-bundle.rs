@@ -1,5 +1,5 @@
-//! Makes bundles: `gen-bundle big --size 1G OUT` (benchmarks), `gen-bundle pack DIR OUT` (samples),
-//! `gen-bundle patterns` (every signature literal, one per line, for a grep baseline).
+//! Makes bundles: `gen-bundle big --size 1G [--lookalikes 20] OUT` (benchmarks), `gen-bundle pack
+//! DIR OUT` (samples). The catalogue's literals, for a grep baseline, are `eks-remedy rules --literals`.
 
 use std::path::PathBuf;
 
@@ -20,6 +20,9 @@ enum Cmd {
         size: String,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Per mille of log lines that hold a catalogue literal but match no signature.
+        #[arg(long, default_value_t = 0)]
+        lookalikes: u64,
         out: PathBuf,
     },
     /// Pack a fixture tree into a collector-style .tar.gz.
@@ -30,22 +33,26 @@ enum Cmd {
         #[arg(long)]
         leading: Option<String>,
     },
-    /// Print every signature literal of the catalogue.
-    Patterns,
 }
 
 fn main() -> anyhow::Result<()> {
     match Args::parse().cmd {
-        Cmd::Big { size: s, seed, out } => {
+        Cmd::Big {
+            size: s,
+            seed,
+            lookalikes,
+            out,
+        } => {
             if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?;
             }
-            let st = eks_remedy_tests::generate::write_big_bundle(
+            let st = eks_remedy_tests::generate::write_big_bundle_with(
                 &out,
                 eks_remedy_tests::generate::parse_size(&s)
                     .with_context(|| format!("bad size {s}: expected e.g. 1G, 200M or bytes"))?,
                 seed,
+                lookalikes,
             )?;
             println!(
                 "{} uncompressed bytes, {} compressed, {} members -> {}",
@@ -57,11 +64,6 @@ fn main() -> anyhow::Result<()> {
         }
         Cmd::Pack { dir, out, leading } => {
             eks_remedy_tests::pack_dir(&dir, &out, leading.as_deref())?
-        }
-        Cmd::Patterns => {
-            for l in eks_remedy_core::scan::literals() {
-                println!("{l}");
-            }
         }
     }
     Ok(())
