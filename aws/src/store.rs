@@ -354,11 +354,10 @@ impl IncidentStore for Store {
     }
 
     async fn incident(&self, incident_id: &str) -> Result<Option<serde_json::Value>, PortError> {
-        Ok(self
-            .get(&format!("incident#{incident_id}"))
+        self.get(&format!("incident#{incident_id}"))
             .await?
             .map(serde_dynamo::from_item)
             .transpose()
-            .map_err(refused)?)
+            .map_err(refused)
     }
 }

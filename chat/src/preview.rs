@@ -7,8 +7,8 @@
 
 use std::fmt::Write as _;
 
+use eks_remedy_core::escape::html as esc;
 use eks_remedy_core::notify::IncidentView;
-use eks_remedy_core::render::escape::html as esc;
 use serde_json::Value;
 
 use crate::target::{first_payload, TargetKind};

@@ -9,9 +9,9 @@ use eks_remedy_chat::http::{HttpClient, RetryPolicy};
 use eks_remedy_chat::preview;
 use eks_remedy_chat::secret::{Secret, SecretError};
 use eks_remedy_chat::target::{first_payload, Hook, SlackBot, Target, TargetKind, Webhook};
+use eks_remedy_core::escape;
 use eks_remedy_core::notify::{Change, IncidentView};
 use eks_remedy_core::plan::Plan;
-use eks_remedy_core::render::escape;
 use eks_remedy_core::report::Report;
 
 use crate::plan::read_bounded;
