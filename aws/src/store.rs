@@ -353,6 +353,29 @@ impl IncidentStore for Store {
         Ok(())
     }
 
+    async fn mark_opened(&self, incident_id: &str, expires_epoch: i64) -> Result<bool, PortError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("opened#{incident_id}")))
+            .item("expires_at", n(expires_epoch))
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+            .expression_attribute_values(":now", n(now()))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(classify("dynamodb", e)),
+        }
+    }
+
     async fn incident(&self, incident_id: &str) -> Result<Option<serde_json::Value>, PortError> {
         self.get(&format!("incident#{incident_id}"))
             .await?

@@ -202,6 +202,25 @@ async fn eks_describes_cluster_addon_and_default_version() {
 }
 
 #[tokio::test]
+async fn store_marks_an_incident_opened_once() {
+    let sdk = sdk().await;
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), table(&sdk).await);
+    let expires = chrono::Utc::now().timestamp() + 3600;
+    assert!(store
+        .mark_opened("prod:throttling:20261019T0500", expires)
+        .await
+        .unwrap());
+    assert!(!store
+        .mark_opened("prod:throttling:20261019T0500", expires)
+        .await
+        .unwrap());
+    assert!(store
+        .mark_opened("prod:scale-up:20261019T0500", expires)
+        .await
+        .unwrap());
+}
+
+#[tokio::test]
 async fn store_folds_once_replays_nothing_and_keeps_the_budget() {
     let sdk = sdk().await;
     let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), table(&sdk).await);

@@ -104,6 +104,7 @@ pub struct FakeStore {
     events: Mutex<BTreeSet<String>>,
     locks: Mutex<BTreeMap<String, (String, Option<String>)>>,
     commands: Mutex<BTreeMap<String, CollectionRequest>>,
+    opened: Mutex<BTreeSet<String>>,
     /// Write calls made (one per fold, lock, record, note).
     pub writes: AtomicU64,
 }
@@ -219,6 +220,10 @@ impl IncidentStore for FakeStore {
             .findings
             .insert(instance_id.to_string(), rules.to_vec());
         Ok(())
+    }
+    async fn mark_opened(&self, incident_id: &str, _expires: i64) -> Result<bool, PortError> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        Ok(guard(&self.opened).insert(incident_id.to_string()))
     }
     async fn incident(&self, incident_id: &str) -> Result<Option<serde_json::Value>, PortError> {
         Ok(guard(&self.incidents).get(incident_id).map(|i| {

@@ -102,6 +102,13 @@ pub trait IncidentStore: Send + Sync {
         rules: &[String],
         report_key: &str,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Marks an incident as opened; true only for the first mark (a conditional write), so the
+    /// incidents-opened metric counts each incident once whatever the replays and containers.
+    fn mark_opened(
+        &self,
+        incident_id: &str,
+        expires_epoch: i64,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
     /// The incident item as stored (None when absent or expired).
     fn incident(
         &self,

@@ -274,8 +274,8 @@ async fn storm_of_throttles_is_one_incident_with_bounded_collections() {
     assert_eq!(apis.values().sum::<u64>(), 1000);
     assert_eq!(claimed.len(), 3, "max_collections = 3");
     assert!(
-        writes_per_batch.iter().all(|&x| x == 1),
-        "one store write per batch: {writes_per_batch:?}"
+        writes_per_batch[0] == 2 && writes_per_batch[1..].iter().all(|&x| x == 1),
+        "one store write per batch, and one marker when the incident opens: {writes_per_batch:?}"
     );
     assert_eq!(ec2_calls, 50, "one lookup per distinct node, then cached");
 }
@@ -1038,4 +1038,35 @@ async fn a_handled_event_prints_valid_emf_metrics() {
             "{want} missing from {names:?}"
         );
     }
+}
+
+/// An incident is counted opened once, whatever the batches and replays that fold into it.
+#[tokio::test]
+async fn incidents_opened_is_counted_once_per_incident() {
+    use eks_remedy_pipeline::metrics::{validate, Captured};
+    let w = ThrottleWatcher::new(
+        ec2(),
+        eks(),
+        FakeStore::default(),
+        FakeQueue::default(),
+        cfg(),
+    );
+    let spec = FunctionId::ThrottleWatcher.spec();
+    let mut opened = 0.0;
+    for round in 0..3 {
+        // Rounds 0 and 1 are new events of one incident; round 2 replays round 1.
+        let bodies: Vec<String> = (0..5)
+            .map(|i| throttle(i + 5 * round.min(1), "10.0.1.23"))
+            .collect();
+        let inv = inv().of(spec, "EksRemedy");
+        serve(spec, &w, sqs(&bodies), &inv).await.unwrap();
+        let out = Captured::default();
+        inv.flush(&out);
+        for line in out.lines() {
+            validate(&line).unwrap();
+            let doc: serde_json::Value = serde_json::from_str(&line).unwrap();
+            opened += doc["IncidentsOpened"].as_f64().unwrap_or(0.0);
+        }
+    }
+    assert_eq!(opened, 1.0);
 }

@@ -4,9 +4,10 @@
 
 use std::collections::BTreeSet;
 
-use super::{cluster_of, fold_and_claim, unexpected};
+use super::{cluster_of, fold_and_claim, unexpected, Opened};
 use crate::events::{EbsAlarm, Inbound};
 use crate::function::{Handler, Invocation};
+use crate::metrics::Metric;
 use crate::model::{
     ClusterKey, CollectionRequest, FoldDelta, FoldWrite, IncidentKey, IncidentKind,
 };
@@ -38,6 +39,7 @@ pub struct EbsAlarmWatcher<E, S, Q> {
     store: S,
     queue: Q,
     cfg: Config,
+    opened: Opened,
 }
 
 impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue> EbsAlarmWatcher<E, S, Q> {
@@ -48,10 +50,11 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue> EbsAlarmWatcher<E, S
             store,
             queue,
             cfg,
+            opened: Opened::default(),
         }
     }
 
-    async fn alarm(&self, a: &EbsAlarm) -> Result<AlarmOutcome, HandlerError> {
+    async fn alarm(&self, a: &EbsAlarm, inv: &Invocation) -> Result<AlarmOutcome, HandlerError> {
         let volume = match &a.volume_id {
             Some(v) => self.ec2.volume(v).await?,
             None => None,
@@ -104,6 +107,7 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue> EbsAlarmWatcher<E, S
             expires_at: super::expires_at(key.window, self.cfg.ttl_days),
         };
         // One event: a replay leaves nothing to fold.
+        let expires = write.expires_at.timestamp();
         let folded = fold_and_claim(
             &self.store,
             write,
@@ -113,6 +117,9 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue> EbsAlarmWatcher<E, S
         .await?;
         if folded.events == 0 {
             return Ok(AlarmOutcome::Folded);
+        }
+        if self.opened.first(&self.store, &id, expires).await? {
+            inv.count(Metric::IncidentsOpened, 1);
         }
         let claimed = !folded.granted.is_empty();
         if let Some(v) = &volume {
@@ -148,9 +155,9 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue> EbsAlarmWatcher<E, S
 impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue> Handler for EbsAlarmWatcher<E, S, Q> {
     type Answer = AlarmOutcome;
 
-    async fn handle(&self, event: Inbound, _: &Invocation) -> Result<AlarmOutcome, HandlerError> {
+    async fn handle(&self, event: Inbound, inv: &Invocation) -> Result<AlarmOutcome, HandlerError> {
         match event {
-            Inbound::EbsAlarm(a) => self.alarm(&a).await,
+            Inbound::EbsAlarm(a) => self.alarm(&a, inv).await,
             other => Err(unexpected(&other)),
         }
     }

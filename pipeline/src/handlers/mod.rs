@@ -52,6 +52,37 @@ pub async fn cluster_of<E: Ec2Directory>(
         .and_then(|i| i.cluster))
 }
 
+/// Incidents this container has already marked opened, so the marker costs one write per incident
+/// and container, not one per event (the store's conditional write decides across containers).
+#[derive(Debug, Default)]
+pub struct Opened(std::sync::Mutex<std::collections::HashSet<String>>);
+
+/// Most incident ids remembered; past it the set starts over (an extra marker write, never a
+/// miscount: the store's condition still counts each incident once).
+const MAX_OPENED_REMEMBERED: usize = 10_000;
+
+impl Opened {
+    /// Whether `incident_id` was opened by this write: marks it in the store the first time this
+    /// container sees it.
+    pub async fn first<S: IncidentStore>(
+        &self,
+        store: &S,
+        incident_id: &str,
+        expires_epoch: i64,
+    ) -> Result<bool, PortError> {
+        {
+            let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.len() >= MAX_OPENED_REMEMBERED {
+                seen.clear();
+            }
+            if !seen.insert(incident_id.to_string()) {
+                return Ok(false);
+            }
+        }
+        store.mark_opened(incident_id, expires_epoch).await
+    }
+}
+
 /// What [`fold_and_claim`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Folded {

@@ -6,9 +6,10 @@
 
 use std::collections::BTreeSet;
 
-use super::{cluster_of, fold_and_claim, unexpected};
+use super::{cluster_of, fold_and_claim, unexpected, Opened};
 use crate::events::{Inbound, Launch};
 use crate::function::{Handler, Invocation};
+use crate::metrics::Metric;
 use crate::model::{
     ClusterKey, CollectionRequest, FoldDelta, FoldWrite, IncidentKey, IncidentKind,
 };
@@ -39,6 +40,7 @@ pub struct ScaleUpWatcher<E, S, Q, L> {
     queue: Q,
     lifecycle: L,
     cfg: Config,
+    opened: Opened,
 }
 
 impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue, L: Lifecycle>
@@ -52,10 +54,11 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue, L: Lifecycle>
             queue,
             lifecycle,
             cfg,
+            opened: Opened::default(),
         }
     }
 
-    async fn launch(&self, l: &Launch) -> Result<LaunchOutcome, HandlerError> {
+    async fn launch(&self, l: &Launch, inv: &Invocation) -> Result<LaunchOutcome, HandlerError> {
         if let Some((hook, token)) = &l.lifecycle {
             self.lifecycle
                 .proceed(&l.asg, hook, token, &l.instance_id)
@@ -99,6 +102,7 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue, L: Lifecycle>
             expires_at: super::expires_at(key.window, self.cfg.ttl_days),
         };
         // One event: a replay leaves nothing to fold.
+        let expires = write.expires_at.timestamp();
         let folded = fold_and_claim(
             &self.store,
             write,
@@ -106,6 +110,9 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue, L: Lifecycle>
             |_| BTreeSet::new(),
         )
         .await?;
+        if folded.events > 0 && self.opened.first(&self.store, &id, expires).await? {
+            inv.count(Metric::IncidentsOpened, 1);
+        }
         if folded.granted.is_empty() {
             return Ok(LaunchOutcome::NotSampled);
         }
@@ -129,9 +136,13 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue, L: Lifecycle> Handle
 {
     type Answer = LaunchOutcome;
 
-    async fn handle(&self, event: Inbound, _: &Invocation) -> Result<LaunchOutcome, HandlerError> {
+    async fn handle(
+        &self,
+        event: Inbound,
+        inv: &Invocation,
+    ) -> Result<LaunchOutcome, HandlerError> {
         match event {
-            Inbound::Launch(l) => self.launch(&l).await,
+            Inbound::Launch(l) => self.launch(&l, inv).await,
             other => Err(unexpected(&other)),
         }
     }

@@ -11,9 +11,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
-use super::{fold_and_claim, unexpected};
+use super::{fold_and_claim, unexpected, Opened};
 use crate::events::{Caller, Inbound, ThrottledCall};
 use crate::function::{settle, Handler, Invocation};
+use crate::metrics::Metric;
 use crate::model::{
     ClusterKey, CollectionRequest, FoldDelta, FoldWrite, IncidentKey, IncidentKind, Instance,
 };
@@ -47,6 +48,8 @@ pub struct ThrottleSummary {
     pub collections: u64,
     /// EC2 API calls this invocation made (caller lookups; cached across invocations).
     pub ec2_calls: u64,
+    /// Incidents this invocation opened.
+    pub opened: u64,
 }
 
 /// The handler.
@@ -57,6 +60,7 @@ pub struct ThrottleWatcher<E, C, S, Q> {
     queue: Q,
     cfg: Config,
     cache: Mutex<Cache>,
+    opened: Opened,
 }
 
 /// Events folded per store write (a DynamoDB transaction holds 100 items; one is the incident).
@@ -74,6 +78,7 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
             queue,
             cfg,
             cache: Mutex::new(Cache::default()),
+            opened: Opened::default(),
         }
     }
 
@@ -214,6 +219,7 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
             max_claims: self.cfg.max_collections,
             expires_at: super::expires_at(key.window, self.cfg.ttl_days),
         };
+        let expires = write.expires_at.timestamp();
         let folded = fold_and_claim(
             &self.store,
             write,
@@ -232,6 +238,9 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
             return self.resend_claimed(id, key).await;
         }
         summary.folded += folded.events;
+        if self.opened.first(&self.store, id, expires).await? {
+            summary.opened += 1;
+        }
         // "At least these are claimed": merge, another container may have claimed more.
         self.lock()
             .claimed
@@ -301,20 +310,22 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
     async fn handle(
         &self,
         event: Inbound,
-        _: &Invocation,
+        inv: &Invocation,
     ) -> Result<ThrottleSummary, HandlerError> {
         if !matches!(event, Inbound::Throttled(_)) {
             return Err(unexpected(&event));
         }
         let (failed, summary) = self.fold_batch(vec![("direct".into(), event)]).await;
+        inv.count(Metric::IncidentsOpened, summary.opened);
         match failed.into_iter().next() {
             None => Ok(summary),
             Some((_, e)) => Err(e.into()),
         }
     }
 
-    async fn handle_batch(&self, batch: Vec<(String, Inbound)>, _: &Invocation) -> Vec<String> {
+    async fn handle_batch(&self, batch: Vec<(String, Inbound)>, inv: &Invocation) -> Vec<String> {
         let (errors, summary) = self.fold_batch(batch).await;
+        inv.count(Metric::IncidentsOpened, summary.opened);
         tracing::info!(?summary, failed = errors.len(), "batch done");
         errors
             .into_iter()
