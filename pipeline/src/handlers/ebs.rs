@@ -2,17 +2,11 @@
 //! EBS-balance metric → volume → attached instance → cluster → collection, with the volume's type,
 //! size, IOPS and throughput on the incident.
 
-use std::collections::BTreeSet;
-
-use super::{cluster_of, fold_and_claim, unexpected, Opened};
+use super::{cluster_of, fold_one, unexpected, OneEvent, Opened};
 use crate::events::{EbsAlarm, Inbound};
 use crate::function::{Handler, Invocation};
-use crate::metrics::Metric;
-use crate::model::{
-    ClusterKey, CollectionRequest, FoldDelta, FoldWrite, IncidentKey, IncidentKind,
-};
+use crate::model::{ClusterKey, CollectionRequest, IncidentKey, IncidentKind};
 use crate::ports::{CollectionQueue, Ec2Directory, IncidentStore};
-use crate::telemetry::{record, EventField};
 use crate::{Config, HandlerError};
 
 /// What happened to one alarm.
@@ -83,43 +77,26 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue> EbsAlarmWatcher<E, S
             self.cfg.window_minutes,
         );
         let id = key.id();
-        let span = tracing::Span::current();
-        record(&span, EventField::IncidentId, &id);
-        record(&span, EventField::Cluster, &key.cluster.cluster);
-        record(&span, EventField::InstanceId, &instance_id);
-        let mut delta = FoldDelta::default();
-        delta.event_ids.push(a.event_id.clone());
-        *delta.apis.entry(a.metric.clone()).or_default() += 1;
-        delta.nodes.insert(instance_id.clone());
-        delta.first = Some(a.time);
-        delta.last = Some(a.time);
         if let Some(v) = &volume {
             tracing::info!(incident = %id, volume = %v.volume_id, volume_type = ?v.volume_type, size_gib = ?v.size_gib, iops = ?v.iops, throughput = ?v.throughput, "EBS alarm on an EKS node");
         }
-        let write = FoldWrite {
-            incident_id: id.clone(),
-            cluster: key.cluster.clone(),
-            kind: IncidentKind::EbsAlarm,
-            window: key.window,
-            delta,
-            claim: BTreeSet::from([instance_id.clone()]),
-            max_claims: self.cfg.max_collections,
-            expires_at: super::expires_at(key.window, self.cfg.ttl_days),
-        };
-        // One event: a replay leaves nothing to fold.
-        let expires = write.expires_at.timestamp();
-        let folded = fold_and_claim(
+        let folded = fold_one(
             &self.store,
-            write,
-            |_| FoldDelta::default(),
-            |_| BTreeSet::new(),
+            &self.opened,
+            inv,
+            OneEvent {
+                key: &key,
+                event_id: &a.event_id,
+                node: &instance_id,
+                time: a.time,
+                counter: Some(&a.metric),
+                max_claims: self.cfg.max_collections,
+                ttl_days: self.cfg.ttl_days,
+            },
         )
         .await?;
         if folded.events == 0 {
             return Ok(AlarmOutcome::Folded);
-        }
-        if self.opened.first(&self.store, &id, expires).await? {
-            inv.count(Metric::IncidentsOpened, 1);
         }
         let claimed = !folded.granted.is_empty();
         if let Some(v) = &volume {

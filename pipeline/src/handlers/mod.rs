@@ -13,8 +13,11 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{FoldDelta, FoldResult, FoldWrite};
+use crate::function::Invocation;
+use crate::metrics::Metric;
+use crate::model::{FoldDelta, FoldResult, FoldWrite, IncidentKey};
 use crate::ports::{Ec2Directory, IncidentStore};
+use crate::telemetry::{record, EventField};
 use crate::PortError;
 
 /// When state about events of `window` expires: `days` after the window or after now, whichever is
@@ -81,6 +84,67 @@ impl Opened {
         }
         store.mark_opened(incident_id, expires_epoch).await
     }
+}
+
+/// One event of a single-event watcher (a launch, an alarm), for [`fold_one`].
+#[derive(Debug, Clone)]
+pub struct OneEvent<'a> {
+    /// Its incident.
+    pub key: &'a IncidentKey,
+    /// The event's id (idempotency).
+    pub event_id: &'a str,
+    /// The node it is about, claimed for collection within the budget.
+    pub node: &'a str,
+    /// When it happened.
+    pub time: DateTime<Utc>,
+    /// A counter to add one to on the incident (the alarm's metric), if any.
+    pub counter: Option<&'a str>,
+    /// The most nodes the incident may claim.
+    pub max_claims: u32,
+    /// Incident lifetime.
+    pub ttl_days: u32,
+}
+
+/// Folds one event into its incident and claims its node within the budget, puts the incident on
+/// the event's log span, and counts the incident opened the first time: the scale-up and EBS
+/// watchers' one path.
+pub async fn fold_one<S: IncidentStore>(
+    store: &S,
+    opened: &Opened,
+    inv: &Invocation,
+    ev: OneEvent<'_>,
+) -> Result<Folded, PortError> {
+    let id = ev.key.id();
+    let span = tracing::Span::current();
+    record(&span, EventField::IncidentId, &id);
+    record(&span, EventField::Cluster, &ev.key.cluster.cluster);
+    record(&span, EventField::InstanceId, ev.node);
+    let mut delta = FoldDelta::default();
+    delta.event_ids.push(ev.event_id.to_string());
+    if let Some(c) = ev.counter {
+        delta.apis.insert(c.to_string(), 1);
+    }
+    delta.nodes.insert(ev.node.to_string());
+    delta.first = Some(ev.time);
+    delta.last = Some(ev.time);
+    let expires = expires_at(ev.key.window, ev.ttl_days);
+    let write = FoldWrite {
+        incident_id: id.clone(),
+        cluster: ev.key.cluster.clone(),
+        kind: ev.key.kind,
+        window: ev.key.window,
+        delta,
+        claim: BTreeSet::from([ev.node.to_string()]),
+        max_claims: ev.max_claims,
+        expires_at: expires,
+    };
+    // One event: a replay leaves nothing to fold.
+    let folded =
+        fold_and_claim(store, write, |_| FoldDelta::default(), |_| BTreeSet::new()).await?;
+    if folded.events > 0 && opened.first(store, &id, expires.timestamp()).await? {
+        inv.count(Metric::IncidentsOpened, 1);
+    }
+    Ok(folded)
 }
 
 /// What [`fold_and_claim`] did.

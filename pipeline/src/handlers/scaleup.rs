@@ -4,17 +4,11 @@
 //! A lifecycle action is always completed with CONTINUE, first, so the pipeline never holds a launch.
 //! (Manual collection goes to the collector, which takes `collect` payloads.)
 
-use std::collections::BTreeSet;
-
-use super::{cluster_of, fold_and_claim, unexpected, Opened};
+use super::{cluster_of, fold_one, unexpected, OneEvent, Opened};
 use crate::events::{Inbound, Launch};
 use crate::function::{Handler, Invocation};
-use crate::metrics::Metric;
-use crate::model::{
-    ClusterKey, CollectionRequest, FoldDelta, FoldWrite, IncidentKey, IncidentKind,
-};
+use crate::model::{ClusterKey, CollectionRequest, IncidentKey, IncidentKind};
 use crate::ports::{CollectionQueue, Ec2Directory, IncidentStore, Lifecycle};
-use crate::telemetry::{record, EventField};
 use crate::{Config, HandlerError};
 
 /// What happened to one launch.
@@ -82,37 +76,21 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue, L: Lifecycle>
         )
         .scoped(&l.asg);
         let id = key.id();
-        let span = tracing::Span::current();
-        record(&span, EventField::IncidentId, &id);
-        record(&span, EventField::Cluster, &key.cluster.cluster);
-        record(&span, EventField::InstanceId, &l.instance_id);
-        let mut delta = FoldDelta::default();
-        delta.event_ids.push(l.event_id.clone());
-        delta.nodes.insert(l.instance_id.clone());
-        delta.first = Some(l.time);
-        delta.last = Some(l.time);
-        let write = FoldWrite {
-            incident_id: id.clone(),
-            cluster: key.cluster.clone(),
-            kind: IncidentKind::ScaleUp,
-            window: key.window,
-            delta,
-            claim: BTreeSet::from([l.instance_id.clone()]),
-            max_claims: self.cfg.sample_per_group,
-            expires_at: super::expires_at(key.window, self.cfg.ttl_days),
-        };
-        // One event: a replay leaves nothing to fold.
-        let expires = write.expires_at.timestamp();
-        let folded = fold_and_claim(
+        let folded = fold_one(
             &self.store,
-            write,
-            |_| FoldDelta::default(),
-            |_| BTreeSet::new(),
+            &self.opened,
+            inv,
+            OneEvent {
+                key: &key,
+                event_id: &l.event_id,
+                node: &l.instance_id,
+                time: l.time,
+                counter: None,
+                max_claims: self.cfg.sample_per_group,
+                ttl_days: self.cfg.ttl_days,
+            },
         )
         .await?;
-        if folded.events > 0 && self.opened.first(&self.store, &id, expires).await? {
-            inv.count(Metric::IncidentsOpened, 1);
-        }
         if folded.granted.is_empty() {
             return Ok(LaunchOutcome::NotSampled);
         }
