@@ -114,9 +114,11 @@ pub fn build(
             spec,
             handler: ScaleUpWatcher::new(
                 clients.ec2(),
+                clients.eks(),
                 clients.store()?,
                 clients.queue()?,
                 clients.lifecycle(),
+                clients.publisher()?,
                 cfg,
             ),
         }),

@@ -72,6 +72,37 @@ impl ClusterDirectory for Eks {
         Ok(self.issuers().await?.get(issuer).cloned())
     }
 
+    async fn nodegroup_health(
+        &self,
+        cluster: &str,
+        nodegroup: &str,
+    ) -> Result<Vec<String>, PortError> {
+        let out = self
+            .client
+            .describe_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(nodegroup)
+            .send()
+            .await
+            .map_err(|e| classify("eks", e))?;
+        Ok(out
+            .nodegroup()
+            .and_then(|n| n.health())
+            .map(|h| {
+                h.issues()
+                    .iter()
+                    .map(|i| {
+                        format!(
+                            "{}: {}",
+                            i.code().map_or("unknown", |c| c.as_str()),
+                            i.message().unwrap_or_default()
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     async fn describe(&self, cluster: &str) -> Result<ClusterContext, PortError> {
         let out = self
             .client

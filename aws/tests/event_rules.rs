@@ -119,6 +119,20 @@ async fn template_rules_route_each_event_to_its_function_only() {
             Some("ScaleUpWatcherFunctionLaunches"),
         ),
         (
+            "node group launch refused for a vCPU quota",
+            fixture("asg-launch-unsuccessful-vcpu.json"),
+            Some("ScaleUpWatcherFunctionLaunches"),
+        ),
+        (
+            "refused launch in a group that is not a node group",
+            with(
+                fixture("asg-launch-unsuccessful-vcpu.json"),
+                "/detail/AutoScalingGroupName",
+                json!("web-frontend-asg"),
+            ),
+            None,
+        ),
+        (
             "launch in a group that is not a node group",
             with(
                 launch,

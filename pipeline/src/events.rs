@@ -119,6 +119,101 @@ pub struct Launch {
     pub lifecycle: Option<(String, String)>,
 }
 
+/// Why EC2 refused an Auto Scaling launch, read from the activity's status message and cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum LaunchError {
+    /// `VcpuLimitExceeded`: the vCPU quota of the instance's bucket (On-Demand or Spot).
+    VcpuLimitExceeded,
+    /// `InstanceLimitExceeded`: the older per-type instance limit.
+    InstanceLimitExceeded,
+    /// `MaxSpotInstanceCountExceeded`.
+    MaxSpotInstanceCountExceeded,
+    /// `NetworkInterfaceLimitExceeded`: network interfaces per Region.
+    NetworkInterfaceLimitExceeded,
+    /// `VolumeLimitExceeded`: EBS storage quota.
+    VolumeLimitExceeded,
+    /// `InsufficientInstanceCapacity`: AWS has no capacity of that type in that zone; not a quota.
+    InsufficientInstanceCapacity,
+    /// Anything else (the message is kept).
+    Other,
+}
+
+impl LaunchError {
+    /// Every code this reads, as EC2 writes it.
+    const CODES: [(&'static str, LaunchError); 6] = [
+        ("VcpuLimitExceeded", LaunchError::VcpuLimitExceeded),
+        ("InstanceLimitExceeded", LaunchError::InstanceLimitExceeded),
+        (
+            "MaxSpotInstanceCountExceeded",
+            LaunchError::MaxSpotInstanceCountExceeded,
+        ),
+        (
+            "NetworkInterfaceLimitExceeded",
+            LaunchError::NetworkInterfaceLimitExceeded,
+        ),
+        ("VolumeLimitExceeded", LaunchError::VolumeLimitExceeded),
+        (
+            "InsufficientInstanceCapacity",
+            LaunchError::InsufficientInstanceCapacity,
+        ),
+    ];
+
+    /// The code in a status message or cause (`Client.VcpuLimitExceeded`, `... You have requested
+    /// more vCPU capacity ...`): the first code named as a word; the vCPU sentence without its code
+    /// counts as `VcpuLimitExceeded`.
+    pub fn from_text(text: &str) -> LaunchError {
+        let words = text.split(|c: char| !c.is_ascii_alphanumeric());
+        for w in words {
+            if let Some((_, e)) = Self::CODES.iter().find(|(code, _)| *code == w) {
+                return *e;
+            }
+        }
+        if text.contains("more vCPU capacity than your current vCPU limit") {
+            return LaunchError::VcpuLimitExceeded;
+        }
+        LaunchError::Other
+    }
+
+    /// EC2's name for it (`other` for the rest).
+    pub fn as_str(self) -> &'static str {
+        Self::CODES
+            .iter()
+            .find(|(_, e)| *e == self)
+            .map_or("other", |(code, _)| code)
+    }
+
+    /// Whether a Service Quotas request can help (never for missing capacity).
+    pub fn is_quota(self) -> bool {
+        !matches!(
+            self,
+            LaunchError::InsufficientInstanceCapacity | LaunchError::Other
+        )
+    }
+}
+
+/// An Auto Scaling launch that EC2 refused (`EC2 Instance Launch Unsuccessful`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaunchFailure {
+    /// EventBridge event id.
+    pub event_id: String,
+    /// Account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// Auto Scaling group.
+    pub asg: String,
+    /// Why.
+    pub error: LaunchError,
+    /// EC2's message (untrusted text; cut to 1,000 characters).
+    pub message: String,
+    /// Availability Zone, when given.
+    pub zone: Option<String>,
+    /// Subnet, when given.
+    pub subnet: Option<String>,
+    /// When.
+    pub time: DateTime<Utc>,
+}
+
 /// A CloudWatch alarm that went to ALARM on an EBS or EC2 EBS-balance metric.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EbsAlarm {
@@ -251,6 +346,8 @@ pub enum Inbound {
     Throttled(ThrottledCall),
     /// Instance launch.
     Launch(Launch),
+    /// A launch EC2 refused.
+    LaunchFailed(LaunchFailure),
     /// EBS alarm.
     EbsAlarm(EbsAlarm),
     /// SSM Run Command status change.
@@ -275,6 +372,8 @@ pub enum Kind {
     Throttled,
     /// [`Inbound::Launch`].
     Launch,
+    /// [`Inbound::LaunchFailed`].
+    LaunchFailed,
     /// [`Inbound::EbsAlarm`].
     EbsAlarm,
     /// [`Inbound::Command`].
@@ -299,6 +398,7 @@ impl Kind {
         match self {
             Kind::Throttled => "throttled",
             Kind::Launch => "launch",
+            Kind::LaunchFailed => "launch-failed",
             Kind::EbsAlarm => "ebs-alarm",
             Kind::Command => "command",
             Kind::Automation => "automation",
@@ -317,6 +417,7 @@ impl Inbound {
         match self {
             Inbound::Throttled(_) => Kind::Throttled,
             Inbound::Launch(_) => Kind::Launch,
+            Inbound::LaunchFailed(_) => Kind::LaunchFailed,
             Inbound::EbsAlarm(_) => Kind::EbsAlarm,
             Inbound::Command(_) => Kind::Command,
             Inbound::Automation(_) => Kind::Automation,
@@ -333,6 +434,7 @@ impl Inbound {
         match self {
             Inbound::Throttled(t) => Some(&t.event_id),
             Inbound::Launch(l) => Some(&l.event_id),
+            Inbound::LaunchFailed(l) => Some(&l.event_id),
             Inbound::EbsAlarm(a) => Some(&a.event_id),
             Inbound::Command(c) => Some(&c.command_id),
             Inbound::Automation(a) => Some(&a.execution_id),
@@ -524,6 +626,9 @@ pub fn parse_value(value: Value) -> Result<Inbound, EventError> {
             "aws.autoscaling",
             "EC2 Instance Launch Successful" | "EC2 Instance-launch Lifecycle Action",
         ) => parse_launch(value).map(Inbound::Launch),
+        ("aws.autoscaling", "EC2 Instance Launch Unsuccessful") => {
+            parse_launch_failure(value).map(Inbound::LaunchFailed)
+        }
         ("aws.cloudwatch", "CloudWatch Alarm State Change") => parse_alarm(value)
             .map(|a| a.map_or(Inbound::Foreign(source, detail_type), Inbound::EbsAlarm)),
         ("aws.ssm", "EC2 Command Invocation Status-change Notification") => {
@@ -620,6 +725,37 @@ fn parse_launch(value: Value) -> Result<Launch, EventError> {
         instance_id: required(WHAT, "EC2InstanceId", s("EC2InstanceId"))?,
         time: e.time.unwrap_or_else(Utc::now),
         lifecycle,
+    })
+}
+
+fn parse_launch_failure(value: Value) -> Result<LaunchFailure, EventError> {
+    const WHAT: &str = "Auto Scaling launch failure";
+    let e: EventBridgeEvent<BTreeMap<String, Value>> =
+        serde_json::from_value(value).map_err(malformed(WHAT))?;
+    let s = |k: &str| e.detail.get(k).and_then(Value::as_str).map(str::to_string);
+    let detail = |k: &str| {
+        e.detail
+            .get("Details")
+            .and_then(|d| d.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let message = [s("StatusMessage"), s("Cause")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let message: String = message.chars().take(1000).collect();
+    Ok(LaunchFailure {
+        event_id: required(WHAT, "id", e.id.clone())?,
+        account: required(WHAT, "account", e.account.clone())?,
+        region: required(WHAT, "region", e.region.clone())?,
+        asg: required(WHAT, "AutoScalingGroupName", s("AutoScalingGroupName"))?,
+        error: LaunchError::from_text(&message),
+        message,
+        zone: detail("Availability Zone"),
+        subnet: detail("Subnet ID"),
+        time: e.time.unwrap_or_else(Utc::now),
     })
 }
 

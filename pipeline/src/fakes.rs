@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use crate::model::{ClusterContext, CollectionRequest, FoldResult, FoldWrite, Instance, Volume};
 use crate::ports::{
-    ClusterDirectory, CollectionQueue, CommandRunner, Ec2Directory, FindingsPublisher,
+    ClusterDirectory, CollectionQueue, CommandRunner, Ec2Directory, FindingsPublisher, GroupInfo,
     IncidentStore, Lifecycle, NodeLock, ObjectStore,
 };
 use crate::PortError;
@@ -66,11 +66,24 @@ pub struct FakeEks {
     pub oidc: HashMap<String, String>,
     /// Cluster → info.
     pub clusters: HashMap<String, ClusterContext>,
+    /// (cluster, node group) → health issues.
+    pub health: HashMap<(String, String), Vec<String>>,
 }
 
 impl ClusterDirectory for FakeEks {
     async fn cluster_for_oidc(&self, provider_arn: &str) -> Result<Option<String>, PortError> {
         Ok(self.oidc.get(provider_arn).cloned())
+    }
+    async fn nodegroup_health(
+        &self,
+        cluster: &str,
+        nodegroup: &str,
+    ) -> Result<Vec<String>, PortError> {
+        Ok(self
+            .health
+            .get(&(cluster.to_string(), nodegroup.to_string()))
+            .cloned()
+            .unwrap_or_default())
     }
     async fn describe(&self, cluster: &str) -> Result<ClusterContext, PortError> {
         self.clusters
@@ -287,9 +300,14 @@ impl CommandRunner for FakeRunner {
 pub struct FakeLifecycle {
     /// (asg, hook, token, instance).
     pub completed: Mutex<Vec<(String, String, String, String)>>,
+    /// Group → what its tags say.
+    pub groups: HashMap<String, GroupInfo>,
 }
 
 impl Lifecycle for FakeLifecycle {
+    async fn group(&self, asg: &str) -> Result<Option<GroupInfo>, PortError> {
+        Ok(self.groups.get(asg).cloned())
+    }
     async fn proceed(
         &self,
         asg: &str,

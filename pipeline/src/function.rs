@@ -59,7 +59,7 @@ pub const FUNCTIONS: &[Spec] = &[
         id: FunctionId::ScaleUpWatcher,
         name: "scaleup-watcher",
         resource: "ScaleUpWatcherFunction",
-        accepts: &[Kind::Launch],
+        accepts: &[Kind::Launch, Kind::LaunchFailed],
     },
     Spec {
         id: FunctionId::EbsAlarmWatcher,

@@ -160,6 +160,8 @@ pub mod notes {
     pub const COLLECTION_FAILED: &str = "collection-failed:";
     /// A bundle arrived but was not analysed (too large): the rest says how to analyse it.
     pub const ANALYSIS_SKIPPED: &str = "analysis-skipped:";
+    /// EC2 refused a launch of the incident's group (the rest: error, group, message).
+    pub const LAUNCH_FAILED: &str = "launch-failed:";
 }
 
 /// Where a node's bundle sits: `bundles/<cluster>/<instance-id>/<incident>/<file>`. The collector

@@ -61,6 +61,13 @@ pub trait ClusterDirectory: Send + Sync {
         &self,
         cluster: &str,
     ) -> impl Future<Output = Result<ClusterContext, PortError>> + Send;
+    /// A managed node group's health issues (`DescribeNodegroup` → `health.issues`), as
+    /// `<code>: <message>`.
+    fn nodegroup_health(
+        &self,
+        cluster: &str,
+        nodegroup: &str,
+    ) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
 }
 
 /// Incident state (DynamoDB): conditional writes, TTL honoured on read.
@@ -139,8 +146,21 @@ pub trait CommandRunner: Send + Sync {
     ) -> impl Future<Output = Result<String, PortError>> + Send;
 }
 
-/// Completes Auto Scaling lifecycle actions.
+/// What an Auto Scaling group's tags say it belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupInfo {
+    /// Cluster, from `eks:cluster-name` or `kubernetes.io/cluster/<name>` /
+    /// `k8s.io/cluster-autoscaler/<name>`.
+    pub cluster: Option<String>,
+    /// Managed node group, from `eks:nodegroup-name`.
+    pub nodegroup: Option<String>,
+}
+
+/// Auto Scaling: lifecycle actions, and which cluster a group serves.
 pub trait Lifecycle: Send + Sync {
+    /// The group's cluster and node group, from its tags; `None` for an unknown group.
+    fn group(&self, asg: &str)
+        -> impl Future<Output = Result<Option<GroupInfo>, PortError>> + Send;
     /// `CompleteLifecycleAction` with `CONTINUE`.
     fn proceed(
         &self,

@@ -417,9 +417,11 @@ async fn scale_up_samples_nodes_and_completes_lifecycle_actions() {
     let lifecycle = FakeLifecycle::default();
     let w = ScaleUpWatcher::new(
         ec2(),
+        eks(),
         FakeStore::default(),
         FakeQueue::default(),
         lifecycle,
+        FakePublisher::default(),
         cfg(),
     );
     let mut scheduled = 0;
@@ -444,9 +446,11 @@ async fn lifecycle_action_is_completed_even_for_non_eks_instances() {
     let lifecycle = FakeLifecycle::default();
     let w = ScaleUpWatcher::new(
         FakeEc2::default(),
+        eks(),
         FakeStore::default(),
         FakeQueue::default(),
         lifecycle,
+        FakePublisher::default(),
         cfg(),
     );
     let out = one(&w, json("asg-lifecycle-launch.json")).await.unwrap();
@@ -1069,4 +1073,104 @@ async fn incidents_opened_is_counted_once_per_incident() {
         }
     }
     assert_eq!(opened, 1.0);
+}
+
+fn scale_up_watcher_with_groups(
+) -> ScaleUpWatcher<FakeEc2, FakeEks, FakeStore, FakeQueue, FakeLifecycle, FakePublisher> {
+    let mut lifecycle = FakeLifecycle::default();
+    lifecycle.groups.insert(
+        "eks-payments-4ec9a1b2-7f3d-6e5c-9a8b-0c1d2e3f4a5b".into(),
+        eks_remedy_pipeline::ports::GroupInfo {
+            cluster: Some("prod-cluster".into()),
+            nodegroup: Some("payments".into()),
+        },
+    );
+    let mut e = eks();
+    e.health.insert(
+        ("prod-cluster".into(), "payments".into()),
+        vec!["AsgInstanceLaunchFailures: You've reached your quota for maximum Fleet Requests for this account.".into()],
+    );
+    ScaleUpWatcher::new(
+        ec2(),
+        e,
+        FakeStore::default(),
+        FakeQueue::default(),
+        lifecycle,
+        FakePublisher::default(),
+        cfg(),
+    )
+}
+
+/// A launch refused for a vCPU quota folds into the group's scale-up incident (noted with the node
+/// group's health issues), is published once for remediation, and a replay changes nothing.
+#[tokio::test]
+async fn launch_failure_on_a_quota_folds_into_the_scale_up_incident_and_is_published_once() {
+    use eks_remedy_pipeline::events::LaunchError;
+    let w = scale_up_watcher_with_groups();
+    let e = json("asg-launch-unsuccessful-vcpu.json");
+    let out = one(&w, e.clone()).await.unwrap();
+    let LaunchOutcome::LaunchFailed {
+        incident_id,
+        error,
+        quota,
+    } = out
+    else {
+        panic!("{out:?}")
+    };
+    assert_eq!((error, quota), (LaunchError::VcpuLimitExceeded, true));
+    assert!(
+        incident_id
+            .ends_with(":scale-up:20261019T0500:eks-payments-4ec9a1b2-7f3d-6e5c-9a8b-0c1d2e3f4a5b"),
+        "{incident_id}"
+    );
+    let (_, counters, claimed, notes) = w.store().summary(&incident_id).unwrap();
+    assert_eq!(counters.get("launch-failed:VcpuLimitExceeded"), Some(&1));
+    assert!(claimed.is_empty(), "no node to collect");
+    assert!(
+        notes[0].starts_with("launch-failed: VcpuLimitExceeded in eks-payments"),
+        "{notes:?}"
+    );
+    assert!(notes[0].contains("AsgInstanceLaunchFailures"), "{notes:?}");
+    one(&w, e).await.unwrap();
+    let published = w.publisher().events.lock().unwrap().clone();
+    assert_eq!(published.len(), 1, "a replay is not published again");
+    assert_eq!(published[0].0, "eks-remedy launch failure");
+    assert_eq!(published[0].1["error"], "VcpuLimitExceeded");
+    assert_eq!(published[0].1["quota"], true);
+}
+
+/// Every quota code, in the forms EC2 and Auto Scaling write it, and the look-alikes that are not
+/// quotas: missing capacity is never a quota request.
+#[tokio::test]
+async fn launch_failure_codes_and_capacity_is_not_a_quota() {
+    use eks_remedy_pipeline::events::LaunchError;
+    let w = scale_up_watcher_with_groups();
+    for (i, (message, want, quota)) in [
+        ("Client.VcpuLimitExceeded: You have requested more vCPU capacity", LaunchError::VcpuLimitExceeded, true),
+        ("InstanceLimitExceeded: Your quota allows for 0 more running instance(s).", LaunchError::InstanceLimitExceeded, true),
+        ("MaxSpotInstanceCountExceeded - Max spot instance count exceeded", LaunchError::MaxSpotInstanceCountExceeded, true),
+        ("NetworkInterfaceLimitExceeded: The maximum number of network interfaces has been reached.", LaunchError::NetworkInterfaceLimitExceeded, true),
+        ("VolumeLimitExceeded: You have exceeded your maximum gp3 storage limit", LaunchError::VolumeLimitExceeded, true),
+        ("We currently do not have sufficient m5.large capacity in the Availability Zone you requested (us-east-1a). InsufficientInstanceCapacity", LaunchError::InsufficientInstanceCapacity, false),
+        ("The requested configuration is currently not supported.", LaunchError::Other, false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut e = json("asg-launch-unsuccessful-vcpu.json");
+        e["id"] = serde_json::json!(format!("failure-{i}"));
+        e["detail"]["StatusMessage"] = serde_json::json!(message);
+        e["detail"]["Cause"] = serde_json::json!("At 2026-10-19T05:06:39Z an instance was started in response to a difference between desired and actual capacity");
+        let LaunchOutcome::LaunchFailed { error, quota: q, .. } = one(&w, e).await.unwrap() else {
+            panic!("{message}")
+        };
+        assert_eq!((error, q), (want, quota), "{message}");
+    }
+    let mut foreign = json("asg-launch-unsuccessful-vcpu.json");
+    foreign["detail"]["AutoScalingGroupName"] = serde_json::json!("web-tier");
+    assert_eq!(
+        one(&w, foreign).await.unwrap(),
+        LaunchOutcome::NotEks,
+        "a group that is not a node group"
+    );
 }

@@ -87,7 +87,7 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue> EbsAlarmWatcher<E, S
             OneEvent {
                 key: &key,
                 event_id: &a.event_id,
-                node: &instance_id,
+                node: Some(&instance_id),
                 time: a.time,
                 counter: Some(&a.metric),
                 max_claims: self.cfg.max_collections,

@@ -93,8 +93,9 @@ pub struct OneEvent<'a> {
     pub key: &'a IncidentKey,
     /// The event's id (idempotency).
     pub event_id: &'a str,
-    /// The node it is about, claimed for collection within the budget.
-    pub node: &'a str,
+    /// The node it is about, claimed for collection within the budget (none for a launch that
+    /// never made one).
+    pub node: Option<&'a str>,
     /// When it happened.
     pub time: DateTime<Utc>,
     /// A counter to add one to on the incident (the alarm's metric), if any.
@@ -118,13 +119,15 @@ pub async fn fold_one<S: IncidentStore>(
     let span = tracing::Span::current();
     record(&span, EventField::IncidentId, &id);
     record(&span, EventField::Cluster, &ev.key.cluster.cluster);
-    record(&span, EventField::InstanceId, ev.node);
+    if let Some(node) = ev.node {
+        record(&span, EventField::InstanceId, node);
+    }
     let mut delta = FoldDelta::default();
     delta.event_ids.push(ev.event_id.to_string());
     if let Some(c) = ev.counter {
         delta.apis.insert(c.to_string(), 1);
     }
-    delta.nodes.insert(ev.node.to_string());
+    delta.nodes.extend(ev.node.map(str::to_string));
     delta.first = Some(ev.time);
     delta.last = Some(ev.time);
     let expires = expires_at(ev.key.window, ev.ttl_days);
@@ -134,7 +137,7 @@ pub async fn fold_one<S: IncidentStore>(
         kind: ev.key.kind,
         window: ev.key.window,
         delta,
-        claim: BTreeSet::from([ev.node.to_string()]),
+        claim: ev.node.map(str::to_string).into_iter().collect(),
         max_claims: ev.max_claims,
         expires_at: expires,
     };

@@ -3,12 +3,20 @@
 //! collections) and schedules their collection after the settle delay, when boot faults have shown.
 //! A lifecycle action is always completed with CONTINUE, first, so the pipeline never holds a launch.
 //! (Manual collection goes to the collector, which takes `collect` payloads.)
+//!
+//! `EC2 Instance Launch Unsuccessful` from the same groups folds into the same incident: the EC2
+//! error (`VcpuLimitExceeded`, `InsufficientInstanceCapacity`, ...) is counted and noted with the
+//! managed node group's health issues (`DescribeNodegroup`), and a launch-failure event goes on the
+//! bus for remediation (a quota request where a quota is the cause, a recommendation otherwise).
 
 use super::{cluster_of, fold_one, unexpected, OneEvent, Opened};
-use crate::events::{Inbound, Launch};
+use crate::events::{Inbound, Launch, LaunchError, LaunchFailure};
 use crate::function::{Handler, Invocation};
+use crate::model::notes::LAUNCH_FAILED;
 use crate::model::{ClusterKey, CollectionRequest, IncidentKey, IncidentKind};
-use crate::ports::{CollectionQueue, Ec2Directory, IncidentStore, Lifecycle};
+use crate::ports::{
+    ClusterDirectory, CollectionQueue, Ec2Directory, FindingsPublisher, IncidentStore, Lifecycle,
+};
 use crate::{Config, HandlerError};
 
 /// What happened to one launch.
@@ -25,31 +33,164 @@ pub enum LaunchOutcome {
     NotSampled,
     /// Not an EKS node (no cluster tag): acknowledged.
     NotEks,
+    /// A refused launch, folded into the group's incident (and published, unless a replay).
+    LaunchFailed {
+        /// Incident.
+        incident_id: String,
+        /// EC2's error.
+        error: LaunchError,
+        /// Whether a Service Quotas request can help.
+        quota: bool,
+    },
 }
 
+/// Detail type of the launch-failure event on the pipeline's bus.
+pub const LAUNCH_FAILURE_DETAIL_TYPE: &str = "eks-remedy launch failure";
+
 /// The handler.
-pub struct ScaleUpWatcher<E, S, Q, L> {
+pub struct ScaleUpWatcher<E, C, S, Q, L, P> {
     ec2: E,
+    eks: C,
     store: S,
     queue: Q,
     lifecycle: L,
+    publisher: P,
     cfg: Config,
     opened: Opened,
 }
 
-impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue, L: Lifecycle>
-    ScaleUpWatcher<E, S, Q, L>
+impl<
+        E: Ec2Directory,
+        C: ClusterDirectory,
+        S: IncidentStore,
+        Q: CollectionQueue,
+        L: Lifecycle,
+        P: FindingsPublisher,
+    > ScaleUpWatcher<E, C, S, Q, L, P>
 {
     /// Builds the handler.
-    pub fn new(ec2: E, store: S, queue: Q, lifecycle: L, cfg: Config) -> Self {
+    pub fn new(
+        ec2: E,
+        eks: C,
+        store: S,
+        queue: Q,
+        lifecycle: L,
+        publisher: P,
+        cfg: Config,
+    ) -> Self {
         ScaleUpWatcher {
             ec2,
+            eks,
             store,
             queue,
             lifecycle,
+            publisher,
             cfg,
             opened: Opened::default(),
         }
+    }
+
+    /// The store, for tests.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The publisher, for tests.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn publisher(&self) -> &P {
+        &self.publisher
+    }
+
+    async fn launch_failed(
+        &self,
+        f: &LaunchFailure,
+        inv: &Invocation,
+    ) -> Result<LaunchOutcome, HandlerError> {
+        let group = self.lifecycle.group(&f.asg).await?.unwrap_or_default();
+        let Some(cluster) = group.cluster else {
+            tracing::info!(asg = %f.asg, error = f.error.as_str(), "launch failure in a group that is not an EKS node group; acknowledged");
+            return Ok(LaunchOutcome::NotEks);
+        };
+        let key = IncidentKey::new(
+            ClusterKey {
+                account: f.account.clone(),
+                region: f.region.clone(),
+                cluster: cluster.clone(),
+            },
+            IncidentKind::ScaleUp,
+            f.time,
+            self.cfg.window_minutes,
+        )
+        .scoped(&f.asg);
+        let id = key.id();
+        let counter = format!("launch-failed:{}", f.error.as_str());
+        let folded = fold_one(
+            &self.store,
+            &self.opened,
+            inv,
+            OneEvent {
+                key: &key,
+                event_id: &f.event_id,
+                node: None,
+                time: f.time,
+                counter: Some(&counter),
+                max_claims: self.cfg.sample_per_group,
+                ttl_days: self.cfg.ttl_days,
+            },
+        )
+        .await?;
+        let outcome = LaunchOutcome::LaunchFailed {
+            incident_id: id.clone(),
+            error: f.error,
+            quota: f.error.is_quota(),
+        };
+        if folded.events == 0 {
+            return Ok(outcome);
+        }
+        // Health issues say what EKS saw of the same failure; their absence is no reason to stop.
+        let health = match &group.nodegroup {
+            Some(ng) => self.eks.nodegroup_health(&cluster, ng).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, nodegroup = %ng, "DescribeNodegroup failed; no health issues");
+                Vec::new()
+            }),
+            None => Vec::new(),
+        };
+        let message: String = f.message.chars().take(300).collect();
+        let mut note = format!(
+            "{LAUNCH_FAILED} {} in {}{}: {message}",
+            f.error.as_str(),
+            f.asg,
+            f.zone
+                .as_deref()
+                .map(|z| format!(" ({z})"))
+                .unwrap_or_default()
+        );
+        for issue in health.iter().take(5) {
+            note.push_str(&format!(
+                " | node group health: {}",
+                issue.chars().take(200).collect::<String>()
+            ));
+        }
+        self.store.note(&id, &note).await?;
+        let detail = serde_json::json!({
+            "incident_id": id,
+            "account": f.account,
+            "region": f.region,
+            "cluster": cluster,
+            "asg": f.asg,
+            "nodegroup": group.nodegroup,
+            "error": f.error.as_str(),
+            "quota": f.error.is_quota(),
+            "message": message,
+            "zone": f.zone,
+            "subnet": f.subnet,
+            "health_issues": health.iter().take(5).collect::<Vec<_>>(),
+        });
+        self.publisher
+            .publish(LAUNCH_FAILURE_DETAIL_TYPE, &detail)
+            .await?;
+        Ok(outcome)
     }
 
     async fn launch(&self, l: &Launch, inv: &Invocation) -> Result<LaunchOutcome, HandlerError> {
@@ -83,7 +224,7 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue, L: Lifecycle>
             OneEvent {
                 key: &key,
                 event_id: &l.event_id,
-                node: &l.instance_id,
+                node: Some(&l.instance_id),
                 time: l.time,
                 counter: None,
                 max_claims: self.cfg.sample_per_group,
@@ -109,8 +250,14 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue, L: Lifecycle>
     }
 }
 
-impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue, L: Lifecycle> Handler
-    for ScaleUpWatcher<E, S, Q, L>
+impl<
+        E: Ec2Directory,
+        C: ClusterDirectory,
+        S: IncidentStore,
+        Q: CollectionQueue,
+        L: Lifecycle,
+        P: FindingsPublisher,
+    > Handler for ScaleUpWatcher<E, C, S, Q, L, P>
 {
     type Answer = LaunchOutcome;
 
@@ -121,6 +268,7 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue, L: Lifecycle> Handle
     ) -> Result<LaunchOutcome, HandlerError> {
         match event {
             Inbound::Launch(l) => self.launch(&l, inv).await,
+            Inbound::LaunchFailed(f) => self.launch_failed(&f, inv).await,
             other => Err(unexpected(&other)),
         }
     }
