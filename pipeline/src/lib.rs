@@ -17,6 +17,7 @@ pub mod fakes;
 pub mod handlers;
 pub mod model;
 pub mod ports;
+pub mod remedy;
 
 use std::time::Duration;
 
