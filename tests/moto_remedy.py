@@ -35,11 +35,13 @@ modification within 6 h of the last → `VolumeModificationRateExceeded`; one st
 `optimizing` → `IncorrectModificationState`. A modification is `modifying` for 60 s, `optimizing`
 until 5 min, then `completed`, on the clock below (stock moto completes at once).
 
-Test endpoints (all JSON):
-- `GET /moto-api/eks-remedy/requests` → `{"<service>:<Operation>": count}` of every AWS request moto
-  answered since the last `POST /moto-api/eks-remedy/requests/reset`.
-- `GET /moto-api/eks-remedy/clock` → `{"now": epoch, "offset": seconds}`;
-  `POST /moto-api/eks-remedy/clock {"advance": seconds}` moves it forward (never back).
+Test endpoints (all JSON; `?region=` defaults to us-east-1). Counts and clocks are kept per Region so
+tests running at once in different Regions stay apart:
+- `GET /moto-api/eks-remedy/requests?region=R` → `{"<service>:<Operation>": count}` of every AWS
+  request moto answered in R since the last `POST /moto-api/eks-remedy/requests/reset?region=R`.
+- `GET /moto-api/eks-remedy/clock?region=R` → `{"now": epoch, "offset": seconds}`;
+  `POST /moto-api/eks-remedy/clock?region=R {"advance": seconds}` moves R's clock forward (never
+  back).
 - `POST /moto-api/eks-remedy/quotas {"account", "region", "ServiceCode", "QuotaCode", "Value"?,
   "Adjustable"?}` applies a value (as a past increase would) or changes adjustability.
 - `POST /moto-api/eks-remedy/quota-requests {"account", "region", "RequestId", "Status"}` pins a
@@ -47,6 +49,7 @@ Test endpoints (all JSON):
 """
 
 import copy
+import datetime
 import json
 import threading
 import time
@@ -65,13 +68,15 @@ from moto.servicequotas.resources.default_quotas.vpc import VPC_DEFAULT_QUOTAS
 # --- clock and request counter -------------------------------------------------------------------
 
 _LOCK = threading.Lock()
-_OFFSET = [0.0]
+# Per Region, so tests that run at once in different Regions neither see each other's requests nor
+# move each other's clocks.
+_OFFSETS = {}
 REQUESTS = {}
 
 
-def now():
-    """Wall time plus the offset the tests moved the clock by."""
-    return time.time() + _OFFSET[0]
+def now(region):
+    """Wall time plus the offset a test moved this Region's clock by."""
+    return time.time() + _OFFSETS.get(region, 0.0)
 
 
 def _counting(original):
@@ -81,7 +86,8 @@ def _counting(original):
         except Exception:  # an unroutable request still reaches moto's own error path
             key = f"{self.service_name}:?"
         with _LOCK:
-            REQUESTS[key] = REQUESTS.get(key, 0) + 1
+            counts = REQUESTS.setdefault(self.region, {})
+            counts[key] = counts.get(key, 0) + 1
         return original(self)
 
     return call_action
@@ -170,7 +176,7 @@ def _sq_state_of(backend, account, region):
         # moto's vpc quotas were readable with GetServiceQuota before this extension: keep that.
         for q in VPC_DEFAULT_QUOTAS:
             applied[("vpc", q["QuotaCode"])] = copy.deepcopy(defaults[("vpc", q["QuotaCode"])])
-        backend.eks_remedy = {"defaults": defaults, "applied": applied, "requests": {}, "account": account}
+        backend.eks_remedy = {"defaults": defaults, "applied": applied, "requests": {}, "account": account, "region": region}
     return backend.eks_remedy
 
 
@@ -210,7 +216,7 @@ def _status(request, state):
     """Advances a request along its timeline (PENDING → CASE_OPENED → APPROVED) by the clock."""
     if request.get("_pinned") or request["Status"] not in OPEN:
         return request
-    age = now() - request["Created"]
+    age = now(state["region"]) - request["Created"]
     if not request["_case_allowed"]:
         status = "PENDING" if age < CASE_AFTER_S else "NOT_APPROVED"
     elif age < CASE_AFTER_S:
@@ -313,7 +319,7 @@ def request_service_quota_increase(self):
         return _sq_error("IllegalArgumentException", f"The desired value {desired} must be greater than the current quota value {current['Value']}.")
     if _requests(state, key[0], key[1], "PENDING") or _requests(state, key[0], key[1], "CASE_OPENED"):
         return _sq_error("ResourceAlreadyExistsException", "Only one open service quota increase request is allowed per quota.")
-    created = now()
+    created = now(self.region)
     request = {
         "Id": uuid.uuid4().hex,
         "ServiceCode": key[0],
@@ -472,7 +478,7 @@ UPDATE_SECONDS = 60
 
 def _settle(update, addon):
     """Moves an update (and its add-on) along by the clock."""
-    if update["status"] == "InProgress" and now() - update["createdAt"] >= UPDATE_SECONDS:
+    if update["status"] == "InProgress" and now(update["_region"]) - update["createdAt"] >= UPDATE_SECONDS:
         update["status"] = "Successful"
         if addon is not None and addon.get("status") == "UPDATING":
             addon["status"] = "ACTIVE"
@@ -528,8 +534,9 @@ def update_addon(self):
         "status": "InProgress",
         "type": "AddonUpdate",
         "params": params,
-        "createdAt": now(),
+        "createdAt": now(self.region),
         "errors": [],
+        "_region": self.region,
         "_token": (cluster, name, token) if token else None,
         "_addon": (cluster, name),
     }
@@ -599,13 +606,17 @@ class _InState(EC2ClientError):
         super().__init__("IncorrectModificationState", f"Volume {volume_id} cannot be modified in modification state {state.upper()}")
 
 
+def _region_of(modification):
+    return modification.volume.ec2_backend.region_name
+
+
 def _modification_state(self):
-    age = now() - self._eks_remedy_started
+    age = now(_region_of(self)) - self._eks_remedy_started
     return "modifying" if age < MODIFYING_S else "optimizing" if age < OPTIMIZING_S else "completed"
 
 
 def _progress(self):
-    age = now() - self._eks_remedy_started
+    age = now(_region_of(self)) - self._eks_remedy_started
     return min(100, int(age * 100 / OPTIMIZING_S))
 
 
@@ -615,10 +626,10 @@ def _guarded_modify(original):
             state = m.modification_state
             if state in ("modifying", "optimizing"):
                 raise _InState(self.id, state)
-            if now() - m._eks_remedy_started < COOLDOWN_S:
+            if now(self.ec2_backend.region_name) - m._eks_remedy_started < COOLDOWN_S:
                 raise _RateExceeded()
         original(self, *args, **kwargs)
-        self.modifications[-1]._eks_remedy_started = now()
+        self.modifications[-1]._eks_remedy_started = now(self.ec2_backend.region_name)
 
     return modify
 
@@ -626,7 +637,10 @@ def _guarded_modify(original):
 def _clocked_init(original):
     def init(self, *args, **kwargs):
         original(self, *args, **kwargs)
-        self._eks_remedy_started = now()
+        self._eks_remedy_started = now(_region_of(self))
+        # DescribeVolumesModifications reports StartTime on the same clock as the cooldown.
+        self.start_time = datetime.datetime.fromtimestamp(self._eks_remedy_started, datetime.timezone.utc).replace(tzinfo=None)
+        self.end_time = None
 
     return init
 
@@ -675,24 +689,27 @@ def routes(app):
 
     @app.route("/moto-api/eks-remedy/requests", methods=["GET"])
     def eks_remedy_requests():
+        region = request.args.get("region", "us-east-1")
         with _LOCK:
-            return reply(dict(REQUESTS))
+            return reply(dict(REQUESTS.get(region, {})))
 
     @app.route("/moto-api/eks-remedy/requests/reset", methods=["POST"])
     def eks_remedy_requests_reset():
+        region = request.args.get("region", "us-east-1")
         with _LOCK:
-            REQUESTS.clear()
+            REQUESTS.pop(region, None)
         return reply({})
 
     @app.route("/moto-api/eks-remedy/clock", methods=["GET", "POST"])
     def eks_remedy_clock():
+        region = request.args.get("region", "us-east-1")
         if request.method == "POST":
             advance = (request.get_json(force=True, silent=True) or {}).get("advance", 0)
             if not isinstance(advance, (int, float)) or advance < 0:
                 return reply({"message": "advance must be a non-negative number of seconds"}, 400)
             with _LOCK:
-                _OFFSET[0] += advance
-        return reply({"now": now(), "offset": _OFFSET[0]})
+                _OFFSETS[region] = _OFFSETS.get(region, 0.0) + advance
+        return reply({"now": now(region), "offset": _OFFSETS.get(region, 0.0)})
 
     @app.route("/moto-api/eks-remedy/quotas", methods=["POST"])
     def eks_remedy_quotas():
@@ -720,7 +737,7 @@ def routes(app):
         if r is None:
             return reply({"message": "no such request"}, 404)
         r["Status"] = b["Status"]
-        r["LastUpdated"] = now()
+        r["LastUpdated"] = now(b.get("region", "us-east-1"))
         r["_pinned"] = True
         if r["Status"] == "APPROVED":
             _apply(state, r)
