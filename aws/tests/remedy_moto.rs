@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use aws_config::{Region, SdkConfig};
 use chrono::{DateTime, Utc};
 use eks_remedy_aws::remedy::addons::Addons;
+use eks_remedy_aws::remedy::ledger::Ledger;
 use eks_remedy_aws::remedy::quotas::Quotas;
 use eks_remedy_aws::remedy::volumes::Volumes;
 use eks_remedy_core::analyze::ClusterContext;
@@ -19,7 +20,9 @@ use eks_remedy_core::plan::guards::AllowLists;
 use eks_remedy_core::plan::{self, ActionKind, Context, GuardState, LaunchFailure, Plan};
 use eks_remedy_core::report::Finding;
 use eks_remedy_pipeline::remedy::fakes::{FakeSupport, MemoryLedger};
-use eks_remedy_pipeline::remedy::ports::{AddonApi, QuotaApi, RequestStatus, VolumeApi};
+use eks_remedy_pipeline::remedy::ports::{
+    ActionLedger, AddonApi, AuditLog, Decided, QuotaApi, RequestStatus, VolumeApi,
+};
 use eks_remedy_pipeline::remedy::{
     quota, ApproveError, AuditRecord, Executor, Outcome, Ports, RemedySettings, RunReport,
 };
@@ -163,14 +166,23 @@ impl Env {
         &'a self,
         s: &'a RemedySettings,
     ) -> Executor<'a, Quotas, Addons, Volumes, FakeSupport, MemoryLedger, MemoryLedger> {
+        self.executor_with(s, &self.ledger)
+    }
+
+    /// The executor over another ledger (and audit log).
+    fn executor_with<'a, L: ActionLedger + AuditLog>(
+        &'a self,
+        s: &'a RemedySettings,
+        ledger: &'a L,
+    ) -> Executor<'a, Quotas, Addons, Volumes, FakeSupport, L, L> {
         Executor::new(
             Ports {
                 quotas: &self.quotas,
                 addons: &self.addons,
                 volumes: &self.volumes,
                 support: &self.support,
-                ledger: &self.ledger,
-                audit: &self.ledger,
+                ledger,
+                audit: ledger,
             },
             s,
         )
@@ -816,4 +828,134 @@ async fn quotas_without_an_applied_value_are_read_from_the_defaults() {
     .unwrap()
     .unwrap();
     assert_eq!(vpc.value, 5000.0);
+}
+
+#[tokio::test]
+async fn the_dynamodb_ledger_claims_budgets_counts_failures_and_decides_once() {
+    let e = env("us-west-2").await;
+    let ledger = Ledger::new(
+        aws_sdk_dynamodb::Client::new(&e.sdk),
+        common::table(&e.sdk).await,
+        30,
+    );
+    // Today (claims expire with the table's TTL, read against the wall clock), away from midnight
+    // so an hour later is the same UTC day.
+    let at = Utc::now()
+        .date_naive()
+        .and_hms_opt(8, 10, 0)
+        .unwrap()
+        .and_utc();
+    // Idempotency claims.
+    assert!(ledger.claim("inc-1#a", at).await.unwrap());
+    assert!(
+        !ledger.claim("inc-1#a", at).await.unwrap(),
+        "a second claim fails"
+    );
+    assert!(ledger.claimed("inc-1#a").await.unwrap());
+    ledger.release("inc-1#a").await.unwrap();
+    assert!(!ledger.claimed("inc-1#a").await.unwrap());
+    assert!(ledger.claim("inc-1#a", at).await.unwrap());
+    // Budgets: per UTC hour and day, the limit in the write's condition.
+    let kind = ActionKind::EbsVolume;
+    let budget = plan::guards::Budget {
+        per_hour: 2,
+        per_day: 3,
+    };
+    assert!(ledger.spend(kind, at, budget).await.unwrap());
+    assert!(ledger.spend(kind, at, budget).await.unwrap());
+    assert!(
+        !ledger.spend(kind, at, budget).await.unwrap(),
+        "the third in one hour"
+    );
+    assert_eq!(ledger.spent(kind, at).await.unwrap(), (2, 2));
+    let later = at + chrono::TimeDelta::hours(1);
+    assert!(ledger.spend(kind, later, budget).await.unwrap());
+    assert!(
+        !ledger.spend(kind, later, budget).await.unwrap(),
+        "the fourth in one day"
+    );
+    assert_eq!(ledger.spent(kind, later).await.unwrap(), (1, 3));
+    assert_eq!(
+        ledger.spent(ActionKind::ServiceQuota, at).await.unwrap(),
+        (0, 0),
+        "per kind"
+    );
+    // Failures in the breaker's window.
+    ledger.record_failure(kind, at).await.unwrap();
+    ledger
+        .record_failure(kind, at + chrono::TimeDelta::minutes(5))
+        .await
+        .unwrap();
+    let hour_before = at - chrono::TimeDelta::hours(1);
+    assert_eq!(ledger.failures_since(kind, hour_before).await.unwrap(), 2);
+    assert_eq!(ledger.failures_since(kind, at).await.unwrap(), 1);
+    assert_eq!(
+        ledger
+            .failures_since(ActionKind::VpcCniAddon, hour_before)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn with_the_dynamodb_ledger_an_approval_executes_once_and_a_replay_is_a_no_op() {
+    let e = env("us-east-2").await;
+    let table = common::table(&e.sdk).await;
+    let ledger = Ledger::new(aws_sdk_dynamodb::Client::new(&e.sdk), &table, 30);
+    let s = settings("approve");
+    let ctx = e.context("inc-ddb", Vec::new()).await;
+    let p = make_plan(&[throttling()], &ctx, &s);
+    let ex = e.executor_with(&s, &ledger);
+    let r = ex.run(&p, &ctx, e.now()).await.unwrap();
+    let id = record(&r, ActionKind::VpcCniAddon).action_id.clone();
+    let stored = ledger.pending(&p.plan_id, &id).await.unwrap().unwrap();
+    assert_eq!(stored.action.id, id);
+    let replay = ex.run(&p, &ctx, e.now()).await.unwrap();
+    assert_eq!(
+        record(&replay, ActionKind::VpcCniAddon).outcome,
+        Outcome::NoChange,
+        "still waiting, not twice"
+    );
+    let done = ex
+        .decide(&p.plan_id, &id, APPROVER, true, e.now())
+        .await
+        .unwrap();
+    assert_eq!(done.outcome, Outcome::Executed, "{}", done.detail);
+    assert!(matches!(
+        ledger.decide(&p.plan_id, &id, "someone-else", false, e.now()).await.unwrap(),
+        Decided::Already(by, true) if by == APPROVER
+    ));
+    assert!(matches!(
+        ex.decide(&p.plan_id, &id, APPROVER, true, e.now()).await,
+        Err(ApproveError::AlreadyDecided { .. })
+    ));
+    assert!(matches!(
+        ledger
+            .decide(&p.plan_id, "nothing", APPROVER, true, e.now())
+            .await
+            .unwrap(),
+        Decided::Unknown
+    ));
+    assert_eq!(e.write_count("eks:UpdateAddon"), 1);
+    // Every decision is in the table as an audit item.
+    let items = aws_sdk_dynamodb::Client::new(&e.sdk)
+        .scan()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    let audits: Vec<AuditRecord> = items
+        .iter()
+        .filter(|i| i["pk"].as_s().unwrap().starts_with("remedy#audit#"))
+        .map(|i| serde_json::from_str(i["record"].as_s().unwrap()).unwrap())
+        .collect();
+    assert!(audits
+        .iter()
+        .any(|a| a.outcome == Outcome::AwaitingApproval));
+    assert!(audits
+        .iter()
+        .any(|a| a.outcome == Outcome::Executed && a.who == APPROVER));
 }

@@ -5,6 +5,7 @@
 //! | [`quotas`] | Service Quotas | `QuotaApi` |
 //! | [`addons`] | EKS | `AddonApi` |
 //! | [`volumes`] | EC2 (EBS) | `VolumeApi` |
+//! | [`ledger`] | DynamoDB | `ActionLedger`, `AuditLog` |
 //!
 //! Errors: an error code a port turns into an answer (`NoSuchResourceException` → `None`,
 //! `ResourceAlreadyExistsException` → `Requested::AlreadyOpen`, `ResourceNotFoundException` for an
@@ -12,6 +13,7 @@
 //! throttling and 5xx are retryable and other 4xx are refusals that keep the service's message.
 
 pub mod addons;
+pub mod ledger;
 pub mod quotas;
 pub mod volumes;
 
