@@ -20,6 +20,7 @@ use eks_remedy_core::plan::guards::AllowLists;
 use eks_remedy_core::plan::{self, ActionKind, Context, GuardState, LaunchFailure, Plan};
 use eks_remedy_core::report::Finding;
 use eks_remedy_pipeline::remedy::fakes::{FakeSupport, MemoryLedger};
+use eks_remedy_pipeline::remedy::follow::{follow, Tracked};
 use eks_remedy_pipeline::remedy::ports::{
     ActionLedger, AddonApi, AuditLog, Decided, QuotaApi, RequestStatus, VolumeApi,
 };
@@ -433,16 +434,41 @@ async fn auto_acts_once_keeps_the_users_keys_and_a_replay_is_a_no_op() {
     for op in &WRITES[..3] {
         assert_eq!(e.write_count(op), 1, "replay wrote {op}");
     }
-    // The update is followed to its end on the server's clock.
-    e.advance(61);
-    let id = &record(&r, ActionKind::VpcCniAddon).request_ids[0];
-    let u = e
-        .addons
-        .update_status("prod", "vpc-cni", id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(u.status, "Successful");
+    // What was started is followed to its end on the server's clock.
+    let tracked: Vec<Tracked> = r.records.iter().filter_map(Tracked::from_record).collect();
+    assert_eq!(tracked.len(), 3, "{tracked:?}");
+    assert_eq!(
+        statuses(&e, &tracked, false).await,
+        ["InProgress", "modifying", "PENDING"]
+    );
+    e.advance(3600);
+    assert_eq!(
+        statuses(&e, &tracked, true).await,
+        ["Successful", "completed", "APPROVED"]
+    );
+    assert_eq!(
+        e.quotas
+            .applied("ec2", STANDARD)
+            .await
+            .unwrap()
+            .unwrap()
+            .value,
+        50.0,
+        "the approved value is the quota now"
+    );
+}
+
+/// Where each tracked item stands, checking whether it has ended.
+async fn statuses(e: &Env, tracked: &[Tracked], want_done: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in tracked {
+        let p = follow(&e.quotas, &e.addons, &e.volumes, t, None)
+            .await
+            .unwrap();
+        assert_eq!(p.done, want_done, "{t:?}: {p:?}");
+        out.push(p.status);
+    }
+    out
 }
 
 #[tokio::test]

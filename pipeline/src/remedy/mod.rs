@@ -7,6 +7,7 @@
 //! | [`executor`] | [`Executor::run`] a plan, [`Executor::decide`] an approval |
 //! | [`quota`], [`addon`], [`ebs`] | each kind's live checks and its one write |
 //! | [`audit`] | the record of every decision |
+//! | [`follow`] | quota requests, add-on updates and volume modifications followed to their end |
 //! | [`fakes`] | in-memory ports that count writes |
 //!
 //! What each rung does, per action:
@@ -29,6 +30,7 @@ pub mod audit;
 pub mod ebs;
 pub mod executor;
 pub mod fakes;
+pub mod follow;
 pub mod ports;
 pub mod quota;
 #[cfg(test)]

@@ -900,3 +900,70 @@ fn env_patches_are_read_back_from_the_plan() {
         ]
     );
 }
+
+#[test]
+fn what_was_started_is_followed_to_its_end() {
+    use super::follow::{follow, Tracked};
+    let w = World::new();
+    let ctx = context("inc-1");
+    let s = settings("auto");
+    let r = run(
+        &w,
+        &s,
+        &make_plan(&[throttling(), ebs_finding()], &ctx, &s),
+        &ctx,
+        now(),
+    );
+    let tracked: Vec<Tracked> = r.records.iter().filter_map(Tracked::from_record).collect();
+    assert_eq!(
+        tracked,
+        [
+            Tracked::AddonUpdate {
+                cluster: "prod".into(),
+                addon: "vpc-cni".into(),
+                update_id: "upd-1".into()
+            },
+            Tracked::VolumeModification {
+                volume_id: "vol-1".into()
+            },
+            Tracked::QuotaRequest {
+                request_id: "req-1".into()
+            },
+        ]
+    );
+    let states = |last: &[Option<&str>]| {
+        tracked
+            .iter()
+            .zip(last)
+            .map(|(t, l)| block_on(follow(&w.quotas, &w.addons, &w.volumes, t, *l)).unwrap())
+            .map(|p| (p.status, p.done, p.changed))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        states(&[None, None, None]),
+        [
+            ("InProgress".to_string(), false, true),
+            ("modifying".to_string(), false, true),
+            ("PENDING".to_string(), false, true)
+        ]
+    );
+    assert_eq!(
+        states(&[Some("InProgress"), Some("modifying"), Some("PENDING")])
+            .iter()
+            .filter(|s| s.2)
+            .count(),
+        0,
+        "no change, nothing to publish"
+    );
+    w.addons.updates.lock().unwrap()[0].1.status = "Successful".into();
+    w.volumes.modifications.lock().unwrap()[0].state = "completed".into();
+    w.quotas.requests.lock().unwrap()[0].status = RequestStatus::Approved;
+    assert_eq!(
+        states(&[Some("InProgress"), Some("modifying"), Some("PENDING")]),
+        [
+            ("Successful".to_string(), true, true),
+            ("completed".to_string(), true, true),
+            ("APPROVED".to_string(), true, true)
+        ]
+    );
+}
