@@ -943,6 +943,15 @@ async fn with_the_dynamodb_ledger_an_approval_executes_once_and_a_replay_is_a_no
         Outcome::NoChange,
         "still waiting, not twice"
     );
+    // A decision taken and given back (as when the budget holds an approved action).
+    assert!(matches!(
+        ledger
+            .decide(&p.plan_id, &id, APPROVER, true, e.now())
+            .await
+            .unwrap(),
+        Decided::Now(_)
+    ));
+    ledger.reopen(&p.plan_id, &id).await.unwrap();
     let done = ex
         .decide(&p.plan_id, &id, APPROVER, true, e.now())
         .await

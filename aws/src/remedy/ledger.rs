@@ -339,6 +339,19 @@ impl ActionLedger for Ledger {
             Err(e) => Err(classify("dynamodb", e)),
         }
     }
+
+    async fn reopen(&self, plan_id: &str, action_id: &str) -> Result<(), PortError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pending_key(plan_id, action_id)))
+            .update_expression("REMOVE decided_by, approved, decided_at")
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await
+            .map_err(|e| classify("dynamodb", e))?;
+        Ok(())
+    }
 }
 
 fn parse_pending(item: &HashMap<String, AttributeValue>) -> Result<PendingApproval, PortError> {

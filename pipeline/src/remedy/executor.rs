@@ -193,8 +193,17 @@ where
                 cluster: pending.cluster.clone(),
                 ..Context::default()
             };
-            self.execute(&plan, &action, &ctx, approver, Some(&pending.before), now)
-                .await?
+            let r = self
+                .execute(&plan, &action, &ctx, approver, Some(&pending.before), now)
+                .await?;
+            // Not carried out for now (budget, breaker, a failed write): the approval is not
+            // spent, so it can be given again. A changed target needs a new plan instead.
+            if matches!(r.outcome, Outcome::Held | Outcome::Failed)
+                && !r.detail.starts_with("idempotency")
+            {
+                self.ports.ledger.reopen(plan_id, action_id).await?;
+            }
+            r
         } else {
             let mut r = self
                 .base(&plan, &action, now)

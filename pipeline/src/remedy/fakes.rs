@@ -354,6 +354,15 @@ impl ActionLedger for MemoryLedger {
         *decision = Some((approver.to_string(), approved));
         Ok(Decided::Now(Box::new(p.clone())))
     }
+    async fn reopen(&self, plan_id: &str, action_id: &str) -> Result<(), PortError> {
+        if let Some((_, decision)) = lock(&self.state)
+            .pending
+            .get_mut(&(plan_id.to_string(), action_id.to_string()))
+        {
+            *decision = None;
+        }
+        Ok(())
+    }
 }
 
 impl AuditLog for MemoryLedger {

@@ -374,6 +374,13 @@ pub trait ActionLedger: Send + Sync {
         approved: bool,
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Decided, PortError>> + Send;
+    /// Undoes a decision whose execution could not happen yet (held by the budget or breaker, or a
+    /// failed write), so an approver can decide again later.
+    fn reopen(
+        &self,
+        plan_id: &str,
+        action_id: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// Where audit records go (DynamoDB, the incident, the bus: the adapter decides).

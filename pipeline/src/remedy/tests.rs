@@ -967,3 +967,29 @@ fn what_was_started_is_followed_to_its_end() {
         ]
     );
 }
+
+#[test]
+fn an_approval_held_by_the_budget_can_be_given_again_later() {
+    let w = World::new();
+    let ctx = context("inc-1");
+    let mut s = settings("approve");
+    s.plan.guards.budget.per_hour = 1;
+    let p = make_plan(&[throttling()], &ctx, &s);
+    let r = run(&w, &s, &p, &ctx, now());
+    let id = record(&r, ActionKind::VpcCniAddon).action_id.clone();
+    // Another incident spent this hour's unit meanwhile.
+    block_on(
+        w.ledger
+            .spend(ActionKind::VpcCniAddon, now(), s.plan.guards.budget),
+    )
+    .unwrap();
+    let ex = w.executor(&s);
+    let held = block_on(ex.decide(&p.plan_id, &id, APPROVER, true, now())).unwrap();
+    assert_eq!(held.outcome, Outcome::Held, "{}", held.detail);
+    assert_eq!(w.writes()[1], 0);
+    let later = now() + TimeDelta::minutes(61);
+    let done = block_on(ex.decide(&p.plan_id, &id, APPROVER, true, later)).unwrap();
+    assert_eq!(done.outcome, Outcome::Executed, "{}", done.detail);
+    assert!(block_on(ex.decide(&p.plan_id, &id, APPROVER, true, later)).is_err());
+    assert_eq!(w.writes()[1], 1);
+}
