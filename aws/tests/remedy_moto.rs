@@ -16,10 +16,9 @@ use eks_remedy_aws::remedy::quotas::Quotas;
 use eks_remedy_aws::remedy::volumes::Volumes;
 use eks_remedy_core::analyze::ClusterContext;
 use eks_remedy_core::plan::ebs::VolumeFacts;
-use eks_remedy_core::plan::guards::AllowLists;
 use eks_remedy_core::plan::{self, ActionKind, Context, GuardState, LaunchFailure, Plan};
 use eks_remedy_core::report::Finding;
-use eks_remedy_pipeline::remedy::fakes::{FakeSupport, MemoryLedger};
+use eks_remedy_pipeline::remedy::fakes::{fixtures, FakeSupport, MemoryLedger};
 use eks_remedy_pipeline::remedy::follow::{follow, Tracked};
 use eks_remedy_pipeline::remedy::ports::{
     ActionLedger, AddonApi, AuditLog, Decided, QuotaApi, RequestStatus, VolumeApi,
@@ -262,67 +261,16 @@ impl Env {
     }
 }
 
-fn finding(rule: &str, actions: Value, details: Value) -> Finding {
-    serde_json::from_value(json!({
-        "rule": rule, "severity": "high", "title": rule, "summary": "", "why": "", "count": 1,
-        "first_seen": null, "last_seen": null, "first_seen_since_boot_s": null, "evidence": [],
-        "details": details, "fix": [], "actions": actions, "docs": [], "root_cause": false,
-        "caused_by": []
-    }))
-    .unwrap()
-}
-
 fn throttling() -> Finding {
-    finding(
-        "ec2-api-throttling",
-        json!([{"kind": "service-quota-review", "apis": ["AssignPrivateIpAddresses"]}]),
-        json!({"warm_ip_target": "2"}),
-    )
+    fixtures::throttling().unwrap()
 }
 
 fn ebs() -> Finding {
-    finding(
-        "ebs-io-throttling",
-        json!([{"kind": "ebs-performance"}]),
-        json!({}),
-    )
-}
-
-fn launch(code: &str) -> LaunchFailure {
-    LaunchFailure {
-        code: code.into(),
-        message: "You have requested more vCPU capacity than your current vCPU limit of 32 allows for the instance bucket that the specified instance type belongs to.".into(),
-        group: Some("eks-ng-a".into()),
-        instance_type: Some("m5.xlarge".into()),
-        vcpus: Some(4),
-        instances_short: 3,
-        spot: false,
-    }
+    fixtures::ebs().unwrap()
 }
 
 fn settings(mode: &str) -> RemedySettings {
-    let mut s = RemedySettings {
-        actor: "arn:aws:iam::123456789012:role/eks-remedy".into(),
-        approvers: vec![APPROVER.into()],
-        ..RemedySettings::default()
-    };
-    for k in [
-        "vpc-cni-addon",
-        "ebs-volume",
-        "service-quota",
-        "support-case",
-    ] {
-        s.plan.set_mode(&format!("{k}={mode}")).unwrap();
-    }
-    let all = vec!["*".to_string()];
-    s.plan.guards.allow = AllowLists {
-        accounts: all.clone(),
-        clusters: all.clone(),
-        node_groups: all.clone(),
-        quota_codes: all.clone(),
-        addons: all,
-    };
-    s
+    fixtures::settings(mode, "arn:aws:iam::123456789012:role/eks-remedy", APPROVER).unwrap()
 }
 
 fn make_plan(findings: &[Finding], ctx: &Context, s: &RemedySettings) -> Plan {
@@ -349,7 +297,10 @@ async fn observe_and_dry_run_make_zero_write_calls() {
     for mode in ["observe", "dry-run"] {
         let s = settings(mode);
         let ctx = e
-            .context("inc-dry", vec![launch("VcpuLimitExceeded")])
+            .context(
+                "inc-dry",
+                vec![fixtures::launch_failure("VcpuLimitExceeded")],
+            )
             .await;
         let p = make_plan(&[throttling(), ebs()], &ctx, &s);
         let r = e.executor(&s).run(&p, &ctx, e.now()).await.unwrap();
@@ -398,7 +349,10 @@ async fn auto_acts_once_keeps_the_users_keys_and_a_replay_is_a_no_op() {
     let e = env("eu-west-2").await;
     let s = settings("auto");
     let ctx = e
-        .context("inc-auto", vec![launch("VcpuLimitExceeded")])
+        .context(
+            "inc-auto",
+            vec![fixtures::launch_failure("VcpuLimitExceeded")],
+        )
         .await;
     let p = make_plan(&[throttling(), ebs()], &ctx, &s);
     let r = e.executor(&s).run(&p, &ctx, e.now()).await.unwrap();
@@ -534,7 +488,10 @@ async fn a_pending_request_means_no_new_request() {
     for (step, advance) in [("pending", 0), ("case opened", 700)] {
         e.advance(advance);
         let ctx = e
-            .context(&format!("inc-{advance}"), vec![launch("VcpuLimitExceeded")])
+            .context(
+                &format!("inc-{advance}"),
+                vec![fixtures::launch_failure("VcpuLimitExceeded")],
+            )
             .await;
         let p = make_plan(&[], &ctx, &s);
         let r = e.executor(&s).run(&p, &ctx, e.now()).await.unwrap();
@@ -572,7 +529,10 @@ async fn an_open_request_found_only_at_execution_is_adopted() {
     let s = settings("auto");
     // Planned before the request was opened (e.g. by a person in the console).
     let ctx = e
-        .context("inc-race", vec![launch("VcpuLimitExceeded")])
+        .context(
+            "inc-race",
+            vec![fixtures::launch_failure("VcpuLimitExceeded")],
+        )
         .await;
     let p = make_plan(&[], &ctx, &s);
     let theirs = aws_sdk_servicequotas::Client::new(&e.sdk)
@@ -601,7 +561,10 @@ async fn a_quota_that_is_not_adjustable_is_a_support_case_recommendation() {
     set_quota(&e.region, STANDARD, json!({"Adjustable": false}));
     let s = settings("auto");
     let ctx = e
-        .context("inc-fixed", vec![launch("VcpuLimitExceeded")])
+        .context(
+            "inc-fixed",
+            vec![fixtures::launch_failure("VcpuLimitExceeded")],
+        )
         .await;
     let p = make_plan(&[], &ctx, &s);
     let r = e.executor(&s).run(&p, &ctx, e.now()).await.unwrap();
@@ -776,7 +739,10 @@ async fn insufficient_instance_capacity_never_becomes_a_quota_request() {
     let e = env("ca-central-1").await;
     let s = settings("auto");
     let ctx = e
-        .context("inc-ice", vec![launch("InsufficientInstanceCapacity"); 20])
+        .context(
+            "inc-ice",
+            vec![fixtures::launch_failure("InsufficientInstanceCapacity"); 20],
+        )
         .await;
     let p = make_plan(&[], &ctx, &s);
     assert!(p.actions.iter().all(|a| a.kind != ActionKind::ServiceQuota));
@@ -796,7 +762,7 @@ async fn a_storm_of_500_findings_on_50_nodes_is_at_most_one_request_and_one_upda
     let s = settings("auto");
     let failures = (0..500)
         .map(|i| {
-            let mut f = launch("VcpuLimitExceeded");
+            let mut f = fixtures::launch_failure("VcpuLimitExceeded");
             f.group = Some(format!("eks-ng-{}", i % 3));
             f
         })

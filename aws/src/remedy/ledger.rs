@@ -26,6 +26,7 @@ use eks_remedy_pipeline::remedy::{AuditRecord, PendingApproval};
 use eks_remedy_pipeline::PortError;
 
 use crate::classify;
+use crate::store::{n, refused, s};
 
 /// The adapter.
 pub struct Ledger {
@@ -33,21 +34,6 @@ pub struct Ledger {
     table: String,
     /// How long claims, pending approvals and audit records are kept.
     keep: TimeDelta,
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: impl ToString) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn refused(e: impl std::fmt::Display) -> PortError {
-    PortError::Refused {
-        service: "dynamodb",
-        message: e.to_string(),
-    }
 }
 
 fn number(item: &HashMap<String, AttributeValue>, key: &str) -> Option<i64> {
@@ -101,6 +87,36 @@ impl Ledger {
         Ok(out.item)
     }
 
+    /// Puts an item unless a live one has its key; false when one has.
+    async fn put_new(
+        &self,
+        pk: String,
+        (name, value): (&str, AttributeValue),
+        at: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(pk))
+            .item(name, value)
+            .item("expires_at", n((at + self.keep).timestamp()))
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+            .expression_attribute_values(":now", n(at.timestamp()))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(classify("dynamodb", e)),
+        }
+    }
+
     fn counter(
         &self,
         pk: String,
@@ -123,27 +139,8 @@ impl Ledger {
 
 impl ActionLedger for Ledger {
     async fn claim(&self, key: &str, at: DateTime<Utc>) -> Result<bool, PortError> {
-        match self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(format!("remedy#claim#{key}")))
-            .item("at", n(at.timestamp()))
-            .item("expires_at", n((at + self.keep).timestamp()))
-            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
-            .expression_attribute_values(":now", n(at.timestamp()))
-            .send()
+        self.put_new(format!("remedy#claim#{key}"), ("at", n(at.timestamp())), at)
             .await
-        {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify("dynamodb", e)),
-        }
     }
 
     async fn release(&self, key: &str) -> Result<(), PortError> {
@@ -258,26 +255,12 @@ impl ActionLedger for Ledger {
 
     async fn put_pending(&self, p: &PendingApproval) -> Result<bool, PortError> {
         let json = serde_json::to_string(p).map_err(refused)?;
-        match self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(pending_key(&p.plan_id, &p.action.id)))
-            .item("pending", s(json))
-            .item("expires_at", n((p.created + self.keep).timestamp()))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify("dynamodb", e)),
-        }
+        self.put_new(
+            pending_key(&p.plan_id, &p.action.id),
+            ("pending", s(json)),
+            p.created,
+        )
+        .await
     }
 
     async fn pending(

@@ -376,3 +376,84 @@ fn window_counts(times: &[DateTime<Utc>], at: DateTime<Utc>) -> (u32, u32) {
     let count = |d: TimeDelta| times.iter().filter(|&&t| t > at - d && t <= at).count() as u32;
     (count(TimeDelta::hours(1)), count(TimeDelta::days(1)))
 }
+
+/// Inputs the remediation tests share (unit tests here, moto tests in `eks-remedy-aws`).
+pub mod fixtures {
+    use eks_remedy_core::plan::guards::AllowLists;
+    use eks_remedy_core::plan::{LaunchFailure, PlanError};
+    use eks_remedy_core::report::Finding;
+    use serde_json::{json, Value};
+
+    use crate::remedy::RemedySettings;
+
+    /// A finding of `rule` with these `actions` and `details`, the rest empty.
+    pub fn finding(
+        rule: &str,
+        actions: Value,
+        details: Value,
+    ) -> Result<Finding, serde_json::Error> {
+        serde_json::from_value(json!({
+            "rule": rule, "severity": "high", "title": rule, "summary": "", "why": "", "count": 1,
+            "first_seen": null, "last_seen": null, "first_seen_since_boot_s": null, "evidence": [],
+            "details": details, "fix": [], "actions": actions, "docs": [], "root_cause": false,
+            "caused_by": []
+        }))
+    }
+
+    /// `ec2-api-throttling` of a node with a small WARM_IP_TARGET.
+    pub fn throttling() -> Result<Finding, serde_json::Error> {
+        finding(
+            "ec2-api-throttling",
+            json!([{"kind": "service-quota-review", "apis": ["AssignPrivateIpAddresses"]}]),
+            json!({"warm_ip_target": "2", "metric_by_api": {"AssignPrivateIpAddresses": 37}}),
+        )
+    }
+
+    /// `ebs-io-throttling`.
+    pub fn ebs() -> Result<Finding, serde_json::Error> {
+        finding(
+            "ebs-io-throttling",
+            json!([{"kind": "ebs-performance"}]),
+            json!({}),
+        )
+    }
+
+    /// A node group's m5.xlarge launch that failed with `code`, 3 instances short.
+    pub fn launch_failure(code: &str) -> LaunchFailure {
+        LaunchFailure {
+            code: code.into(),
+            message: "You have requested more vCPU capacity than your current vCPU limit of 32 allows for the instance bucket that the specified instance type belongs to.".into(),
+            group: Some("eks-ng-a".into()),
+            instance_type: Some("m5.xlarge".into()),
+            vcpus: Some(4),
+            instances_short: 3,
+            spot: false,
+        }
+    }
+
+    /// Every acting kind on `mode`, every allow-list `*`, `approver` the one approver.
+    pub fn settings(mode: &str, actor: &str, approver: &str) -> Result<RemedySettings, PlanError> {
+        let mut s = RemedySettings {
+            actor: actor.into(),
+            approvers: vec![approver.into()],
+            ..RemedySettings::default()
+        };
+        for k in [
+            "vpc-cni-addon",
+            "ebs-volume",
+            "service-quota",
+            "support-case",
+        ] {
+            s.plan.set_mode(&format!("{k}={mode}"))?;
+        }
+        let all = vec!["*".to_string()];
+        s.plan.guards.allow = AllowLists {
+            accounts: all.clone(),
+            clusters: all.clone(),
+            node_groups: all.clone(),
+            quota_codes: all.clone(),
+            addons: all,
+        };
+        Ok(s)
+    }
+}

@@ -4,11 +4,11 @@ use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use eks_remedy_core::plan::guards::AllowLists;
-use eks_remedy_core::plan::{self, ActionKind, Context, GuardState, LaunchFailure, Plan};
+use eks_remedy_core::plan::{self, ActionKind, Context, GuardState, Plan};
 use eks_remedy_core::report::Finding;
 use serde_json::{json, Value};
 
-use super::fakes::{FakeAddons, FakeQuotas, FakeSupport, FakeVolumes, MemoryLedger};
+use super::fakes::{fixtures, FakeAddons, FakeQuotas, FakeSupport, FakeVolumes, MemoryLedger};
 use super::ports::{
     ActionLedger, AddonState, QuotaInfo, QuotaRequest, RequestStatus, VolumeModification,
     VolumeState,
@@ -54,42 +54,16 @@ fn schema(with_cluster_endpoint: bool) -> String {
     .to_string()
 }
 
-fn finding(rule: &str, actions: Value, details: Value) -> Finding {
-    serde_json::from_value(json!({
-        "rule": rule, "severity": "high", "title": rule, "summary": "", "why": "", "count": 1,
-        "first_seen": null, "last_seen": null, "first_seen_since_boot_s": null, "evidence": [],
-        "details": details, "fix": [], "actions": actions, "docs": [], "root_cause": false,
-        "caused_by": []
-    }))
-    .unwrap()
-}
-
 fn throttling() -> Finding {
-    finding(
-        "ec2-api-throttling",
-        json!([{"kind": "service-quota-review", "apis": ["AssignPrivateIpAddresses"]}]),
-        json!({"warm_ip_target": "2", "metric_by_api": {"AssignPrivateIpAddresses": 37}}),
-    )
+    fixtures::throttling().unwrap()
 }
 
 fn ebs_finding() -> Finding {
-    finding(
-        "ebs-io-throttling",
-        json!([{"kind": "ebs-performance"}]),
-        json!({}),
-    )
+    fixtures::ebs().unwrap()
 }
 
-fn vcpu_failure(code: &str) -> LaunchFailure {
-    LaunchFailure {
-        code: code.into(),
-        message: "You have requested more vCPU capacity than your current vCPU limit of 32 allows for the instance bucket that the specified instance type belongs to.".into(),
-        group: Some("eks-ng-a".into()),
-        instance_type: Some("m5.xlarge".into()),
-        vcpus: Some(4),
-        instances_short: 3,
-        spot: false,
-    }
+fn settings(mode: &str) -> RemedySettings {
+    fixtures::settings(mode, "arn:aws:iam::111122223333:role/eks-remedy", APPROVER).unwrap()
 }
 
 fn context(incident: &str) -> Context {
@@ -117,34 +91,9 @@ fn context(incident: &str) -> Context {
             size_gib: Some(20),
             ..Default::default()
         }],
-        launch_failures: vec![vcpu_failure("VcpuLimitExceeded")],
+        launch_failures: vec![fixtures::launch_failure("VcpuLimitExceeded")],
         ..Context::default()
     }
-}
-
-fn settings(mode: &str) -> RemedySettings {
-    let mut s = RemedySettings {
-        actor: "arn:aws:iam::111122223333:role/eks-remedy".into(),
-        approvers: vec![APPROVER.into()],
-        ..RemedySettings::default()
-    };
-    for k in [
-        "vpc-cni-addon",
-        "ebs-volume",
-        "service-quota",
-        "support-case",
-    ] {
-        s.plan.set_mode(&format!("{k}={mode}")).unwrap();
-    }
-    let all = vec!["*".to_string()];
-    s.plan.guards.allow = AllowLists {
-        accounts: all.clone(),
-        clusters: all.clone(),
-        node_groups: all.clone(),
-        quota_codes: all.clone(),
-        addons: all,
-    };
-    s
 }
 
 struct World {
@@ -801,7 +750,7 @@ fn ebs_targets_stay_within_the_ceilings() {
 fn insufficient_capacity_never_becomes_a_quota_request() {
     let w = World::new();
     let mut ctx = context("inc-1");
-    ctx.launch_failures = vec![vcpu_failure("InsufficientInstanceCapacity"); 50];
+    ctx.launch_failures = vec![fixtures::launch_failure("InsufficientInstanceCapacity"); 50];
     let s = settings("auto");
     let p = make_plan(&[], &ctx, &s);
     assert!(p.actions.iter().all(|a| a.kind != ActionKind::ServiceQuota));
@@ -819,7 +768,7 @@ fn a_storm_of_500_findings_across_50_nodes_is_one_request_and_one_update() {
     ctx.nodes = (0..50).map(|i| format!("i-{i:017x}")).collect();
     ctx.launch_failures = (0..500)
         .map(|i| {
-            let mut f = vcpu_failure("VcpuLimitExceeded");
+            let mut f = fixtures::launch_failure("VcpuLimitExceeded");
             f.group = Some(format!("eks-ng-{}", i % 3));
             f
         })
