@@ -158,7 +158,10 @@ where
         now: DateTime<Utc>,
     ) -> Result<AuditRecord, ApproveError> {
         if !self.settings.approvers.iter().any(|a| a == approver) {
-            return Err(ApproveError::NotAnApprover(approver.to_string()));
+            let e = ApproveError::NotAnApprover(approver.to_string());
+            self.audit_refusal(plan_id, action_id, approver, &e, now)
+                .await?;
+            return Err(e);
         }
         let pending = match self
             .ports
@@ -168,7 +171,10 @@ where
         {
             Decided::Now(p) => *p,
             Decided::Already(by, approved) => {
-                return Err(ApproveError::AlreadyDecided { by, approved })
+                let e = ApproveError::AlreadyDecided { by, approved };
+                self.audit_refusal(plan_id, action_id, approver, &e, now)
+                    .await?;
+                return Err(e);
             }
             Decided::Unknown => {
                 return Err(ApproveError::Unknown {
@@ -215,6 +221,33 @@ where
         };
         self.ports.audit.record(&rec).await?;
         Ok(rec)
+    }
+
+    /// Audits a refused decision on a known pending action (who tried, and why not).
+    async fn audit_refusal(
+        &self,
+        plan_id: &str,
+        action_id: &str,
+        caller: &str,
+        why: &ApproveError,
+        now: DateTime<Utc>,
+    ) -> Result<(), PortError> {
+        let Some(p) = self.ports.ledger.pending(plan_id, action_id).await? else {
+            return Ok(());
+        };
+        let plan = Plan {
+            plan_id: p.plan_id.clone(),
+            incident_id: p.incident_id.clone(),
+            actions: Vec::new(),
+            notes: Vec::new(),
+        };
+        let mut action = p.action.clone();
+        action.mode = Mode::Approve;
+        let mut r = self
+            .base(&plan, &action, now)
+            .outcome(Outcome::Refused, why.to_string());
+        r.who = caller.to_string();
+        self.ports.audit.record(&r).await
     }
 
     /// Reads only: what the action would change now.

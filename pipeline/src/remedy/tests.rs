@@ -404,6 +404,17 @@ fn approval_executes_once_and_a_second_is_refused() {
     assert_eq!(w.writes()[1], 1);
     let unknown = block_on(ex.decide(&p.plan_id, "nope", APPROVER, true, now()));
     assert!(matches!(unknown, Err(ApproveError::Unknown { .. })));
+    // The refused attempts are in the audit trail too, with who tried.
+    let refused: Vec<String> = w
+        .ledger
+        .records
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.outcome == Outcome::Refused)
+        .map(|r| r.who.clone())
+        .collect();
+    assert_eq!(refused, ["arn:aws:iam::1:user/mallory", APPROVER]);
 }
 
 #[test]
