@@ -21,6 +21,9 @@ Added, with state kept on moto's own per-account/region backends (so /moto-api/r
   (secret `test`, see tests/src/moto.rs), and the expiry. Stock moto accepts any pre-signed URL, so a
   URL signed for one key would also write another; here that is refused with 403
   SignatureDoesNotMatch, as on AWS.
+- Remediation (Service Quotas requests and history, quotas beyond `vpc`, EKS add-on configuration
+  schemas and updates, the EBS 6-hour modification cooldown, a controllable clock and a count of the
+  requests moto answered): tests/moto_remedy.py, which documents its endpoints.
 Everything else is stock moto. Requests still go through real HTTP and the real SDK serializers.
 
 `--exit-with-parent` (what the tests pass): the server exits when its standard input closes or its
@@ -50,6 +53,8 @@ from moto.ec2.models import ec2_backends
 from moto.s3.models import s3_backends
 from moto.s3.responses import S3Response
 from moto.ssm import responses as ssm_responses
+
+import moto_remedy  # beside this file: the remediation operations
 
 # vpc-cni versions per Kubernetes version; the first of each list is the default (as DescribeAddonVersions marks it).
 VPC_CNI = {
@@ -323,6 +328,7 @@ def _install():
     ssm_responses.SimpleSystemManagerResponse.get_automation_execution = get_automation_execution
     EventPattern._flatten_dict = staticmethod(_flatten_event)
     S3Response._key_response = _checked_key_response(S3Response._key_response)
+    moto_remedy.install(eks_urls.url_paths, dispatch, VPC_CNI, _addons)
 
 
 def _lifecycle_route(app):
@@ -366,6 +372,7 @@ if __name__ == "__main__":
         app = original(service)
         if service == "moto_api":
             _lifecycle_route(app)
+            moto_remedy.routes(app)
         return app
 
     server.create_backend_app = create_backend_app

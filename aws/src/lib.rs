@@ -23,6 +23,7 @@ pub mod lifecycle;
 pub mod objects;
 pub mod publish;
 pub mod queue;
+pub mod remedy;
 pub mod ssm;
 pub mod store;
 

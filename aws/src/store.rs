@@ -31,11 +31,11 @@ pub struct Store {
     table: String,
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-fn n(v: impl ToString) -> AttributeValue {
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
@@ -43,7 +43,7 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn refused(e: impl std::fmt::Display) -> PortError {
+pub(crate) fn refused(e: impl std::fmt::Display) -> PortError {
     PortError::Refused {
         service: "dynamodb",
         message: e.to_string(),

@@ -11,6 +11,7 @@
 //! | [`handlers`] | the five functions' logic, generic over the ports |
 //! | [`fakes`] | in-memory ports for tests and benchmarks (feature `test-support`) |
 //! | [`metrics`] | the pipeline's own metrics, as CloudWatch Embedded Metric Format lines on stdout |
+//! | [`remedy`] | remediation: the executor of a plan on the observe / dry-run / approve / auto ladder, its guards, ledger and audit |
 //! | [`telemetry`] | JSON logs, one span per event carrying its incident, cluster and instance |
 //!
 //! ## What happens to an event
@@ -37,6 +38,7 @@ pub mod handlers;
 pub mod metrics;
 pub mod model;
 pub mod ports;
+pub mod remedy;
 pub mod telemetry;
 
 use std::time::Duration;
