@@ -213,7 +213,9 @@ impl Verifier {
         }
         // Kept a little longer than the window: after that the timestamp check refuses it.
         let expires = now + WINDOW + WINDOW;
-        match self.seen.first_time(sig.trim(), expires).await {
+        // Keyed by the signature's bytes, not its text: hex decodes either case, so the text of
+        // one request has many spellings that would each pass as new.
+        match self.seen.first_time(&hex::encode(&tag), expires).await {
             Ok(true) => {}
             Ok(false) => return Err(InteractivityError::Replay),
             Err(e) => return Err(InteractivityError::SeenStore(e)),

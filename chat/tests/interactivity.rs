@@ -210,7 +210,18 @@ fn a_replayed_request_is_refused() {
     assert!(run(&verifier_at(NOW, seen.clone()), Some(&ts), Some(&sig), &b).is_ok());
     // Same request a minute later (still within the window), e.g. to another instance.
     assert_eq!(
-        run(&verifier_at(NOW + 60, seen), Some(&ts), Some(&sig), &b),
+        run(
+            &verifier_at(NOW + 60, seen.clone()),
+            Some(&ts),
+            Some(&sig),
+            &b
+        ),
+        Err(InteractivityError::Replay)
+    );
+    // The same signature in upper-case hex is the same request.
+    let upper = format!("v0={}", sig.trim_start_matches("v0=").to_uppercase());
+    assert_eq!(
+        run(&verifier_at(NOW + 61, seen), Some(&ts), Some(&upper), &b),
         Err(InteractivityError::Replay)
     );
 }

@@ -250,6 +250,8 @@ impl IncidentStore for FakeStore {
 pub struct FakeQueue {
     /// (request, delay seconds).
     pub sent: Mutex<Vec<(CollectionRequest, u32)>>,
+    /// This many sends fail (as SQS unavailable) before they succeed again.
+    pub failures: AtomicU64,
 }
 
 impl CollectionQueue for FakeQueue {
@@ -258,6 +260,16 @@ impl CollectionQueue for FakeQueue {
         request: &CollectionRequest,
         delay_seconds: u32,
     ) -> Result<(), PortError> {
+        let failing = self
+            .failures
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return Err(PortError::Transient {
+                service: "sqs",
+                message: "ServiceUnavailable".into(),
+            });
+        }
         guard(&self.sent).push((request.clone(), delay_seconds));
         Ok(())
     }

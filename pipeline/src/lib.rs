@@ -26,7 +26,8 @@
 //! | AWS throttling, 5xx, timeout, connection failure | [`PortError::Throttled`], [`PortError::Transient`] | retry |
 //! | AWS refusal (4xx: access denied, invalid request) | [`PortError::Refused`] | dead-letter, the reason in the log |
 //! | the resource is gone (terminated node, deleted object, unknown command) | [`PortError::NotFound`] | acknowledged |
-//! | a bundle that cannot be read, or one over the size limit | [`HandlerError::Bundle`], [`HandlerError::TooLarge`] | acknowledged (the incident carries a note) |
+//! | an object that is not a bundle, one without collector files, or one over the size limit | [`HandlerError::Bundle`], [`HandlerError::TooLarge`] | acknowledged (the incident carries an `analysis-skipped:` note) |
+//! | the object's stream failed while reading (S3 reset, timeout) | [`HandlerError::Bundle`] (open / read) | retry |
 //! | a setting missing or wrong | [`HandlerError::Config`] | dead-letter: redrive once the setting is fixed |
 //! | an internal failure (a panicked or cancelled task) | [`HandlerError::Internal`] | retry |
 
@@ -141,6 +142,12 @@ impl Outcome {
             HandlerError::Port(PortError::NotFound { .. }) => Outcome::Acknowledge,
             // A refusal will not change on retry, but a person can fix the cause and redrive.
             HandlerError::Port(_) => Outcome::DeadLetter,
+            // The stream from S3 broke: reading again can succeed.
+            HandlerError::Bundle(
+                eks_remedy_core::BundleError::Open { .. }
+                | eks_remedy_core::BundleError::Read { .. },
+            ) => Outcome::Retry,
+            // The object itself is not a bundle: the same bytes next time.
             HandlerError::Bundle(_) => Outcome::Acknowledge,
             // Retrying will not make it smaller; the incident carries the note.
             HandlerError::TooLarge { .. } => Outcome::Acknowledge,
@@ -335,6 +342,17 @@ mod tests {
                 Outcome::Acknowledge,
             ),
             (HandlerError::Config(m.clone()), Outcome::DeadLetter),
+            (
+                HandlerError::Bundle(eks_remedy_core::BundleError::NotABundle { path: m.clone() }),
+                Outcome::Acknowledge,
+            ),
+            (
+                HandlerError::Bundle(eks_remedy_core::BundleError::Read {
+                    path: m.clone(),
+                    source: std::io::Error::other("connection reset"),
+                }),
+                Outcome::Retry,
+            ),
             (HandlerError::Internal(m), Outcome::Retry),
         ];
         for (e, want) in rows {

@@ -154,6 +154,24 @@ pub fn id_part(s: &str) -> String {
         .collect()
 }
 
+/// Whether `s` is a valid EKS cluster name (`[0-9A-Za-z][A-Za-z0-9_-]{0,99}`). Names read from
+/// tags (which anyone allowed to tag can set) must be: they become S3 key segments and ids.
+pub fn is_cluster_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.len() <= 100
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Whether `s` is an EC2 instance id (`i-` and 8 or 17 hex digits).
+pub fn is_instance_id(s: &str) -> bool {
+    s.strip_prefix("i-").is_some_and(|h| {
+        (h.len() == 8 || h.len() == 17)
+            && h.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    })
+}
+
 /// Notes on an incident that a person or the notifier must act on start with one of these.
 pub mod notes {
     /// No bundle will arrive from a node: its collection failed (the rest says why).
@@ -184,14 +202,6 @@ pub struct BundleKey {
 pub const BUNDLES_PREFIX: &str = "bundles/";
 
 impl BundleKey {
-    /// The folder of `req`'s bundles (and of their reports).
-    pub fn prefix_of(req: &CollectionRequest) -> String {
-        format!(
-            "{BUNDLES_PREFIX}{}/{}/{}/",
-            req.cluster.cluster, req.instance_id, req.incident_id
-        )
-    }
-
     /// The one key a Run Command collection may upload to, named as the collector names bundles
     /// (`eks_<instance>_<YYYY-MM-DD_HHMM>-UTC.tar.gz`), timed when the collection is requested. The
     /// node gets a URL for this key only, so the pipeline, not the node, chooses where it lands.
@@ -276,6 +286,17 @@ pub struct CollectionRequest {
 }
 
 impl CollectionRequest {
+    /// A request to collect `node` for the incident `key`.
+    pub fn for_incident(key: &IncidentKey, node: &str, reason: String) -> Self {
+        CollectionRequest {
+            incident_id: key.id(),
+            cluster: key.cluster.clone(),
+            instance_id: node.to_string(),
+            reason,
+            window: key.window,
+        }
+    }
+
     /// A request from a manual `collect` payload, on the current window's manual incident of
     /// `cluster` (account and region included).
     pub fn manual(
@@ -508,6 +529,34 @@ mod tests {
         );
     }
 
+    /// Cluster names come from tags anyone allowed to tag can set; a name with `/` made a bundle
+    /// key of five segments that the analyzer never took as a bundle.
+    #[test]
+    fn regression_cluster_names_from_tags_must_be_eks_names() {
+        for ok in ["prod", "prod-cluster_2", "a"] {
+            assert!(is_cluster_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a/b",
+            "-prod",
+            "prod cluster",
+            "$(id)",
+            &"x".repeat(101),
+        ] {
+            assert!(!is_cluster_name(bad), "{bad}");
+        }
+        assert!(is_instance_id("i-0abc12345def67890") && is_instance_id("i-0abc1234"));
+        for bad in [
+            "i-0ABC12345DEF67890",
+            "i-1",
+            "i-../../x",
+            "0abc12345def67890",
+        ] {
+            assert!(!is_instance_id(bad), "{bad}");
+        }
+    }
+
     #[test]
     fn bundle_keys_round_trip() {
         let req = CollectionRequest {
@@ -525,7 +574,10 @@ mod tests {
             .map(|t| t.with_timezone(&Utc))
             .unwrap();
         let k = BundleKey::for_collection(&req, at);
-        assert_eq!(k.prefix(), BundleKey::prefix_of(&req));
+        assert_eq!(
+            k.prefix(),
+            BundleKey::for_collection(&req, Utc::now()).prefix()
+        );
         assert_eq!(
             k.key(),
             "bundles/my_cluster/i-0abc/my_cluster.us-east-1.1:throttling:20261019T0500/eks_i-0abc_2026-10-19_0812-UTC.tar.gz"

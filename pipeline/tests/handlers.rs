@@ -559,7 +559,7 @@ async fn collector_adopts_the_automation_bundle_and_reports_automation_failures(
     let c = collector();
     let bucket = cfg().bucket;
     let node = "i-0abc12345def67890";
-    let manual = serde_json::json!({"action": "collect", "cluster": "prod-cluster", "instance_ids": [node, "i-0def"]});
+    let manual = serde_json::json!({"action": "collect", "cluster": "prod-cluster", "instance_ids": [node, "i-0def0000000000001"]});
     let started = one(&c, manual).await.unwrap();
     assert_eq!(
         started,
@@ -636,7 +636,7 @@ async fn collector_adopts_the_automation_bundle_and_reports_automation_failures(
         [CollectOutcome::StatusRecorded]
     );
     assert!(
-        notes(&c)[1].starts_with("collection-failed: automation cmd-2 on i-0def succeeded but left no eks_i-0def_*.tar.gz"),
+        notes(&c)[1].starts_with("collection-failed: automation cmd-2 on i-0def0000000000001 succeeded but left no eks_i-0def0000000000001_*.tar.gz"),
         "{:?}",
         notes(&c)
     );
@@ -827,6 +827,13 @@ async fn analyzer_rejects_a_non_bundle_object() {
     assert_eq!(
         eks_remedy_pipeline::Outcome::of(&err),
         eks_remedy_pipeline::Outcome::Acknowledge
+    );
+    let notes = a.store().summary("inc").map(|s| s.3).unwrap_or_default();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("analysis-skipped:") && n.contains("not a log bundle")),
+        "the incident says why no report came: {notes:?}"
     );
 }
 
@@ -1131,12 +1138,24 @@ async fn launch_failure_on_a_quota_folds_into_the_scale_up_incident_and_is_publi
         "{notes:?}"
     );
     assert!(notes[0].contains("AsgInstanceLaunchFailures"), "{notes:?}");
+    // A replay (or a retry after a failed publish) publishes again under the same event id and
+    // changes nothing on the incident.
     one(&w, e).await.unwrap();
     let published = w.publisher().events.lock().unwrap().clone();
-    assert_eq!(published.len(), 1, "a replay is not published again");
+    assert_eq!(published.len(), 2);
+    assert_eq!(
+        published[0].1, published[1].1,
+        "the same event, for consumers to drop"
+    );
     assert_eq!(published[0].0, "eks-remedy launch failure");
     assert_eq!(published[0].1["error"], "VcpuLimitExceeded");
     assert_eq!(published[0].1["quota"], true);
+    assert_eq!(
+        published[0].1["event_id"],
+        "7d4f1b2a-9c3e-4e1f-8a6b-2c5d7e9f0a1b"
+    );
+    let (events, _, _, notes) = w.store().summary(&incident_id).unwrap();
+    assert_eq!((events, notes.len()), (1, 1), "counted and noted once");
 }
 
 /// Every quota code, in the forms EC2 and Auto Scaling write it, and the look-alikes that are not
@@ -1172,5 +1191,56 @@ async fn launch_failure_codes_and_capacity_is_not_a_quota() {
         one(&w, foreign).await.unwrap(),
         LaunchOutcome::NotEks,
         "a group that is not a node group"
+    );
+}
+
+/// A watcher once folded an event, then failed to enqueue its collection; the retry saw a replay
+/// and stopped, so the granted node was never collected. Now a retry completes the first delivery.
+#[tokio::test]
+async fn regression_a_retry_after_a_failed_enqueue_still_collects_the_node() {
+    let queue = FakeQueue::default();
+    queue.failures.store(1, Ordering::Relaxed);
+    let w = ScaleUpWatcher::new(
+        ec2(),
+        eks(),
+        FakeStore::default(),
+        queue,
+        FakeLifecycle::default(),
+        FakePublisher::default(),
+        cfg(),
+    );
+    let mut e = json("asg-launch-successful.json");
+    e["detail"]["EC2InstanceId"] = serde_json::json!("i-0abc12345def67890");
+    let err = one(&w, e.clone()).await.expect_err("SQS unavailable");
+    assert_eq!(Outcome::of(&err), Outcome::Retry);
+    assert!(matches!(
+        one(&w, e.clone()).await.unwrap(),
+        LaunchOutcome::Scheduled { .. }
+    ));
+    assert_eq!(
+        w.queue().requests().len(),
+        1,
+        "the node is collected once the retry gets through"
+    );
+    // The throttle watcher: a batch mixing a replayed event (whose enqueue failed) and a new one.
+    let t = ThrottleWatcher::new(
+        ec2(),
+        eks(),
+        FakeStore::default(),
+        FakeQueue::default(),
+        cfg(),
+    );
+    t.queue().failures.store(1, Ordering::Relaxed);
+    let first = vec![throttle(1, "10.0.1.23")];
+    let (failed, _) = fold(&t, &first).await;
+    assert_eq!(failed.len(), 1, "the failed enqueue fails the message");
+    let (failed, _) = fold(&t, &[throttle(1, "10.0.1.23"), throttle(2, "10.0.1.23")]).await;
+    assert!(failed.is_empty());
+    assert!(
+        t.queue()
+            .requests()
+            .iter()
+            .any(|(r, _)| r.instance_id == "i-0abc12345def67890"),
+        "the claimed node is requested after all"
     );
 }

@@ -12,7 +12,7 @@
 
 use eks_remedy_core::render::{render, Format};
 use eks_remedy_core::report::Report;
-use eks_remedy_core::{Analyzer, Options};
+use eks_remedy_core::{Analyzer, BundleError, Options};
 
 use super::unexpected;
 use crate::events::{Inbound, Manual};
@@ -174,11 +174,22 @@ impl<
         let source = format!("s3://{bucket}/{key}");
         let file = bk.file.clone();
         // The analyzer reads synchronously; a blocking thread keeps the async workers free.
-        let report = tokio::task::spawn_blocking(move || {
+        let analysed = tokio::task::spawn_blocking(move || {
             analyzer.analyze_stream(body, &source, &file, &options)
         })
         .await
-        .map_err(|e| HandlerError::Internal(format!("analysis thread: {e}")))??;
+        .map_err(|e| HandlerError::Internal(format!("analysis thread: {e}")))?;
+        let report = match analysed {
+            Ok(report) => report,
+            Err(e @ (BundleError::NotABundle { .. } | BundleError::NoKnownMembers { .. })) => {
+                // Acknowledged (retrying reads the same object): the incident says why no report.
+                self.store
+                    .note(&bk.incident_id, &format!("{ANALYSIS_SKIPPED} {e}"))
+                    .await?;
+                return Err(e.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
         let report_key = bk.sibling("report.json");
         self.objects
             .put(

@@ -17,7 +17,10 @@ use crate::events::{AutomationStatus, CommandStatus, Inbound, Manual};
 use crate::function::{Handler, Invocation};
 use crate::metrics::Metric;
 use crate::model::notes::COLLECTION_FAILED;
-use crate::model::{bundle_time, window_tag, BundleKey, ClusterKey, CollectionRequest};
+use crate::model::{
+    bundle_time, is_cluster_name, is_instance_id, window_tag, BundleKey, ClusterKey,
+    CollectionRequest,
+};
 use crate::ports::{CommandRunner, IncidentStore, NodeLock, ObjectStore};
 use crate::telemetry::{record, EventField};
 use crate::{Config, HandlerError, PortError};
@@ -145,7 +148,7 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Collector<R, S, O> {
                 .await?;
             return Ok(CollectOutcome::StatusRecorded);
         }
-        let target = BundleKey::prefix_of(&req);
+        let target = BundleKey::for_collection(&req, Utc::now()).prefix();
         // Already there: a replayed success, or a retry after the move's delete failed.
         let already = newest_bundle(
             self.objects
@@ -272,6 +275,13 @@ fn newest_bundle(keys: Vec<String>) -> Option<String> {
     keys.into_iter().filter(|k| k.ends_with(".tar.gz")).max()
 }
 
+fn invalid_manual(reason: String) -> HandlerError {
+    HandlerError::Event(crate::events::EventError::Invalid {
+        what: "manual collect payload",
+        reason,
+    })
+}
+
 /// Puts the request's incident, cluster and node on the event's log span.
 fn record_request(req: &CollectionRequest) {
     let span = tracing::Span::current();
@@ -326,6 +336,14 @@ impl<R: CommandRunner, S: IncidentStore, O: ObjectStore> Handler for Collector<R
                 account,
                 reason,
             }) => {
+                if !is_cluster_name(&cluster) {
+                    return Err(invalid_manual(format!(
+                        "{cluster:?} is not an EKS cluster name"
+                    )));
+                }
+                if let Some(bad) = instance_ids.iter().find(|i| !is_instance_id(i)) {
+                    return Err(invalid_manual(format!("{bad:?} is not an instance id")));
+                }
                 let cluster = ClusterKey {
                     account: account.unwrap_or_else(|| inv.account.clone()),
                     region: region.unwrap_or_else(|| inv.region.clone()),

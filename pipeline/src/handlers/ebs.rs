@@ -95,9 +95,8 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue> EbsAlarmWatcher<E, S
             },
         )
         .await?;
-        if folded.events == 0 {
-            return Ok(AlarmOutcome::Folded);
-        }
+        // A replay goes on too: the note is idempotent and a re-granted node's request is absorbed
+        // by the collector's node lock, so a first delivery that failed halfway is completed.
         let claimed = !folded.granted.is_empty();
         if let Some(v) = &volume {
             let note = format!(
@@ -114,13 +113,8 @@ impl<E: Ec2Directory, S: IncidentStore, Q: CollectionQueue> EbsAlarmWatcher<E, S
         if !claimed {
             return Ok(AlarmOutcome::Folded);
         }
-        let req = CollectionRequest {
-            incident_id: id.clone(),
-            cluster: key.cluster,
-            instance_id: instance_id.clone(),
-            reason: format!("EBS alarm {}", a.alarm),
-            window: key.window,
-        };
+        let req =
+            CollectionRequest::for_incident(&key, &instance_id, format!("EBS alarm {}", a.alarm));
         self.queue.enqueue(&req, 0).await?;
         Ok(AlarmOutcome::Collecting {
             incident_id: id,

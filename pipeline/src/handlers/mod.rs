@@ -52,7 +52,18 @@ pub async fn cluster_of<E: Ec2Directory>(
         .await?
         .into_iter()
         .next()
-        .and_then(|i| i.cluster))
+        .and_then(|i| i.cluster)
+        .filter(|c| valid_cluster(c)))
+}
+
+/// Whether a cluster name read from a tag is usable; one that is not is logged and treated as no
+/// cluster (the instance is then not an EKS node as far as the pipeline is concerned).
+pub fn valid_cluster(name: &str) -> bool {
+    let ok = crate::model::is_cluster_name(name);
+    if !ok {
+        tracing::warn!(cluster = %name.escape_debug(), "tag names a cluster that is not a valid EKS cluster name; ignored");
+    }
+    ok
 }
 
 /// Incidents this container has already marked opened, so the marker costs one write per incident
@@ -66,23 +77,36 @@ const MAX_OPENED_REMEMBERED: usize = 10_000;
 
 impl Opened {
     /// Whether `incident_id` was opened by this write: marks it in the store the first time this
-    /// container sees it.
+    /// container sees it. Best effort: the marker only feeds a metric, so a failed write is
+    /// logged (and tried again next time), never a reason to fail the event.
     pub async fn first<S: IncidentStore>(
         &self,
         store: &S,
         incident_id: &str,
         expires_epoch: i64,
-    ) -> Result<bool, PortError> {
+    ) -> bool {
         {
-            let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            let mut seen = self.lock();
             if seen.len() >= MAX_OPENED_REMEMBERED {
                 seen.clear();
             }
             if !seen.insert(incident_id.to_string()) {
-                return Ok(false);
+                return false;
             }
         }
-        store.mark_opened(incident_id, expires_epoch).await
+        match store.mark_opened(incident_id, expires_epoch).await {
+            Ok(first) => first,
+            Err(e) => {
+                tracing::warn!(error = %e, incident = incident_id, "incident-opened marker not written; the metric may miss it");
+                self.lock().remove(incident_id);
+                false
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        // A poisoned set is still a valid set: every entry was inserted whole.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -142,12 +166,43 @@ pub async fn fold_one<S: IncidentStore>(
         expires_at: expires,
     };
     // One event: a replay leaves nothing to fold.
-    let folded =
+    let mut folded =
         fold_and_claim(store, write, |_| FoldDelta::default(), |_| BTreeSet::new()).await?;
-    if folded.events > 0 && opened.first(store, &id, expires.timestamp()).await? {
+    if folded.events == 0 {
+        // A replay, or a retry after the side effects of the first delivery failed: the node is
+        // granted again if the incident claimed it, so the caller redoes them (notes are
+        // idempotent and the collector's node lock absorbs a second request).
+        let claimed = claimed_nodes(store, &id).await?;
+        folded.granted = ev
+            .node
+            .filter(|n| claimed.contains(*n))
+            .map(str::to_string)
+            .into_iter()
+            .collect();
+        return Ok(folded);
+    }
+    if opened.first(store, &id, expires.timestamp()).await {
         inv.count(Metric::IncidentsOpened, 1);
     }
     Ok(folded)
+}
+
+/// The nodes an incident has claimed for collection, as stored.
+pub async fn claimed_nodes<S: IncidentStore>(
+    store: &S,
+    incident_id: &str,
+) -> Result<BTreeSet<String>, PortError> {
+    Ok(store
+        .incident(incident_id)
+        .await?
+        .and_then(|item| {
+            item.get("claimed").and_then(|c| c.as_array()).map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+        })
+        .unwrap_or_default())
 }
 
 /// What [`fold_and_claim`] did.

@@ -96,6 +96,12 @@ impl<
         &self.store
     }
 
+    /// The collection queue, for tests.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn queue(&self) -> &Q {
+        &self.queue
+    }
+
     /// The publisher, for tests.
     #[cfg(any(test, feature = "test-support"))]
     pub fn publisher(&self) -> &P {
@@ -108,7 +114,7 @@ impl<
         inv: &Invocation,
     ) -> Result<LaunchOutcome, HandlerError> {
         let group = self.lifecycle.group(&f.asg).await?.unwrap_or_default();
-        let Some(cluster) = group.cluster else {
+        let Some(cluster) = group.cluster.filter(|c| super::valid_cluster(c)) else {
             tracing::info!(asg = %f.asg, error = f.error.as_str(), "launch failure in a group that is not an EKS node group; acknowledged");
             return Ok(LaunchOutcome::NotEks);
         };
@@ -146,7 +152,7 @@ impl<
             quota: f.error.is_quota(),
         };
         if folded.events == 0 {
-            return Ok(outcome);
+            tracing::info!(incident = %id, "launch failure seen before; its note and event are sent again in case the first delivery failed after the fold");
         }
         // Health issues say what EKS saw of the same failure; their absence is no reason to stop.
         let health = match &group.nodegroup {
@@ -173,7 +179,9 @@ impl<
             ));
         }
         self.store.note(&id, &note).await?;
+        // At least once: a retry publishes again under the same event id, for consumers to drop.
         let detail = serde_json::json!({
+            "event_id": f.event_id,
             "incident_id": id,
             "account": f.account,
             "region": f.region,
@@ -235,13 +243,8 @@ impl<
         if folded.granted.is_empty() {
             return Ok(LaunchOutcome::NotSampled);
         }
-        let req = CollectionRequest {
-            incident_id: id.clone(),
-            cluster: key.cluster,
-            instance_id: l.instance_id.clone(),
-            reason: format!("scale-up of {}", l.asg),
-            window: key.window,
-        };
+        let req =
+            CollectionRequest::for_incident(&key, &l.instance_id, format!("scale-up of {}", l.asg));
         let delay = u32::try_from(self.cfg.settle_delay.as_secs())
             .unwrap_or(900)
             .min(900);

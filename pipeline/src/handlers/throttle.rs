@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
-use super::{fold_and_claim, unexpected, Opened};
+use super::{claimed_nodes, fold_and_claim, unexpected, Opened};
 use crate::events::{Caller, Inbound, ThrottledCall};
 use crate::function::{settle, Handler, Invocation};
 use crate::metrics::Metric;
@@ -167,7 +167,10 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
         } else {
             None
         };
-        let by_node = node.as_ref().and_then(|n| n.cluster.clone());
+        let by_node = node
+            .as_ref()
+            .and_then(|n| n.cluster.clone())
+            .filter(|c| super::valid_cluster(c));
         let cluster = match (&call.oidc_provider, by_node) {
             (_, Some(c)) => Some(c),
             (Some(p), None) => self.cluster_for_oidc(p).await?,
@@ -238,7 +241,7 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
             return self.resend_claimed(id, key).await;
         }
         summary.folded += folded.events;
-        if self.opened.first(&self.store, id, expires).await? {
+        if self.opened.first(&self.store, id, expires).await {
             summary.opened += 1;
         }
         // "At least these are claimed": merge, another container may have claimed more.
@@ -250,6 +253,11 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
         for node in &folded.granted {
             self.enqueue(id, key, node).await?;
             summary.collections += 1;
+        }
+        if folded.replayed > 0 {
+            // Some events came back: their first delivery may have failed after its claim, before
+            // its enqueue, and the claim keeps them out of `claimable`: re-send what is claimed.
+            self.resend_claimed(id, key).await?;
         }
         Ok(())
     }
@@ -272,30 +280,14 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
     }
 
     async fn enqueue(&self, id: &str, key: &IncidentKey, node: &str) -> Result<(), PortError> {
-        let req = CollectionRequest {
-            incident_id: id.to_string(),
-            cluster: key.cluster.clone(),
-            instance_id: node.to_string(),
-            reason: "EC2 API throttling of the VPC CNI".into(),
-            window: key.window,
-        };
+        debug_assert_eq!(id, key.id());
+        let req =
+            CollectionRequest::for_incident(key, node, "EC2 API throttling of the VPC CNI".into());
         self.queue.enqueue(&req, 0).await
     }
 
     async fn resend_claimed(&self, id: &str, key: &IncidentKey) -> Result<(), PortError> {
-        let Some(item) = self.store.incident(id).await? else {
-            return Ok(());
-        };
-        let claimed: Vec<String> = item
-            .get("claimed")
-            .and_then(|c| c.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        for node in claimed {
+        for node in claimed_nodes(&self.store, id).await? {
             self.enqueue(id, key, &node).await?;
         }
         Ok(())
@@ -327,10 +319,15 @@ impl<E: Ec2Directory, C: ClusterDirectory, S: IncidentStore, Q: CollectionQueue>
         let (errors, summary) = self.fold_batch(batch).await;
         inv.count(Metric::IncidentsOpened, summary.opened);
         tracing::info!(?summary, failed = errors.len(), "batch done");
-        errors
-            .into_iter()
-            .filter(|(id, e)| settle(id, &HandlerError::Port(e.clone())))
-            .map(|(id, _)| id)
-            .collect()
+        let mut failed = Vec::new();
+        for (id, e) in errors {
+            if settle(&id, &HandlerError::Port(e)) {
+                inv.count(Metric::EventsFailed, 1);
+                failed.push(id);
+            } else {
+                inv.count(Metric::EventsIgnored, 1);
+            }
+        }
+        failed
     }
 }
