@@ -94,6 +94,8 @@ impl Ledger {
         (name, value): (&str, AttributeValue),
         at: DateTime<Utc>,
     ) -> Result<bool, PortError> {
+        // A caller's stale `at` (a late event) must not write an item that is already expired.
+        let at = at.max(Utc::now());
         match self
             .client
             .put_item()

@@ -199,9 +199,19 @@ where
                 cluster: pending.cluster.clone(),
                 ..Context::default()
             };
-            let r = self
+            let r = match self
                 .execute(&plan, &action, &ctx, approver, Some(&pending.before), now)
-                .await?;
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    // Nothing was carried out: the approval stays to be given again.
+                    if let Err(reopen) = self.ports.ledger.reopen(plan_id, action_id).await {
+                        tracing::warn!(error = %reopen, plan_id, action_id, "approval could not be reopened");
+                    }
+                    return Err(e.into());
+                }
+            };
             // Not carried out for now (budget, breaker, a failed write): the approval is not
             // spent, so it can be given again. A changed target needs a new plan instead.
             if matches!(r.outcome, Outcome::Held | Outcome::Failed)
@@ -368,10 +378,20 @@ where
             // Done or not for machines: the claim stays, so a replay is a no-op.
             other => return Ok(settled(base, other)),
         }
-        if !ledger
+        let spent = match ledger
             .spend(action.kind, now, self.settings.plan.guards.budget)
-            .await?
+            .await
         {
+            Ok(spent) => spent,
+            Err(e) => {
+                // The claim must not outlive a run that did nothing: give it back, then fail.
+                if let Err(release) = ledger.release(&key).await {
+                    tracing::warn!(error = %release, %key, "claim not released; it holds until it expires");
+                }
+                return Err(e);
+            }
+        };
+        if !spent {
             ledger.release(&key).await?;
             return Ok(base.outcome(
                 Outcome::Held,
@@ -395,7 +415,10 @@ where
             Ok(other) => Ok(settled(base, other)),
             Err(e) => {
                 if e.write {
-                    ledger.record_failure(action.kind, now).await?;
+                    // The breaker may miss one failure; the claim must still be given back.
+                    if let Err(f) = ledger.record_failure(action.kind, now).await {
+                        tracing::warn!(error = %f, "failure not recorded for the circuit breaker");
+                    }
                 }
                 ledger.release(&key).await?;
                 Ok(base.outcome(Outcome::Failed, e.error.to_string()))
