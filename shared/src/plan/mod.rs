@@ -749,7 +749,9 @@ mod tests {
         assert!(q[0]
             .summary
             .contains("launches failed with NetworkInterfaceLimitExceeded"));
-        assert!(q[0].summary.contains("(eni-quota-exceeded)"));
+        assert!(q[0]
+            .summary
+            .contains("eni-quota-exceeded saw NetworkInterfaceLimitExceeded in node logs"));
         assert_eq!(
             of(&p, ActionKind::SupportCase)[0].findings,
             ["ec2-api-throttling"],

@@ -314,9 +314,9 @@ pub(crate) fn plan_quotas(
         }
         if !rules.is_empty() {
             because.push(format!(
-                "node logs show {} ({})",
-                rule_codes.join(", "),
-                rules.join(", ")
+                "{} saw {} in node logs",
+                rules.join(", "),
+                rule_codes.join(", ")
             ));
         }
         if facts.and_then(|q| q.adjustable) == Some(false) {
