@@ -328,12 +328,7 @@ pub fn plan(findings: &[Finding], ctx: &Context, settings: &Settings, state: &Gu
                 Action::VpcCniEnv { set } => cni.set_env(&f.rule, set),
                 Action::VpcCniAddonUpdate { version } => cni.set_version(&f.rule, version),
                 Action::ServiceQuotaReview { apis, errors } => {
-                    draft
-                        .quota_errors
-                        .extend(errors.iter().map(|code| quota::QuotaError {
-                            rule: f.rule.clone(),
-                            code: code.clone(),
-                        }));
+                    // The quota errors themselves are gathered by `quota::quota_errors` below.
                     if errors.is_empty() || !apis.is_empty() {
                         // API rate limits: raised by a support case, relieved by fewer calls.
                         draft.support_apis.extend(apis.iter().cloned());
@@ -374,8 +369,12 @@ pub fn plan(findings: &[Finding], ctx: &Context, settings: &Settings, state: &Gu
         draft.actions.extend(actions);
         draft.notes.extend(notes);
     }
-    let (quota_actions, quota_notes) =
-        quota::plan_quotas(&ctx.launch_failures, &draft.quota_errors, ctx, settings);
+    let (quota_actions, quota_notes) = quota::plan_quotas(
+        &ctx.launch_failures,
+        &quota::quota_errors(findings),
+        ctx,
+        settings,
+    );
     draft.actions.extend(quota_actions);
     draft.notes.extend(quota_notes);
 
@@ -485,7 +484,6 @@ struct Draft {
     notes: Vec<String>,
     support_apis: BTreeSet<String>,
     support_findings: BTreeSet<String>,
-    quota_errors: Vec<quota::QuotaError>,
     ebs_findings: BTreeSet<String>,
     recommended: BTreeSet<String>,
 }

@@ -12,7 +12,7 @@ use super::{
     recommendation, ActionKind, Change, Context, Decision, GuardCheck, LaunchFailure, Mode,
     PlannedAction, Settings,
 };
-use crate::report::{Fix, FixTarget};
+use crate::report::{Action, Finding, Fix, FixTarget};
 
 /// How a desired value is sized.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -191,6 +191,42 @@ pub struct QuotaError {
     pub rule: String,
     /// The EC2 error code.
     pub code: String,
+}
+
+/// The quota errors the findings' `service-quota-review` actions name, one per finding and code.
+pub fn quota_errors(findings: &[Finding]) -> Vec<QuotaError> {
+    let mut out = Vec::new();
+    for f in findings {
+        for a in &f.actions {
+            if let Action::ServiceQuotaReview { errors, .. } = a {
+                out.extend(errors.iter().map(|code| QuotaError {
+                    rule: f.rule.clone(),
+                    code: code.clone(),
+                }));
+            }
+        }
+    }
+    out
+}
+
+/// Every quota a plan for these launch failures and findings may raise, once each: what the
+/// pipeline reads from Service Quotas (value, `Adjustable`, open requests) before it plans, so a
+/// request asked for by a finding is sized from live values like one from a failed launch.
+pub fn quota_hints(failures: &[LaunchFailure], findings: &[Finding]) -> Vec<QuotaHint> {
+    let from_launches = failures.iter().map(classify);
+    let from_findings = quota_errors(findings)
+        .into_iter()
+        .map(|q| classify_code(&q.code, None, false));
+    let mut hints: Vec<QuotaHint> = from_launches
+        .chain(from_findings)
+        .filter_map(|c| match c {
+            Classified::Quota(h) => Some(h),
+            Classified::Capacity | Classified::Other => None,
+        })
+        .collect();
+    hints.sort();
+    hints.dedup();
+    hints
 }
 
 /// What the failures behind one quota add up to.
@@ -442,6 +478,26 @@ mod tests {
             classify(&failure("RequestLimitExceeded", "m5.large", 2, 1)),
             Classified::Other
         );
+    }
+
+    #[test]
+    fn hints_cover_launches_and_findings_once_each() {
+        let eni: Finding = serde_json::from_value(serde_json::json!({
+            "rule": "eni-quota-exceeded", "severity": "high", "title": "", "summary": "", "why": "",
+            "count": 1, "first_seen": null, "last_seen": null, "first_seen_since_boot_s": null,
+            "evidence": [], "details": {}, "fix": [], "docs": [], "root_cause": false, "caused_by": [],
+            "actions": [{"kind": "service-quota-review", "errors": ["NetworkInterfaceLimitExceeded", "InsufficientInstanceCapacity"]}]
+        }))
+        .unwrap();
+        let hints = quota_hints(
+            &[
+                failure("NetworkInterfaceLimitExceeded", "m5.large", 2, 1),
+                failure("VcpuLimitExceeded", "m5.large", 2, 1),
+            ],
+            &[eni.clone(), eni],
+        );
+        let codes: Vec<_> = hints.iter().map(|h| h.quota_code).collect();
+        assert_eq!(codes, [Some("L-1216C47A"), Some("L-DF5E4CA3")]);
     }
 
     #[test]
