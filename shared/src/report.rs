@@ -209,6 +209,10 @@ pub enum Action {
         /// APIs seen throttled.
         #[serde(skip_serializing_if = "Vec::is_empty", default)]
         apis: Vec<String>,
+        /// EC2 error codes seen that name a quota (`NetworkInterfaceLimitExceeded`): the planner
+        /// turns each into a Service Quotas request, not an API rate-limit case.
+        #[serde(skip_serializing_if = "Vec::is_empty", default)]
+        errors: Vec<String>,
     },
     /// Raise EBS performance (gp3 IOPS/throughput) of the node's volumes.
     EbsPerformance {},
@@ -250,9 +254,10 @@ impl Action {
                 set.values_mut().for_each(|v| clamp_json(v, name, items));
                 Vec::new()
             }
-            Action::ServiceQuotaReview { apis } => {
+            Action::ServiceQuotaReview { apis, errors } => {
                 apis.truncate(items);
-                apis.iter_mut().collect()
+                errors.truncate(items);
+                apis.iter_mut().chain(errors.iter_mut()).collect()
             }
             Action::UserDataReview { remove } => {
                 remove.truncate(items.max(1));

@@ -280,3 +280,56 @@ fn max_pods_without_instance_type_is_reported_as_undecided() {
         Some("flag")
     );
 }
+
+/// ipamd logs one refused CreateNetworkInterface up to four times (awsutils' error, a debug echo,
+/// the pool error and a warning): the count is refusals, not lines.
+#[test]
+fn eni_quota_refusals_count_once_whatever_the_echoes() {
+    for (case, calls) in [("hit", 2), ("hit-sdk-v2", 1)] {
+        let r = analyze(&fixture("eni-quota-exceeded", case));
+        let f = r.finding("eni-quota-exceeded").expect("fires");
+        assert_eq!(f.count, calls, "{case}");
+        assert_eq!(f.details["refused_calls"], calls, "{case}");
+        assert_eq!(f.details["failed_pool_increases"], calls, "{case}");
+        assert_eq!(
+            f.details["subnets"],
+            serde_json::json!({"subnet-0b1c2d3e4f5a6b7c8": calls}),
+            "{case}"
+        );
+    }
+}
+
+/// The same ipamd lines with a rate limit or a full subnet instead of the ENI quota are other
+/// rules' findings, never this one.
+#[test]
+fn create_network_interface_refused_for_other_reasons_is_not_the_eni_quota() {
+    let r = analyze(
+        &fixtures_dir()
+            .join("rules")
+            .join("eni-quota-exceeded")
+            .join("other-rules"),
+    );
+    let mut rules = fired(&r);
+    rules.sort_unstable();
+    assert_eq!(rules, vec!["ec2-api-throttling", "subnet-ip-exhaustion"]);
+}
+
+/// Pods without IPs after ipamd was refused ENIs name the quota as their cause.
+#[test]
+fn the_eni_quota_is_linked_as_the_cause_of_pods_without_ips() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let log = "var_log/aws-routed-eni/ipamd.log";
+    std::fs::create_dir_all(tmp.path().join("var_log/aws-routed-eni")).expect("mkdir");
+    let quota =
+        std::fs::read_to_string(fixture("eni-quota-exceeded", "hit").join(log)).expect("hit log");
+    let empty_pool = std::fs::read_to_string(fixture("pod-ip-assignment-failed", "hit").join(log))
+        .expect("pod log");
+    std::fs::write(tmp.path().join(log), format!("{quota}{empty_pool}")).expect("write");
+    let r = analyze(tmp.path());
+    let pods = r
+        .finding("pod-ip-assignment-failed")
+        .expect("pods without IPs");
+    assert_eq!(pods.caused_by, ["eni-quota-exceeded"]);
+    let quota = r.finding("eni-quota-exceeded").expect("quota");
+    assert!(quota.root_cause);
+}

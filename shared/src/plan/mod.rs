@@ -327,10 +327,17 @@ pub fn plan(findings: &[Finding], ctx: &Context, settings: &Settings, state: &Gu
             match a {
                 Action::VpcCniEnv { set } => cni.set_env(&f.rule, set),
                 Action::VpcCniAddonUpdate { version } => cni.set_version(&f.rule, version),
-                Action::ServiceQuotaReview { apis } => {
-                    draft.support_apis.extend(apis.iter().cloned());
-                    draft.support_findings.insert(f.rule.clone());
-                    cni.reduce_ec2_calls(&f.rule, f);
+                Action::ServiceQuotaReview { apis, errors } => {
+                    // The quota errors themselves are gathered by `quota::quota_errors` below.
+                    if errors.is_empty() || !apis.is_empty() {
+                        // API rate limits: raised by a support case, relieved by fewer calls.
+                        draft.support_apis.extend(apis.iter().cloned());
+                        draft.support_findings.insert(f.rule.clone());
+                        cni.reduce_ec2_calls(&f.rule, f);
+                    } else {
+                        // A quota: the request above, and the finding's own ways to need less.
+                        draft.recommend(f);
+                    }
                 }
                 Action::EbsPerformance {} => {
                     draft.ebs_findings.insert(f.rule.clone());
@@ -362,7 +369,12 @@ pub fn plan(findings: &[Finding], ctx: &Context, settings: &Settings, state: &Gu
         draft.actions.extend(actions);
         draft.notes.extend(notes);
     }
-    let (quota_actions, quota_notes) = quota::plan_quotas(&ctx.launch_failures, ctx, settings);
+    let (quota_actions, quota_notes) = quota::plan_quotas(
+        &ctx.launch_failures,
+        &quota::quota_errors(findings),
+        ctx,
+        settings,
+    );
     draft.actions.extend(quota_actions);
     draft.notes.extend(quota_notes);
 
@@ -662,6 +674,86 @@ mod tests {
         assert_eq!(
             q.change.after["DesiredValue"], 100.0,
             "64 × 1.5 = 96 > 64 + 3 groups × 8 → 100"
+        );
+    }
+
+    fn eni_quota() -> Finding {
+        finding(
+            "eni-quota-exceeded",
+            json!([{"kind": "service-quota-review", "errors": ["NetworkInterfaceLimitExceeded"]}]),
+            json!({"refused_calls": 2}),
+        )
+    }
+
+    #[test]
+    fn an_eni_quota_finding_is_a_vpc_quota_request_never_a_rate_limit_case() {
+        let mut ctx = known();
+        ctx.quotas.insert(
+            "L-DF5E4CA3".into(),
+            quota::QuotaFacts {
+                service_code: "vpc".into(),
+                quota_code: "L-DF5E4CA3".into(),
+                name: "Network interfaces per Region".into(),
+                value: Some(5000.0),
+                adjustable: Some(true),
+                open_request: None,
+            },
+        );
+        let findings: Vec<Finding> = (0..50).map(|_| eni_quota()).collect();
+        let p = plan(&findings, &ctx, &auto_everywhere(), &GuardState::default());
+        assert!(of(&p, ActionKind::SupportCase).is_empty(), "{p:?}");
+        assert!(of(&p, ActionKind::VpcCniAddon).is_empty(), "{p:?}");
+        let q = of(&p, ActionKind::ServiceQuota);
+        assert_eq!(q.len(), 1, "one request however many nodes saw it");
+        assert_eq!(q[0].target["service_code"], "vpc");
+        assert_eq!(q[0].target["quota_code"], "L-DF5E4CA3");
+        assert_eq!(q[0].finding, "eni-quota-exceeded");
+        assert_eq!(q[0].change.after["DesiredValue"], 7500.0, "5000 × 1.5");
+        assert_eq!(q[0].decision, Decision::Execute);
+        assert_eq!(
+            of(&p, ActionKind::Recommendation)
+                .iter()
+                .map(|a| a.finding.as_str())
+                .collect::<Vec<_>>(),
+            ["eni-quota-exceeded"],
+            "the finding's own ways to hold fewer ENIs"
+        );
+    }
+
+    #[test]
+    fn the_same_quota_from_launches_and_ipamd_is_one_request_naming_both() {
+        let mut ctx = known();
+        ctx.launch_failures = vec![LaunchFailure {
+            code: "NetworkInterfaceLimitExceeded".into(),
+            message: "The maximum number of network interfaces has been reached.".into(),
+            group: Some("eks-ng-a".into()),
+            instance_type: Some("m5.large".into()),
+            vcpus: Some(2),
+            instances_short: 3,
+            spot: false,
+        }];
+        let p = plan(
+            &[eni_quota(), throttling()],
+            &ctx,
+            &Settings::default(),
+            &GuardState::default(),
+        );
+        let q = of(&p, ActionKind::ServiceQuota);
+        assert_eq!(q.len(), 1);
+        assert_eq!(
+            q[0].findings,
+            ["eni-quota-exceeded", "NetworkInterfaceLimitExceeded"]
+        );
+        assert!(q[0]
+            .summary
+            .contains("launches failed with NetworkInterfaceLimitExceeded"));
+        assert!(q[0]
+            .summary
+            .contains("eni-quota-exceeded saw NetworkInterfaceLimitExceeded in node logs"));
+        assert_eq!(
+            of(&p, ActionKind::SupportCase)[0].findings,
+            ["ec2-api-throttling"],
+            "the throttling finding alone asks for the rate-limit case"
         );
     }
 

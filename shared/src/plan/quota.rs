@@ -12,7 +12,7 @@ use super::{
     recommendation, ActionKind, Change, Context, Decision, GuardCheck, LaunchFailure, Mode,
     PlannedAction, Settings,
 };
-use crate::report::{Fix, FixTarget};
+use crate::report::{Action, Finding, Fix, FixTarget};
 
 /// How a desired value is sized.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -86,11 +86,17 @@ const STANDARD: &str = "Standard (A, C, D, H, I, M, R, T, Z)";
 
 /// Classifies a launch failure by its EC2 error code.
 pub fn classify(f: &LaunchFailure) -> Classified {
-    let family = f.instance_type.as_deref().map(family_bucket);
-    match f.code.as_str() {
+    classify_code(&f.code, f.instance_type.as_deref(), f.spot)
+}
+
+/// Classifies an EC2 error code, wherever it was seen (a launch, or a node's own log), with the
+/// instance type and purchase option when a vCPU bucket depends on them.
+pub fn classify_code(code: &str, instance_type: Option<&str>, is_spot: bool) -> Classified {
+    let family = instance_type.map(family_bucket);
+    match code {
         "InsufficientInstanceCapacity" => Classified::Capacity,
         "MaxSpotInstanceCountExceeded" => Classified::Quota(spot(family.as_deref())),
-        "VcpuLimitExceeded" | "InstanceLimitExceeded" if f.spot => {
+        "VcpuLimitExceeded" | "InstanceLimitExceeded" if is_spot => {
             Classified::Quota(spot(family.as_deref()))
         }
         "VcpuLimitExceeded" | "InstanceLimitExceeded" => {
@@ -177,6 +183,52 @@ pub fn desired_value(current: f64, needed: f64, policy: &QuotaPolicy) -> f64 {
     }
 }
 
+/// A finding that saw an EC2 error naming a quota in the node's own logs
+/// (`service-quota-review {errors}`), e.g. ipamd's `NetworkInterfaceLimitExceeded`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaError {
+    /// The rule id of the finding.
+    pub rule: String,
+    /// The EC2 error code.
+    pub code: String,
+}
+
+/// The quota errors the findings' `service-quota-review` actions name, one per finding and code.
+pub fn quota_errors(findings: &[Finding]) -> Vec<QuotaError> {
+    let mut out = Vec::new();
+    for f in findings {
+        for a in &f.actions {
+            if let Action::ServiceQuotaReview { errors, .. } = a {
+                out.extend(errors.iter().map(|code| QuotaError {
+                    rule: f.rule.clone(),
+                    code: code.clone(),
+                }));
+            }
+        }
+    }
+    out
+}
+
+/// Every quota a plan for these launch failures and findings may raise, once each: what the
+/// pipeline reads from Service Quotas (value, `Adjustable`, open requests) before it plans, so a
+/// request asked for by a finding is sized from live values like one from a failed launch.
+pub fn quota_hints(failures: &[LaunchFailure], findings: &[Finding]) -> Vec<QuotaHint> {
+    let from_launches = failures.iter().map(classify);
+    let from_findings = quota_errors(findings)
+        .into_iter()
+        .map(|q| classify_code(&q.code, None, false));
+    let mut hints: Vec<QuotaHint> = from_launches
+        .chain(from_findings)
+        .filter_map(|c| match c {
+            Classified::Quota(h) => Some(h),
+            Classified::Capacity | Classified::Other => None,
+        })
+        .collect();
+    hints.sort();
+    hints.dedup();
+    hints
+}
+
 /// What the failures behind one quota add up to.
 #[derive(Default)]
 struct Shortfall {
@@ -184,13 +236,23 @@ struct Shortfall {
     groups: BTreeMap<String, f64>,
     /// The current limit as the EC2 error text states it.
     limit_from_error: Option<f64>,
-    /// Error codes seen.
+    /// Error codes of failed launches.
     codes: Vec<String>,
+    /// Findings that saw the limit in node logs, and the codes they saw.
+    rules: Vec<String>,
+    rule_codes: Vec<String>,
 }
 
-/// One action per quota, whatever the number of failures behind it.
+fn push_once(v: &mut Vec<String>, s: &str) {
+    if !v.iter().any(|x| x == s) {
+        v.push(s.to_string());
+    }
+}
+
+/// One action per quota, whatever the number of failures and findings behind it.
 pub(crate) fn plan_quotas(
     failures: &[LaunchFailure],
+    errors: &[QuotaError],
     ctx: &Context,
     settings: &Settings,
 ) -> (Vec<PlannedAction>, Vec<String>) {
@@ -221,10 +283,20 @@ pub(crate) fn plan_quotas(
                 if let Some(l) = limit_in_message(&f.message) {
                     e.limit_from_error = Some(l);
                 }
-                if !e.codes.contains(&f.code) {
-                    e.codes.push(f.code.clone());
-                }
+                push_once(&mut e.codes, &f.code);
             }
+        }
+    }
+    for q in errors {
+        // Capacity and rate errors are never quotas, whoever saw them.
+        if let Classified::Quota(hint) = classify_code(&q.code, None, false) {
+            let e = by_quota.entry(hint).or_default();
+            // A log says a create was refused, not how many the node lacked: one per rule, and
+            // the policy's factor sizes the request.
+            let g = e.groups.entry(format!("finding:{}", q.rule)).or_default();
+            *g = g.max(1.0);
+            push_once(&mut e.rules, &q.rule);
+            push_once(&mut e.rule_codes, &q.code);
         }
     }
     if !capacity_groups.is_empty() {
@@ -254,6 +326,8 @@ pub(crate) fn plan_quotas(
             groups,
             limit_from_error,
             codes,
+            rules,
+            rule_codes,
         },
     ) in by_quota
     {
@@ -267,7 +341,20 @@ pub(crate) fn plan_quotas(
             .or_else(|| hint.quota_code.map(str::to_string));
         let current = facts.and_then(|q| q.value).or(limit_from_error);
         let key = code.clone().unwrap_or_else(|| hint.name.clone());
-        let rule = codes.first().cloned().unwrap_or_default();
+        // Rule ids first: they name the finding; launch failures are named by their codes.
+        let findings: Vec<String> = rules.iter().chain(codes.iter()).cloned().collect();
+        let rule = findings.first().cloned().unwrap_or_default();
+        let mut because = Vec::new();
+        if !codes.is_empty() {
+            because.push(format!("launches failed with {}", codes.join(", ")));
+        }
+        if !rules.is_empty() {
+            because.push(format!(
+                "{} saw {} in node logs",
+                rules.join(", "),
+                rule_codes.join(", ")
+            ));
+        }
         if facts.and_then(|q| q.adjustable) == Some(false) {
             out.push(recommendation(
                 &rule,
@@ -313,7 +400,7 @@ pub(crate) fn plan_quotas(
             mode: Mode::DryRun,
             decision: Decision::RecordOnly,
             finding: rule.clone(),
-            findings: codes.clone(),
+            findings,
             target: json!({
                 "api": "service-quotas:RequestServiceQuotaIncrease",
                 "service_code": hint.service_code,
@@ -327,13 +414,13 @@ pub(crate) fn plan_quotas(
             },
             guards,
             summary: format!(
-                "Raise `{}`{} (launches failed with {})",
+                "Raise `{}`{} ({})",
                 hint.name,
                 match (current, desired) {
                     (Some(c), Some(d)) => format!(" from {c} to {d}"),
                     _ => String::new(),
                 },
-                codes.join(", ")
+                because.join("; ")
             ),
             steps: Vec::new(),
         });
@@ -394,6 +481,26 @@ mod tests {
     }
 
     #[test]
+    fn hints_cover_launches_and_findings_once_each() {
+        let eni: Finding = serde_json::from_value(serde_json::json!({
+            "rule": "eni-quota-exceeded", "severity": "high", "title": "", "summary": "", "why": "",
+            "count": 1, "first_seen": null, "last_seen": null, "first_seen_since_boot_s": null,
+            "evidence": [], "details": {}, "fix": [], "docs": [], "root_cause": false, "caused_by": [],
+            "actions": [{"kind": "service-quota-review", "errors": ["NetworkInterfaceLimitExceeded", "InsufficientInstanceCapacity"]}]
+        }))
+        .unwrap();
+        let hints = quota_hints(
+            &[
+                failure("NetworkInterfaceLimitExceeded", "m5.large", 2, 1),
+                failure("VcpuLimitExceeded", "m5.large", 2, 1),
+            ],
+            &[eni.clone(), eni],
+        );
+        let codes: Vec<_> = hints.iter().map(|h| h.quota_code).collect();
+        assert_eq!(codes, [Some("L-1216C47A"), Some("L-DF5E4CA3")]);
+    }
+
+    #[test]
     fn desired_values_are_rounded_and_capped() {
         let p = QuotaPolicy::default();
         assert_eq!(desired_value(32.0, 8.0, &p), 50.0, "32 × 1.5 = 48 → 50");
@@ -407,7 +514,7 @@ mod tests {
         let fails: Vec<LaunchFailure> = (0..500)
             .map(|_| failure("VcpuLimitExceeded", "m5.xlarge", 4, 3))
             .collect();
-        let (actions, _) = plan_quotas(&fails, &Context::default(), &Settings::default());
+        let (actions, _) = plan_quotas(&fails, &[], &Context::default(), &Settings::default());
         assert_eq!(actions.len(), 1);
         let a = &actions[0];
         assert_eq!(a.change.before["value"], 32.0);
@@ -433,6 +540,7 @@ mod tests {
         );
         let (a, _) = plan_quotas(
             &[failure("VcpuLimitExceeded", "m5.large", 2, 1)],
+            &[],
             &ctx,
             &Settings::default(),
         );
@@ -449,6 +557,7 @@ mod tests {
         }
         let (a, _) = plan_quotas(
             &[failure("VcpuLimitExceeded", "m5.large", 2, 1)],
+            &[],
             &ctx,
             &Settings::default(),
         );
@@ -459,7 +568,7 @@ mod tests {
     #[test]
     fn insufficient_capacity_never_becomes_a_quota_request() {
         let fails = vec![failure("InsufficientInstanceCapacity", "m5.large", 2, 5)];
-        let (a, _) = plan_quotas(&fails, &Context::default(), &Settings::default());
+        let (a, _) = plan_quotas(&fails, &[], &Context::default(), &Settings::default());
         assert!(
             a.iter().all(|x| x.kind == ActionKind::Recommendation),
             "{a:?}"

@@ -190,7 +190,10 @@ impl Rule for Ec2ApiThrottling {
              refill rates first, at most 3x per request; `eks-remedy plan` prepares the case). Stagger large scale-ups.",
             None,
         ))
-        .action(Action::ServiceQuotaReview { apis: names })
+        .action(Action::ServiceQuotaReview {
+            apis: names,
+            errors: Vec::new(),
+        })
         .fire()
     }
 }

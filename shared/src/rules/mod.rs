@@ -5,6 +5,7 @@ mod conntrack_table_full;
 mod container_runtime_conflict;
 mod ebs_io_throttling;
 mod ec2_api_throttling;
+mod eni_quota_exceeded;
 mod image_pull_qps_exceeded;
 mod ipamd_apiserver_unreachable;
 mod ipamd_grpc_unavailable;
@@ -36,6 +37,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &pod_ip_assignment_failed::PodIpAssignmentFailed,
         &ebs_io_throttling::EbsIoThrottling,
         &subnet_ip_exhaustion::SubnetIpExhaustion,
+        &eni_quota_exceeded::EniQuotaExceeded,
         &conntrack_table_full::ConntrackTableFull,
         &pleg_unhealthy::PlegUnhealthy,
         &oom_kill::OomKill,
