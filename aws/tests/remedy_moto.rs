@@ -256,7 +256,7 @@ impl Env {
             launch_failures: failures,
             ..Context::default()
         };
-        quota::resolve(&self.quotas, &mut ctx).await.unwrap();
+        quota::resolve(&self.quotas, &mut ctx, &[]).await.unwrap();
         ctx
     }
 }

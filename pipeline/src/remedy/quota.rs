@@ -3,10 +3,11 @@
 //! adopted and never repeated, and a quota that is not adjustable becomes a support-case
 //! recommendation.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use eks_remedy_core::plan::quota::{classify, desired_value, Classified, QuotaFacts};
+use eks_remedy_core::plan::quota::{desired_value, quota_hints, QuotaFacts};
 use eks_remedy_core::plan::{Context, PlannedAction, Settings};
+use eks_remedy_core::report::Finding;
 use serde_json::{json, Value};
 
 use super::ports::{QuotaApi, QuotaInfo, Requested};
@@ -41,20 +42,18 @@ pub async fn find_quota<Q: QuotaApi>(
     Ok(Some(value.unwrap_or(found)))
 }
 
-/// Fills `ctx.quotas` with what Service Quotas says of every quota the launch failures name
+/// Fills `ctx.quotas` with what Service Quotas says of every quota the launch failures and the
+/// findings name
 /// (value, adjustable, open request), so the planner sizes requests from live values. Reads only.
-pub async fn resolve<Q: QuotaApi>(api: &Q, ctx: &mut Context) -> Result<Vec<String>, PortError> {
+pub async fn resolve<Q: QuotaApi>(
+    api: &Q,
+    ctx: &mut Context,
+    findings: &[Finding],
+) -> Result<Vec<String>, PortError> {
     let mut notes = Vec::new();
-    let mut seen = BTreeSet::new();
-    let hints: Vec<_> = ctx
-        .launch_failures
-        .iter()
-        .filter_map(|f| match classify(f) {
-            Classified::Quota(h) => Some(h),
-            _ => None,
-        })
-        .filter(|h| seen.insert(h.clone()))
-        .collect();
+    // The quotas failed launches and the findings' EC2 errors (e.g. ipamd's
+    // NetworkInterfaceLimitExceeded) name, each once.
+    let hints = quota_hints(&ctx.launch_failures, findings);
     let mut found = BTreeMap::new();
     for h in hints {
         let Some(q) = find_quota(api, h.service_code, h.quota_code, &h.name).await? else {

@@ -474,7 +474,7 @@ fn resolving_first_puts_live_values_and_open_requests_into_the_plan() {
         status: RequestStatus::Pending,
     });
     let mut ctx = context("inc-1");
-    let notes = block_on(quota::resolve(&w.quotas, &mut ctx)).unwrap();
+    let notes = block_on(quota::resolve(&w.quotas, &mut ctx, &[])).unwrap();
     assert!(notes.is_empty(), "{notes:?}");
     let facts = &ctx.quotas["L-1216C47A"];
     assert_eq!(facts.value, Some(32.0));
@@ -489,6 +489,36 @@ fn resolving_first_puts_live_values_and_open_requests_into_the_plan() {
         .find(|a| a.kind == ActionKind::ServiceQuota)
         .unwrap();
     assert!(q.guards.iter().any(|g| g.guard == "open-request" && !g.ok));
+}
+
+/// ipamd's `NetworkInterfaceLimitExceeded` (rule `eni-quota-exceeded`) names a quota with no
+/// failed launch: resolving reads that quota too, so its request is sized from the live value.
+#[test]
+fn resolving_reads_the_quotas_findings_name() {
+    let w = World::new();
+    w.quotas.applied.lock().unwrap().push(QuotaInfo {
+        service_code: "vpc".into(),
+        quota_code: "L-DF5E4CA3".into(),
+        name: "Network interfaces per Region".into(),
+        value: 5000.0,
+        adjustable: true,
+    });
+    let finding = fixtures::finding(
+        "eni-quota-exceeded",
+        serde_json::json!([{"kind": "service-quota-review", "apis": [], "errors": ["NetworkInterfaceLimitExceeded"]}]),
+        serde_json::json!({}),
+    )
+    .unwrap();
+    let mut ctx = context("inc-1");
+    ctx.launch_failures.clear();
+    let notes = block_on(quota::resolve(
+        &w.quotas,
+        &mut ctx,
+        std::slice::from_ref(&finding),
+    ))
+    .unwrap();
+    assert!(notes.is_empty(), "{notes:?}");
+    assert_eq!(ctx.quotas["L-DF5E4CA3"].value, Some(5000.0));
 }
 
 #[test]
