@@ -141,6 +141,12 @@ metric_enum! {
         AnalysisSeconds: Seconds,
         /// Bytes the analyzer read from one bundle (inflated).
         AnalysisBytes: Bytes,
+        /// A chat target received the incident's current state.
+        NotificationsSent: Count,
+        /// A chat delivery failed (the event is retried, then dead-lettered; the view is kept).
+        NotificationsFailed: Count,
+        /// A chat message waited for its channel's rate limit.
+        NotificationsHeld: Count,
     }
 }
 
