@@ -258,6 +258,17 @@ pub trait Channels: Send + Sync {
     fn targets(
         &self,
     ) -> impl Future<Output = Result<&[Box<dyn eks_remedy_chat::target::Target>], PortError>> + Send;
+
+    /// Sends the one message summing up the incidents the rate limit of the target named
+    /// `target` held; `Ok(false)` when that target takes no summary (the default).
+    fn summary(
+        &self,
+        target: &str,
+        summary: &eks_remedy_core::notify::noise::Summary,
+    ) -> impl Future<Output = Result<bool, eks_remedy_chat::DeliveryError>> + Send {
+        let _ = (target, summary);
+        async { Ok(false) }
+    }
 }
 
 impl Channels for Vec<Box<dyn eks_remedy_chat::target::Target>> {

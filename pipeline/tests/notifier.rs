@@ -10,13 +10,15 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeDelta, Utc};
 use eks_remedy_chat::target::{MessageRef, Target, TargetKind};
 use eks_remedy_chat::{BoxFuture, DeliveryError};
-use eks_remedy_core::notify::noise::{Mute, RateLimit};
+use eks_remedy_core::notify::noise::{Mute, RateLimit, Summary};
 use eks_remedy_core::notify::{Change, IncidentView, Status};
 use eks_remedy_pipeline::events::{parse, Inbound};
 use eks_remedy_pipeline::fakes::FakeViewStore;
 use eks_remedy_pipeline::function::{serve, FunctionId, Invocation, Spec};
 use eks_remedy_pipeline::handlers::notifier::{Notifier, Settings};
 use eks_remedy_pipeline::metrics::{validate, Captured, Metric};
+use eks_remedy_pipeline::ports::Channels;
+use eks_remedy_pipeline::PortError;
 use serde_json::{json, Value};
 
 const INCIDENT: &str = "prod-cluster.us-east-1.111122223333:throttling:20261019T0500";
@@ -406,4 +408,83 @@ async fn a_resolve_before_any_message_announces_nothing() {
         h.store().view(INCIDENT).unwrap().view.status,
         Status::Resolved
     );
+}
+
+/// Targets whose summaries are recorded.
+struct Summing {
+    targets: Vec<Box<dyn Target>>,
+    summaries: Mutex<Vec<(String, Summary)>>,
+}
+
+impl Channels for Summing {
+    async fn targets(&self) -> Result<&[Box<dyn Target>], PortError> {
+        Ok(&self.targets)
+    }
+    async fn summary(&self, target: &str, summary: &Summary) -> Result<bool, DeliveryError> {
+        self.summaries
+            .lock()
+            .unwrap()
+            .push((target.to_string(), summary.clone()));
+        Ok(true)
+    }
+}
+
+#[tokio::test]
+async fn incidents_held_by_the_rate_are_summed_up_once() {
+    let teams = Recorder::new("teams", TargetKind::Teams);
+    let clock = Arc::new(Mutex::new(
+        DateTime::parse_from_rfc3339("2026-10-19T06:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc),
+    ));
+    let c = Arc::clone(&clock);
+    let h = Notifier::new(
+        FakeViewStore::default(),
+        Summing {
+            targets: vec![Box::new(Shared(Arc::clone(&teams)))],
+            summaries: Mutex::new(Vec::new()),
+        },
+        Settings {
+            rate: RateLimit {
+                messages: 1,
+                per_seconds: 60,
+            },
+            ..Settings::default()
+        },
+    )
+    .with_clock(Arc::new(move || *c.lock().unwrap()));
+    let incident = |n: usize, cluster: &str| {
+        let mut e = fixture();
+        e["detail"]["incident_id"] = json!(format!("{cluster}:throttling:{n}"));
+        e["detail"]["cluster"] = json!(cluster);
+        e.to_string()
+    };
+    let spec = FunctionId::Notifier.spec();
+    for (n, cluster) in [(1, "prod"), (2, "prod"), (3, "dev")] {
+        let answer = serve(spec, &h, sqs(&[incident(n, cluster)]), &inv())
+            .await
+            .unwrap();
+        assert_eq!(answer["batchItemFailures"], json!([]));
+    }
+    assert_eq!(teams.got().len(), 1, "one message a minute");
+    // A minute later the next incident finds the summary due: it goes first, and takes the token.
+    *clock.lock().unwrap() += TimeDelta::seconds(61);
+    let answer = serve(
+        spec,
+        &h,
+        serde_json::from_str(&incident(4, "prod")).unwrap(),
+        &inv(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer["result"]["summaries"], json!(["teams"]), "{answer}");
+    assert_eq!(answer["result"]["held"], json!(["teams"]), "{answer}");
+    let summaries = h_summaries(&h);
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(summaries[0].1.incidents, 2);
+    assert_eq!(summaries[0].1.clusters.len(), 2);
+}
+
+fn h_summaries(h: &Notifier<FakeViewStore, Summing>) -> Vec<(String, Summary)> {
+    h.channels().summaries.lock().unwrap().clone()
 }

@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use eks_remedy_chat::outbox::{Outbox, Outcome, TargetState};
 use eks_remedy_chat::target::{is_state_change, Target, TargetKind};
 use eks_remedy_chat::DeliveryError;
-use eks_remedy_core::notify::noise::{self, Limiter, Mute, Outgoing, RateLimit};
+use eks_remedy_core::notify::noise::{self, Limiter, Mute, Outgoing, RateLimit, Summary};
 use eks_remedy_core::notify::{Change, IncidentView, NotifyEvent};
 use serde::Serialize;
 use tracing::Instrument;
@@ -115,6 +115,9 @@ pub struct Notified {
     pub held: Vec<String>,
     /// Targets that failed (name and reason, never a secret).
     pub failed: Vec<String>,
+    /// Targets that got the summary of the incidents their rate limit held.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub summaries: Vec<String>,
 }
 
 /// The current time, injectable so tests control the rate limit.
@@ -134,6 +137,14 @@ enum Delivery {
     Held,
     Failed(DeliveryError),
     Nothing,
+}
+
+/// What a channel's limiter said.
+struct Admission {
+    /// The message may go.
+    admitted: bool,
+    /// The summary of the incidents it held, due before that message.
+    summary: Option<Summary>,
 }
 
 impl<S: ViewStore, C: Channels> Notifier<S, C> {
@@ -157,6 +168,12 @@ impl<S: ViewStore, C: Channels> Notifier<S, C> {
     #[cfg(any(test, feature = "test-support"))]
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// The targets, for tests.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn channels(&self) -> &C {
+        &self.channels
     }
 
     /// Folds `events` (all of `incident_id`) into the incident and brings every target up to
@@ -210,10 +227,13 @@ impl<S: ViewStore, C: Channels> Notifier<S, C> {
                 let changes = seen.changes_since(before.as_ref());
                 for t in targets {
                     let t = t.as_ref();
-                    match self
+                    let (delivery, summed) = self
                         .deliver(t, &mut state.outbox, seen, &changes, now)
-                        .await?
-                    {
+                        .await?;
+                    if summed {
+                        done.summaries.push(t.name().to_string());
+                    }
+                    match delivery {
                         Delivery::Sent => {
                             if let Some(s) = state.outbox.targets.get(t.name()) {
                                 kept.insert(t.name().to_string(), s.clone());
@@ -234,7 +254,8 @@ impl<S: ViewStore, C: Channels> Notifier<S, C> {
             }
             let count = |done: &Notified| {
                 inv.metric(|m| {
-                    m.count(Metric::NotificationsSent, done.sent.len() as u64);
+                    let sent = done.sent.len() + done.summaries.len();
+                    m.count(Metric::NotificationsSent, sent as u64);
                     m.count(Metric::NotificationsFailed, done.failed.len() as u64);
                     m.count(Metric::NotificationsHeld, done.held.len() as u64);
                 });
@@ -270,6 +291,7 @@ impl<S: ViewStore, C: Channels> Notifier<S, C> {
         noise::apply_mutes(view, &self.settings.mutes, now)
     }
 
+    /// Brings one target up to date; also says whether its channel's summary went out first.
     async fn deliver(
         &self,
         t: &dyn Target,
@@ -277,7 +299,7 @@ impl<S: ViewStore, C: Channels> Notifier<S, C> {
         view: &IncidentView,
         changes: &[Change],
         now: DateTime<Utc>,
-    ) -> Result<Delivery, HandlerError> {
+    ) -> Result<(Delivery, bool), HandlerError> {
         let name = t.name();
         let state = outbox.targets.get(name);
         let first = state.and_then(|s| s.fingerprint.as_ref()).is_none();
@@ -285,7 +307,7 @@ impl<S: ViewStore, C: Channels> Notifier<S, C> {
         // first message, when it comes, shows the whole state.
         if first && noise::decide(noise_target(t.kind()), view, None) == [noise::Decision::Nothing]
         {
-            return Ok(Delivery::Nothing);
+            return Ok((Delivery::Nothing, false));
         }
         let messages = messages_due(t.kind(), state, &view.fingerprint(), changes);
         if messages > 0 {
@@ -295,31 +317,60 @@ impl<S: ViewStore, C: Channels> Notifier<S, C> {
                 messages,
                 first,
             };
-            if !self.admit(name, &out, now).await? {
+            let admission = self.admit(name, &out, now).await?;
+            let summed = match &admission.summary {
+                Some(s) => self.send_summary(name, s).await,
+                None => false,
+            };
+            if !admission.admitted {
                 let state = outbox.targets.entry(name.to_string()).or_default();
                 for c in changes {
                     if !state.pending.contains(c) && state.pending.len() < MAX_HELD_CHANGES {
                         state.pending.push(c.clone());
                     }
                 }
-                return Ok(Delivery::Held);
+                return Ok((Delivery::Held, summed));
             }
+            return Ok((self.send(t, outbox, view, changes).await, summed));
         }
+        Ok((self.send(t, outbox, view, changes).await, false))
+    }
+
+    async fn send(
+        &self,
+        t: &dyn Target,
+        outbox: &mut Outbox,
+        view: &IncidentView,
+        changes: &[Change],
+    ) -> Delivery {
         let outcome = outbox.deliver(&[t], view, changes).await.pop();
-        Ok(match outcome.map(|(_, o)| o) {
+        match outcome.map(|(_, o)| o) {
             Some(Outcome::Sent) => Delivery::Sent,
             Some(Outcome::Failed(e)) => Delivery::Failed(e),
             _ => Delivery::Nothing,
-        })
+        }
     }
 
-    /// Takes `out`'s messages from the channel's limiter, kept in the store.
+    /// Sends a channel's summary. A summary that fails is only logged: the incidents it counts
+    /// are in the table, and each gets its own message once the rate allows.
+    async fn send_summary(&self, target: &str, summary: &Summary) -> bool {
+        match self.channels.summary(target, summary).await {
+            Ok(sent) => sent,
+            Err(e) => {
+                tracing::warn!(error = %e, "rate-limit summary not delivered");
+                false
+            }
+        }
+    }
+
+    /// Takes `out`'s messages from the channel's limiter, kept in the store; the summary of the
+    /// incidents it held comes first when the rate allows one.
     async fn admit(
         &self,
         channel: &str,
         out: &Outgoing<'_>,
         now: DateTime<Utc>,
-    ) -> Result<bool, HandlerError> {
+    ) -> Result<Admission, HandlerError> {
         for _ in 0..MAX_ROUNDS {
             let (mut limiter, version) = match self.store.load_limiter(channel).await? {
                 Some(v) => (v.value, Some(v.version)),
@@ -327,6 +378,7 @@ impl<S: ViewStore, C: Channels> Notifier<S, C> {
             };
             // The configured rate wins over the stored one (the parameter may have changed).
             limiter.limit = self.settings.rate;
+            let summary = limiter.summary(now);
             let admitted = limiter.admit(now, out);
             let expires = expiry(now, self.settings.ttl_days);
             if self
@@ -335,7 +387,7 @@ impl<S: ViewStore, C: Channels> Notifier<S, C> {
                 .await?
                 == Saved::Written
             {
-                return Ok(admitted);
+                return Ok(Admission { admitted, summary });
             }
         }
         Err(PortError::Transient {
