@@ -16,9 +16,15 @@
 
 use std::sync::Arc;
 
-use eks_remedy_chat::http::{HttpClient, RetryPolicy};
-use eks_remedy_chat::secret::Secret;
-use eks_remedy_chat::target::{Publisher, Target, TargetConfig, TargetKind, TargetSecret};
+use bytes::Bytes;
+use eks_remedy_chat::http::{HttpClient, HttpRequest, RetryPolicy, Verdict};
+use eks_remedy_chat::secret::{Endpoint, Secret};
+use eks_remedy_chat::target::{
+    Publisher, Target, TargetConfig, TargetKind, TargetSecret, SLACK_API,
+};
+use eks_remedy_chat::DeliveryError;
+use eks_remedy_core::notify::noise::Summary;
+use eks_remedy_core::notify::{q, slack, teams};
 use eks_remedy_pipeline::ports::Channels;
 use eks_remedy_pipeline::{HandlerError, PortError};
 use tokio::sync::OnceCell;
@@ -86,7 +92,21 @@ pub struct ChatTargets {
     ssm: aws_sdk_ssm::Client,
     sns: aws_sdk_sns::Client,
     configured: Vec<Configured>,
-    targets: OnceCell<Vec<Box<dyn Target>>>,
+    ready: OnceCell<Ready>,
+}
+
+/// The targets, and what their summaries need (the same secrets and client).
+struct Ready {
+    targets: Vec<Box<dyn Target>>,
+    client: HttpClient,
+    resolved: Vec<Resolved>,
+}
+
+/// One target's configuration with its secret read.
+struct Resolved {
+    config: TargetConfig,
+    secret: TargetSecret,
+    publisher: Option<Arc<dyn Publisher>>,
 }
 
 impl ChatTargets {
@@ -100,7 +120,7 @@ impl ChatTargets {
             ssm,
             sns,
             configured,
-            targets: OnceCell::new(),
+            ready: OnceCell::new(),
         }
     }
 
@@ -123,13 +143,14 @@ impl ChatTargets {
             })
     }
 
-    async fn build(&self) -> Result<Vec<Box<dyn Target>>, PortError> {
+    async fn build(&self) -> Result<Ready, PortError> {
         let refused = |message: String| PortError::Refused {
             service: "chat",
             message,
         };
         let client = HttpClient::new(RetryPolicy::default()).map_err(|e| refused(e.to_string()))?;
-        let mut out = Vec::with_capacity(self.configured.len());
+        let mut targets = Vec::with_capacity(self.configured.len());
+        let mut resolved = Vec::with_capacity(self.configured.len());
         for c in &self.configured {
             let (secret, publisher) = match (&c.parameter, c.config.kind) {
                 (_, TargetKind::Q) => {
@@ -143,24 +164,124 @@ impl ChatTargets {
             };
             let target = c
                 .config
-                .build(&secret, &client, publisher)
+                .build(&secret, &client, publisher.clone())
                 .map_err(|e| refused(e.to_string()))?;
-            out.push(target);
+            targets.push(target);
+            resolved.push(Resolved {
+                config: c.config.clone(),
+                secret,
+                publisher,
+            });
         }
         tracing::info!(
             targets = %self.configured.iter().map(|c| c.config.name.as_str()).collect::<Vec<_>>().join(","),
             "chat targets ready"
         );
-        Ok(out)
+        Ok(Ready {
+            targets,
+            client,
+            resolved,
+        })
     }
+
+    async fn ready(&self) -> Result<&Ready, PortError> {
+        self.ready.get_or_try_init(|| self.build()).await
+    }
+}
+
+/// POSTs `body` as JSON to `endpoint` for the target `name`; `slack` judges Slack Web API
+/// answers (`{"ok": true}`), otherwise any 2xx is delivered.
+async fn post(
+    client: &HttpClient,
+    name: &str,
+    endpoint: Endpoint,
+    headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    body: &serde_json::Value,
+    slack: bool,
+) -> Result<(), DeliveryError> {
+    let req = HttpRequest {
+        endpoint,
+        headers,
+        content_type: "application/json; charset=utf-8",
+        body: Bytes::from(body.to_string()),
+    };
+    client
+        .post(name, &req, |r| {
+            let ok = !slack
+                || serde_json::from_slice::<serde_json::Value>(&r.body)
+                    .ok()
+                    .and_then(|v| v.get("ok").and_then(serde_json::Value::as_bool))
+                    == Some(true);
+            if ok {
+                Verdict::Done(())
+            } else {
+                Verdict::Fail("Slack refused the summary".into())
+            }
+        })
+        .await
 }
 
 impl Channels for ChatTargets {
     async fn targets(&self) -> Result<&[Box<dyn Target>], PortError> {
-        self.targets
-            .get_or_try_init(|| self.build())
-            .await
-            .map(Vec::as_slice)
+        self.ready().await.map(|r| r.targets.as_slice())
+    }
+
+    /// Slack (bot and webhook), Teams and Amazon Q get the summary; the generic webhook's
+    /// receiver is a machine that reads every incident, so it gets none.
+    async fn summary(&self, target: &str, summary: &Summary) -> Result<bool, DeliveryError> {
+        let ready = self.ready().await.map_err(|e| DeliveryError::Retryable {
+            target: target.to_string(),
+            attempts: 1,
+            reason: e.to_string(),
+        })?;
+        let Some(r) = ready.resolved.iter().find(|r| r.config.name == target) else {
+            return Ok(false);
+        };
+        let name = r.config.name.as_str();
+        let bad = |what: &str| DeliveryError::permanent(name, what);
+        let url = || {
+            r.secret
+                .url
+                .as_ref()
+                .ok_or_else(|| bad("the webhook URL is missing"))
+                .and_then(|u| Endpoint::parse(name, u).map_err(|e| bad(&e.to_string())))
+        };
+        match r.config.kind {
+            TargetKind::Slack => {
+                let token = r.secret.token.as_ref().ok_or_else(|| bad("no token"))?;
+                let base = Secret::new(r.config.api_base.as_deref().unwrap_or(SLACK_API));
+                let endpoint = Endpoint::parse(name, &base)
+                    .and_then(|b| b.join(name, "chat.postMessage"))
+                    .map_err(|e| bad(&e.to_string()))?;
+                let mut bearer = http::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                    .map_err(|_| bad("the token is not a valid header"))?;
+                bearer.set_sensitive(true);
+                let mut body = slack::render_summary(summary);
+                if let (Some(o), Some(c)) = (body.as_object_mut(), &r.config.channel) {
+                    o.insert("channel".into(), c.clone().into());
+                }
+                let auth = vec![(http::header::AUTHORIZATION, bearer)];
+                post(&ready.client, name, endpoint, auth, &body, true).await?;
+            }
+            TargetKind::SlackWebhook => {
+                let body = slack::render_summary(summary);
+                post(&ready.client, name, url()?, Vec::new(), &body, false).await?;
+            }
+            TargetKind::Teams => {
+                let body = teams::render_summary(summary);
+                post(&ready.client, name, url()?, Vec::new(), &body, false).await?;
+            }
+            TargetKind::Q => {
+                let Some(p) = &r.publisher else {
+                    return Ok(false);
+                };
+                p.publish(&q::render_summary(summary).to_string())
+                    .await
+                    .map_err(|e| bad(&e.to_string()))?;
+            }
+            TargetKind::Webhook => return Ok(false),
+        }
+        Ok(true)
     }
 }
 

@@ -211,7 +211,11 @@ async fn template_rules_route_each_event_to_its_function_only() {
             with(object, "/detail/bucket/name", json!("someone-else")),
             None,
         ),
-        ("the analyzer's findings", findings.clone(), Some("NotifyRule")),
+        (
+            "the analyzer's findings",
+            findings.clone(),
+            Some("NotifyRule"),
+        ),
         (
             "a plan for the incident",
             with(findings.clone(), "/detail-type", json!("eks-remedy plan")),

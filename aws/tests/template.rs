@@ -215,9 +215,12 @@ fn every_permission_is_the_least_the_pipeline_needs() {
             .iter()
             .map(text)
             .collect();
-        let sqs_triggered =
-            ["ThrottleWatcherFunctionRole", "CollectorFunctionRole", "NotifierFunctionRole"]
-                .contains(&id.as_str());
+        let sqs_triggered = [
+            "ThrottleWatcherFunctionRole",
+            "CollectorFunctionRole",
+            "NotifierFunctionRole",
+        ]
+        .contains(&id.as_str());
         for arn in &managed {
             let name = arn.rsplit('/').next().unwrap();
             assert!(
