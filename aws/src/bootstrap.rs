@@ -6,6 +6,7 @@ use eks_remedy_pipeline::function::{Function, FunctionId, Invocation, Serve};
 use eks_remedy_pipeline::handlers::analyzer::BundleAnalyzer;
 use eks_remedy_pipeline::handlers::collector::Collector;
 use eks_remedy_pipeline::handlers::ebs::EbsAlarmWatcher;
+use eks_remedy_pipeline::handlers::notifier::{self, Notifier};
 use eks_remedy_pipeline::handlers::scaleup::ScaleUpWatcher;
 use eks_remedy_pipeline::handlers::throttle::ThrottleWatcher;
 use eks_remedy_pipeline::{metrics, telemetry, CollectionMethod, Config, HandlerError};
@@ -82,6 +83,22 @@ impl Clients {
     pub fn objects(&self) -> crate::objects::Objects {
         crate::objects::Objects::new(crate::objects::client(&self.sdk))
     }
+    /// The notifier's store on `TABLE_NAME`.
+    pub fn views(&self) -> Result<crate::views::Views, HandlerError> {
+        Ok(crate::views::Views::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            env("TABLE_NAME")?,
+        ))
+    }
+    /// The chat targets the environment configures (see [`crate::chat`]); secrets are read on
+    /// first use.
+    pub fn chat(&self) -> Result<crate::chat::ChatTargets, HandlerError> {
+        Ok(crate::chat::ChatTargets::new(
+            aws_sdk_ssm::Client::new(&self.sdk),
+            aws_sdk_sns::Client::new(&self.sdk),
+            crate::chat::configured(|k| std::env::var(k).ok())?,
+        ))
+    }
     /// Findings publisher on `FINDINGS_BUS`.
     pub fn publisher(&self) -> Result<crate::publish::Publisher, HandlerError> {
         Ok(crate::publish::Publisher::new(
@@ -145,6 +162,14 @@ pub fn build(
                 .with_size_limits(max_bytes, max_ratio),
             })
         }
+        FunctionId::Notifier => Box::new(Function {
+            spec,
+            handler: Notifier::new(
+                clients.views()?,
+                clients.chat()?,
+                notifier::Settings::from_env(|k| std::env::var(k).ok())?,
+            ),
+        }),
     })
 }
 

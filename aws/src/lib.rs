@@ -15,8 +15,12 @@
 //! | [`lifecycle`] | Auto Scaling | `Lifecycle` |
 //! | [`objects`] | S3 | `ObjectStore` (streaming GetObject) |
 //! | [`publish`] | EventBridge | `FindingsPublisher` |
+//! | [`views`] | DynamoDB | `ViewStore` (the notifier's views and rate limiters, conditional writes) |
+//! | [`chat`] | SSM Parameter Store | `Channels` (chat targets, secrets from SecureString parameters) |
+//! | [`sns`] | SNS | the Amazon Q Developer target's `Publisher` |
 
 pub mod bootstrap;
+pub mod chat;
 pub mod ec2;
 pub mod eks;
 pub mod lifecycle;
@@ -24,8 +28,10 @@ pub mod objects;
 pub mod publish;
 pub mod queue;
 pub mod remedy;
+pub mod sns;
 pub mod ssm;
 pub mod store;
+pub mod views;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};

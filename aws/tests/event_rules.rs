@@ -44,7 +44,7 @@ fn template_rules() -> Vec<(String, Value)> {
         .filter(|(_, r)| r["Type"] == "AWS::Events::Rule")
         .map(|(id, r)| (id.clone(), resolve(&r["Properties"]["EventPattern"])))
         .collect();
-    assert_eq!(rules.len(), 6, "one rule per trigger: {rules:?}");
+    assert_eq!(rules.len(), 7, "one rule per trigger: {rules:?}");
     rules
 }
 
@@ -78,6 +78,7 @@ async fn template_rules_route_each_event_to_its_function_only() {
     let ours = with(command.clone(), "/detail/document-name", json!(DOCUMENT));
     let automation = fixture("ssm-automation-status.json");
     let object = fixture("s3-object-created.json");
+    let findings = fixture("eks-remedy-findings.json");
     let cases: Vec<(&str, Value, Option<&str>)> = vec![
         ("vpc-cni throttling", throttle.clone(), Some("ThrottleRule")),
         (
@@ -222,6 +223,35 @@ async fn template_rules_route_each_event_to_its_function_only() {
         (
             "another bucket",
             with(object, "/detail/bucket/name", json!("someone-else")),
+            None,
+        ),
+        (
+            "the analyzer's findings",
+            findings.clone(),
+            Some("NotifyRule"),
+        ),
+        (
+            "a plan for the incident",
+            with(findings.clone(), "/detail-type", json!("eks-remedy plan")),
+            Some("NotifyRule"),
+        ),
+        (
+            "a resolve",
+            with(
+                findings.clone(),
+                "/detail-type",
+                json!("eks-remedy incident resolved"),
+            ),
+            Some("NotifyRule"),
+        ),
+        (
+            "a detail type of ours chat does not follow",
+            with(findings.clone(), "/detail-type", json!("eks-remedy debug")),
+            None,
+        ),
+        (
+            "someone else's findings",
+            with(findings, "/source", json!("acme.alerts")),
             None,
         ),
     ];

@@ -623,3 +623,99 @@ async fn end_to_end_throttling_to_findings() {
         );
     }
 }
+
+/// The notifier binary with a Slack bot whose token is an SSM SecureString and whose API is a
+/// local recording server (`SLACK_API_URL`): the first findings post one message, another node
+/// edits it in place, a replay sends nothing, an outage fails the batch with the view kept, and
+/// the next event catches the message up.
+#[tokio::test(flavor = "multi_thread")]
+async fn notifier_binary_keeps_one_slack_message_current() {
+    use eks_remedy_chat::testing::{RecordingServer, Reply};
+    use eks_remedy_pipeline::ports::ViewStore;
+
+    let (sdk, st) = stack().await;
+    let slack = RecordingServer::start();
+    let ts = "1700000000.000100";
+    slack.set_default(Reply::json(
+        &json!({"ok": true, "channel": "C0123ABCD", "ts": ts}),
+    ));
+    let param = format!("/{}/slack-bot-token", unique("eks-remedy"));
+    aws_sdk_ssm::Client::new(&sdk)
+        .put_parameter()
+        .name(&param)
+        .value("xoxb-test-token")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    let api = slack.url("/api/");
+    let f = start(
+        "notifier",
+        &st,
+        &[
+            ("SLACK_BOT_TOKEN_PARAM", &param),
+            ("SLACK_CHANNEL", "C0123ABCD"),
+            ("SLACK_API_URL", &api),
+        ],
+    );
+    let incident = unique("prod-cluster.us-east-1.111122223333:throttling");
+    let findings = |node: &str| {
+        let mut e = fixture("eks-remedy-findings.json");
+        e["detail"]["incident_id"] = json!(incident);
+        e["detail"]["instance_id"] = json!(node);
+        e.to_string()
+    };
+
+    let resp = response(
+        f.api
+            .call(&sqs_event(&[findings("i-0aaa"), "not json".into()])),
+    );
+    assert_eq!(
+        resp["batchItemFailures"],
+        json!([{"itemIdentifier": "m-1"}])
+    );
+    let got = slack.requests();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].url, "/api/chat.postMessage");
+    assert_eq!(
+        got[0].header("authorization"),
+        Some("Bearer xoxb-test-token")
+    );
+    assert_eq!(got[0].json()["channel"], "C0123ABCD");
+
+    let resp = response(f.api.call(&sqs_event(&[findings("i-0bbb")])));
+    assert_eq!(resp["batchItemFailures"], json!([]));
+    let got = slack.requests();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].url, "/api/chat.update");
+    assert_eq!(got[1].json()["ts"], ts);
+
+    // SQS delivers it again: nothing is sent.
+    response(f.api.call(&sqs_event(&[findings("i-0bbb")])));
+    assert_eq!(slack.requests().len(), 2);
+
+    // Slack down for every attempt: the message is failed (SQS retries it), the view is kept.
+    slack.script(std::iter::repeat_n(Reply::status(503), 4));
+    let resp = response(f.api.call(&sqs_event(&[findings("i-0ccc")])));
+    assert_eq!(
+        resp["batchItemFailures"],
+        json!([{"itemIdentifier": "m-0"}])
+    );
+    let views = eks_remedy_aws::views::Views::new(aws_sdk_dynamodb::Client::new(&sdk), &st.table);
+    let state = views.load_view(&incident).await.unwrap().unwrap().value;
+    assert_eq!(state.view.nodes.len(), 3);
+    assert_eq!(state.outbox.targets["slack"].failures, 1);
+
+    // Back up: the next event brings the same message up to the current state.
+    let resp = response(f.api.call(&sqs_event(&[findings("i-0ddd")])));
+    assert_eq!(resp["batchItemFailures"], json!([]));
+    let last = slack.requests().pop().unwrap();
+    assert_eq!(last.url, "/api/chat.update");
+    assert_eq!(last.json()["ts"], ts);
+    let state = views.load_view(&incident).await.unwrap().unwrap().value;
+    assert_eq!(state.view.nodes.len(), 4);
+    assert_eq!(
+        state.outbox.targets["slack"].fingerprint.as_deref(),
+        Some(state.view.fingerprint().as_str())
+    );
+}

@@ -168,6 +168,16 @@ const WANT: &[Grant] = &[
     ("BundleAnalyzerFunctionRole", "Allow", &["dynamodb:UpdateItem", "dynamodb:GetItem"], "IncidentTable.Arn", ""),
     ("BundleAnalyzerFunctionRole", "Allow", &["events:PutEvents"], "FindingsBus.Arn", ""),
     ("BundleAnalyzerFunctionRole", "Allow", &["sqs:SendMessage"], "FunctionDLQ.Arn", ""),
+    // Notifier: its views in the table, each configured target's secret (decrypted only through
+    // Parameter Store), the Q topic.
+    ("NotifierFunctionRole", "Allow", &["dynamodb:GetItem", "dynamodb:PutItem"], "IncidentTable.Arn", ""),
+    ("NotifierFunctionRole", "Deny", OWN_QUEUE_ONLY, "NOT NotifyQueue.Arn", ""),
+    ("NotifierFunctionRole", "Allow", &["ssm:GetParameter"], "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SlackBotTokenParameter}", ""),
+    ("NotifierFunctionRole", "Allow", &["ssm:GetParameter"], "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SlackWebhookParameter}", ""),
+    ("NotifierFunctionRole", "Allow", &["ssm:GetParameter"], "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${TeamsWebhookParameter}", ""),
+    ("NotifierFunctionRole", "Allow", &["ssm:GetParameter"], "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${WebhookParameter}", ""),
+    ("NotifierFunctionRole", "Allow", &["kms:Decrypt"], "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*", r#"{"StringEquals":{"kms:ViaService":{"Fn::Sub":"ssm.${AWS::Region}.amazonaws.com"}}}"#),
+    ("NotifierFunctionRole", "Allow", &["sns:Publish"], "!Ref QTopicArn", ""),
     // Nodes: no standing write under bundles/ (denied outright); the runbook's root upload only.
     ("NodeUploadPolicy", "Deny", NODE_NEVER, "${BundleBucket.Arn}/bundles/*", ""),
     ("NodeUploadPolicy", "Allow", &["s3:PutObject"], "${BundleBucket.Arn}/eks_i-*", ""),
@@ -207,8 +217,12 @@ fn every_permission_is_the_least_the_pipeline_needs() {
             .iter()
             .map(text)
             .collect();
-        let sqs_triggered =
-            ["ThrottleWatcherFunctionRole", "CollectorFunctionRole"].contains(&id.as_str());
+        let sqs_triggered = [
+            "ThrottleWatcherFunctionRole",
+            "CollectorFunctionRole",
+            "NotifierFunctionRole",
+        ]
+        .contains(&id.as_str());
         for arn in &managed {
             let name = arn.rsplit('/').next().unwrap();
             assert!(
@@ -292,7 +306,7 @@ fn bucket_rules_and_event_targets_are_hardened() {
             );
         }
     }
-    assert_eq!(rules, 6);
+    assert_eq!(rules, 7);
     assert!(
         res["BundleAnalyzerFunction"]["Properties"]["ReservedConcurrentExecutions"].is_object()
     );

@@ -16,7 +16,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use eks_remedy_core::notify::event::DETAIL_TYPES as NOTIFY_DETAIL_TYPES;
+use eks_remedy_core::notify::NotifyEvent;
+
 use crate::model::CollectionRequest;
+
+/// Source of the events the pipeline publishes on its own bus (findings, plans, approvals, …).
+pub const BUS_SOURCE: &str = "eks-remedy";
 
 /// Why an event could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -360,6 +366,9 @@ pub enum Inbound {
     Manual(Manual),
     /// A collection request from the pipeline's own collection queue.
     Collection(CollectionRequest),
+    /// An event of the pipeline's own bus that chat messages follow (findings, a failed
+    /// collection, a plan, an approval, an audit record, a quota status, a resolve).
+    Notify(Box<NotifyEvent>),
     /// A well-formed event this pipeline does not handle (source, type): acknowledged, not retried.
     Foreign(String, String),
 }
@@ -388,6 +397,8 @@ pub enum Kind {
     ManualAnalyze,
     /// [`Inbound::Collection`].
     Collection,
+    /// [`Inbound::Notify`].
+    Notify,
     /// [`Inbound::Foreign`].
     Foreign,
 }
@@ -406,6 +417,7 @@ impl Kind {
             Kind::ManualCollect => "manual-collect",
             Kind::ManualAnalyze => "manual-analyze",
             Kind::Collection => "collection",
+            Kind::Notify => "notify",
             Kind::Foreign => "foreign",
         }
     }
@@ -425,6 +437,7 @@ impl Inbound {
             Inbound::Manual(Manual::Collect { .. }) => Kind::ManualCollect,
             Inbound::Manual(Manual::Analyze { .. }) => Kind::ManualAnalyze,
             Inbound::Collection(_) => Kind::Collection,
+            Inbound::Notify(_) => Kind::Notify,
             Inbound::Foreign(..) => Kind::Foreign,
         }
     }
@@ -440,6 +453,7 @@ impl Inbound {
             Inbound::Automation(a) => Some(&a.execution_id),
             Inbound::Object(o) => Some(&o.key),
             Inbound::Collection(r) => Some(&r.incident_id),
+            Inbound::Notify(e) => Some(e.incident_id()),
             Inbound::Manual(_) | Inbound::Foreign(..) => None,
         }
     }
@@ -640,6 +654,14 @@ pub fn parse_value(value: Value) -> Result<Inbound, EventError> {
             let e: EventBridgeEvent<AutomationStatus> =
                 serde_json::from_value(value).map_err(malformed("SSM Automation status change"))?;
             Ok(Inbound::Automation(e.detail))
+        }
+        (BUS_SOURCE, dt) if NOTIFY_DETAIL_TYPES.contains(&dt) => {
+            NotifyEvent::from_eventbridge(&value)
+                .map(|e| Inbound::Notify(Box::new(e)))
+                .map_err(|e| EventError::Invalid {
+                    what: "eks-remedy bus event",
+                    reason: e.to_string(),
+                })
         }
         ("aws.s3", "Object Created") => {
             let e: EventBridgeEvent<S3Detail> =

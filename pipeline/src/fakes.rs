@@ -7,9 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::model::{ClusterContext, CollectionRequest, FoldResult, FoldWrite, Instance, Volume};
+use eks_remedy_core::notify::noise::Limiter;
+
 use crate::ports::{
     ClusterDirectory, CollectionQueue, CommandRunner, Ec2Directory, FindingsPublisher, GroupInfo,
-    IncidentStore, Lifecycle, NodeLock, ObjectStore,
+    IncidentStore, Lifecycle, NodeLock, NotifyState, ObjectStore, Saved, Versioned, ViewStore,
 };
 use crate::PortError;
 
@@ -410,5 +412,94 @@ impl FindingsPublisher for FakePublisher {
     ) -> Result<(), PortError> {
         guard(&self.events).push((detail_type.to_string(), detail.clone()));
         Ok(())
+    }
+}
+
+/// The notifier's store: versioned documents, conditional writes like DynamoDB's.
+#[derive(Default)]
+pub struct FakeViewStore {
+    views: Mutex<BTreeMap<String, (u64, NotifyState)>>,
+    limiters: Mutex<BTreeMap<String, (u64, Limiter)>>,
+    /// Writes of views that went through.
+    pub writes: AtomicU64,
+    /// Conflicts to answer before the next view writes go through (a concurrent writer).
+    pub conflicts: AtomicU64,
+}
+
+impl FakeViewStore {
+    /// An incident's state as stored.
+    pub fn view(&self, incident_id: &str) -> Option<NotifyState> {
+        guard(&self.views).get(incident_id).map(|(_, s)| s.clone())
+    }
+
+    /// Replaces an incident's state as another writer would (its version moves on).
+    pub fn overwrite(&self, incident_id: &str, state: NotifyState) {
+        let mut views = guard(&self.views);
+        let version = views.get(incident_id).map_or(0, |(v, _)| *v) + 1;
+        views.insert(incident_id.to_string(), (version, state));
+    }
+}
+
+fn conditional<T: Clone>(
+    items: &Mutex<BTreeMap<String, (u64, T)>>,
+    key: &str,
+    value: &T,
+    version: Option<u64>,
+) -> Saved {
+    let mut items = guard(items);
+    let stored = items.get(key).map(|(v, _)| *v);
+    if stored != version {
+        return Saved::Conflict;
+    }
+    items.insert(key.to_string(), (version.unwrap_or(0) + 1, value.clone()));
+    Saved::Written
+}
+
+impl ViewStore for FakeViewStore {
+    async fn load_view(
+        &self,
+        incident_id: &str,
+    ) -> Result<Option<Versioned<NotifyState>>, PortError> {
+        Ok(guard(&self.views)
+            .get(incident_id)
+            .map(|(version, value)| Versioned {
+                value: value.clone(),
+                version: *version,
+            }))
+    }
+    async fn save_view(
+        &self,
+        incident_id: &str,
+        state: &NotifyState,
+        version: Option<u64>,
+        _expires_epoch: i64,
+    ) -> Result<Saved, PortError> {
+        let pending = self.conflicts.load(Ordering::Relaxed);
+        if pending > 0 {
+            self.conflicts.store(pending - 1, Ordering::Relaxed);
+            return Ok(Saved::Conflict);
+        }
+        let saved = conditional(&self.views, incident_id, state, version);
+        if saved == Saved::Written {
+            self.writes.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(saved)
+    }
+    async fn load_limiter(&self, channel: &str) -> Result<Option<Versioned<Limiter>>, PortError> {
+        Ok(guard(&self.limiters)
+            .get(channel)
+            .map(|(version, value)| Versioned {
+                value: value.clone(),
+                version: *version,
+            }))
+    }
+    async fn save_limiter(
+        &self,
+        channel: &str,
+        limiter: &Limiter,
+        version: Option<u64>,
+        _expires_epoch: i64,
+    ) -> Result<Saved, PortError> {
+        Ok(conditional(&self.limiters, channel, limiter, version))
     }
 }

@@ -32,6 +32,8 @@ pub enum FunctionId {
     Collector,
     /// Bundles in S3, manual analysis.
     BundleAnalyzer,
+    /// The pipeline's bus events, kept current in chat.
+    Notifier,
 }
 
 /// What the table knows of a function.
@@ -83,6 +85,12 @@ pub const FUNCTIONS: &[Spec] = &[
         name: "bundle-analyzer",
         resource: "BundleAnalyzerFunction",
         accepts: &[Kind::Object, Kind::ManualAnalyze],
+    },
+    Spec {
+        id: FunctionId::Notifier,
+        name: "notifier",
+        resource: "NotifierFunction",
+        accepts: &[Kind::Notify],
     },
 ];
 
@@ -366,6 +374,7 @@ mod tests {
             FunctionId::EbsAlarmWatcher,
             FunctionId::Collector,
             FunctionId::BundleAnalyzer,
+            FunctionId::Notifier,
         ] {
             assert_eq!(FUNCTIONS.iter().filter(|s| s.id == id).count(), 1, "{id:?}");
             assert_eq!(id.spec().id, id);

@@ -141,6 +141,12 @@ metric_enum! {
         AnalysisSeconds: Seconds,
         /// Bytes the analyzer read from one bundle (inflated).
         AnalysisBytes: Bytes,
+        /// A chat target received the incident's current state.
+        NotificationsSent: Count,
+        /// A chat delivery failed (the event is retried, then dead-lettered; the view is kept).
+        NotificationsFailed: Count,
+        /// A chat message waited for its channel's rate limit.
+        NotificationsHeld: Count,
     }
 }
 
@@ -1049,7 +1055,7 @@ mod tests {
         ] {
             dlqs.extend(each_after(template, marker, '.'));
         }
-        assert_eq!(dlqs.len(), 4, "{dlqs:?}");
+        assert_eq!(dlqs.len(), 5, "{dlqs:?}");
         for dlq in dlqs {
             assert!(
                 body.contains(&format!("${{{dlq}.QueueName}}")),

@@ -214,3 +214,92 @@ pub trait FindingsPublisher: Send + Sync {
         detail: &serde_json::Value,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
+
+/// What the notifier keeps per incident: the view folded from the bus events, and what each chat
+/// target last received of it (so a failed delivery loses nothing).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NotifyState {
+    /// The incident as messages show it.
+    pub view: eks_remedy_core::notify::IncidentView,
+    /// Per target: fingerprint delivered, the Slack message, changes not yet announced.
+    pub outbox: eks_remedy_chat::outbox::Outbox,
+}
+
+/// A stored value with the version its next conditional write must name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned<T> {
+    /// The value.
+    pub value: T,
+    /// Its version (1 for the first write).
+    pub version: u64,
+}
+
+/// How a conditional write ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    /// Written.
+    Written,
+    /// Someone wrote since it was read: reload, re-apply and try again.
+    Conflict,
+}
+
+/// The notifier's state (DynamoDB): each incident's [`NotifyState`] and each channel's rate
+/// limiter, written only if unchanged since read (optimistic concurrency: two invocations for one
+/// incident never overwrite each other's deliveries).
+pub trait ViewStore: Send + Sync {
+    /// The incident's state, when there is one.
+    fn load_view(
+        &self,
+        incident_id: &str,
+    ) -> impl Future<Output = Result<Option<Versioned<NotifyState>>, PortError>> + Send;
+    /// Writes `state` as version `version + 1` if the stored one is still `version` (`None`: if
+    /// there is none yet); it expires at `expires_epoch`.
+    fn save_view(
+        &self,
+        incident_id: &str,
+        state: &NotifyState,
+        version: Option<u64>,
+        expires_epoch: i64,
+    ) -> impl Future<Output = Result<Saved, PortError>> + Send;
+    /// A channel's rate limiter, when there is one.
+    fn load_limiter(
+        &self,
+        channel: &str,
+    ) -> impl Future<
+        Output = Result<Option<Versioned<eks_remedy_core::notify::noise::Limiter>>, PortError>,
+    > + Send;
+    /// Writes a channel's limiter under the same condition as [`ViewStore::save_view`].
+    fn save_limiter(
+        &self,
+        channel: &str,
+        limiter: &eks_remedy_core::notify::noise::Limiter,
+        version: Option<u64>,
+        expires_epoch: i64,
+    ) -> impl Future<Output = Result<Saved, PortError>> + Send;
+}
+
+/// The configured chat targets. Their secrets are read when first needed (an SSM call cannot run
+/// while the handler is built), then kept for the container's life.
+pub trait Channels: Send + Sync {
+    /// Every configured target, in configuration order.
+    fn targets(
+        &self,
+    ) -> impl Future<Output = Result<&[Box<dyn eks_remedy_chat::target::Target>], PortError>> + Send;
+
+    /// Sends the one message summing up the incidents the rate limit of the target named
+    /// `target` held; `Ok(false)` when that target takes no summary (the default).
+    fn summary(
+        &self,
+        target: &str,
+        summary: &eks_remedy_core::notify::noise::Summary,
+    ) -> impl Future<Output = Result<bool, eks_remedy_chat::DeliveryError>> + Send {
+        let _ = (target, summary);
+        async { Ok(false) }
+    }
+}
+
+impl Channels for Vec<Box<dyn eks_remedy_chat::target::Target>> {
+    async fn targets(&self) -> Result<&[Box<dyn eks_remedy_chat::target::Target>], PortError> {
+        Ok(self.as_slice())
+    }
+}

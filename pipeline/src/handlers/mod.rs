@@ -1,4 +1,4 @@
-//! The five functions' logic. Each handler is a struct generic over the ports it uses, built once per
+//! The functions' logic. Each handler is a struct generic over the ports it uses, built once per
 //! Lambda container (so its caches survive between invocations), implementing
 //! [`crate::function::Handler`]. What the watchers share lives here: [`fold_and_claim`] and
 //! [`cluster_of`].
@@ -6,6 +6,7 @@
 pub mod analyzer;
 pub mod collector;
 pub mod ebs;
+pub mod notifier;
 pub mod scaleup;
 pub mod throttle;
 

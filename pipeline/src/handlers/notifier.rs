@@ -1,0 +1,588 @@
+//! Notifier: the pipeline's bus events (findings, failed collections, plans, approvals, audit
+//! records, quota statuses, resolves), delivered through an SQS queue → one incident view per
+//! incident, kept current in every configured chat target.
+//!
+//! The events of one incident in a batch are handled together: load the incident's
+//! [`NotifyState`] (view and outbox), apply each event (a replayed or overtaken event changes
+//! nothing), hide what the mutes hide, and bring each target up to date through its outbox record
+//! within its channel's rate limit ([`noise::Limiter`], kept in the store). The state is then
+//! written conditionally; on a conflict (another invocation wrote the same incident meanwhile) it
+//! is reloaded, the events applied again and the deliveries already made kept, so nothing is sent
+//! twice for this invocation's part.
+//!
+//! A target that fails keeps its changes pending and fails the incident's messages (SQS retries
+//! them, then moves them to the dead-letter queue); the view is saved either way, so the next
+//! delivery that gets through sends the incident as it is then and announces what was missed.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use eks_remedy_chat::outbox::{Outbox, Outcome, TargetState};
+use eks_remedy_chat::target::{is_state_change, Target, TargetKind};
+use eks_remedy_chat::DeliveryError;
+use eks_remedy_core::notify::noise::{self, Limiter, Mute, Outgoing, RateLimit, Summary};
+use eks_remedy_core::notify::{Change, IncidentView, NotifyEvent};
+use serde::Serialize;
+use tracing::Instrument;
+
+use super::{expiry, unexpected};
+use crate::events::Inbound;
+use crate::function::{settle, Handler, Invocation};
+use crate::metrics::Metric;
+use crate::ports::{Channels, NotifyState, Saved, ViewStore};
+use crate::telemetry::{event_span, record, EventField};
+use crate::{HandlerError, PortError};
+
+/// Rounds of load, apply and conditional write before an incident is left to an SQS retry.
+const MAX_ROUNDS: usize = 4;
+
+/// Most changes kept pending for a target whose messages the rate limit holds (the message it
+/// gets later shows the whole state; these only feed its thread reply).
+const MAX_HELD_CHANGES: usize = 100;
+
+/// The notifier's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Mutes by cluster, account or rule.
+    pub mutes: Vec<Mute>,
+    /// Each channel's rate.
+    pub rate: RateLimit,
+    /// Days the incident's state is kept after its last event.
+    pub ttl_days: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            mutes: Vec::new(),
+            rate: RateLimit::default(),
+            ttl_days: crate::Config::default().ttl_days,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads `NOTIFY_MUTES` (a JSON list of mutes: `[{"cluster": "dev-*", "until":
+    /// "2026-12-01T00:00:00Z"}]`), `RATE_LIMIT_MESSAGES` and `RATE_LIMIT_SECONDS` (per channel) and
+    /// `TTL_DAYS` through `get`.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Settings, HandlerError> {
+        let d = Settings::default();
+        let mutes = match get("NOTIFY_MUTES").filter(|v| !v.trim().is_empty()) {
+            None => Vec::new(),
+            Some(v) => serde_json::from_str(&v).map_err(|e| {
+                HandlerError::Config(format!("NOTIFY_MUTES: expected a JSON list of mutes: {e}"))
+            })?,
+        };
+        let num = |k: &str, default: u32, max: u32| -> Result<u32, HandlerError> {
+            match get(k) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or_else(|| {
+                        HandlerError::Config(format!(
+                            "{k}={v:?}: expected a whole number from 1 to {max}"
+                        ))
+                    }),
+            }
+        };
+        Ok(Settings {
+            mutes,
+            rate: RateLimit {
+                messages: num("RATE_LIMIT_MESSAGES", d.rate.messages, 10_000)?,
+                per_seconds: num("RATE_LIMIT_SECONDS", d.rate.per_seconds, 86_400)?,
+            },
+            ttl_days: num("TTL_DAYS", d.ttl_days, 365)?,
+        })
+    }
+}
+
+/// What handling an incident's events did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Notified {
+    /// The incident.
+    pub incident_id: String,
+    /// Events applied.
+    pub events: usize,
+    /// Every finding (or the whole incident) is muted: nothing was sent.
+    pub muted: bool,
+    /// Targets that received the current state.
+    pub sent: Vec<String>,
+    /// Targets whose message waits for the channel's rate limit.
+    pub held: Vec<String>,
+    /// Targets that failed (name and reason, never a secret).
+    pub failed: Vec<String>,
+    /// Targets that got the summary of the incidents their rate limit held.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub summaries: Vec<String>,
+}
+
+/// The current time, injectable so tests control the rate limit.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The handler.
+pub struct Notifier<S, C> {
+    store: S,
+    channels: C,
+    settings: Settings,
+    clock: Clock,
+}
+
+/// What one target got.
+enum Delivery {
+    Sent,
+    Held,
+    Failed(DeliveryError),
+    Nothing,
+}
+
+/// What a channel's limiter said.
+struct Admission {
+    /// The message may go.
+    admitted: bool,
+    /// The summary of the incidents it held, due before that message.
+    summary: Option<Summary>,
+}
+
+impl<S: ViewStore, C: Channels> Notifier<S, C> {
+    /// Builds the handler.
+    pub fn new(store: S, channels: C, settings: Settings) -> Self {
+        Notifier {
+            store,
+            channels,
+            settings,
+            clock: Arc::new(Utc::now),
+        }
+    }
+
+    /// Replaces the clock (tests).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The store, for tests.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The targets, for tests.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn channels(&self) -> &C {
+        &self.channels
+    }
+
+    /// Folds `events` (all of `incident_id`) into the incident and brings every target up to
+    /// date. `Ok` with the first delivery failure, if any: the state is saved either way.
+    pub async fn notify(
+        &self,
+        incident_id: &str,
+        events: &[NotifyEvent],
+        inv: &Invocation,
+    ) -> Result<(Notified, Option<DeliveryError>), HandlerError> {
+        let targets = self.channels.targets().await?;
+        // Deliveries made in an earlier round: kept over a reloaded state, never made again.
+        let mut kept: BTreeMap<String, TargetState> = BTreeMap::new();
+        for _ in 0..MAX_ROUNDS {
+            let now = (self.clock)();
+            let loaded = self.store.load_view(incident_id).await?;
+            let (mut state, version) = match loaded {
+                Some(v) => (v.value, Some(v.version)),
+                None => (
+                    NotifyState {
+                        view: IncidentView::new(incident_id),
+                        outbox: Outbox::default(),
+                    },
+                    None,
+                ),
+            };
+            // What was read, to skip the write when nothing changed (a replay).
+            let read = version.map(|_| state.clone());
+            for (name, t) in &kept {
+                state.outbox.targets.insert(name.clone(), t.clone());
+            }
+            // A first view, or one muted until now, announces itself as opened.
+            let before = version.and_then(|_| self.seen(&state.view, now));
+            for e in events {
+                state.view.apply(e);
+            }
+            let span = tracing::Span::current();
+            if let Some(c) = &state.view.cluster {
+                record(&span, EventField::Cluster, c);
+            }
+            let seen = self.seen(&state.view, now);
+            let mut done = Notified {
+                incident_id: incident_id.to_string(),
+                events: events.len(),
+                muted: seen.is_none(),
+                sent: kept.keys().cloned().collect(),
+                ..Notified::default()
+            };
+            let mut failure = None;
+            if let Some(seen) = &seen {
+                let changes = seen.changes_since(before.as_ref());
+                for t in targets {
+                    let t = t.as_ref();
+                    let (delivery, summed) = self
+                        .deliver(t, &mut state.outbox, seen, &changes, now)
+                        .await?;
+                    if summed {
+                        done.summaries.push(t.name().to_string());
+                    }
+                    match delivery {
+                        Delivery::Sent => {
+                            if let Some(s) = state.outbox.targets.get(t.name()) {
+                                kept.insert(t.name().to_string(), s.clone());
+                            }
+                            if !done.sent.iter().any(|n| n == t.name()) {
+                                done.sent.push(t.name().to_string());
+                            }
+                        }
+                        Delivery::Held => done.held.push(t.name().to_string()),
+                        Delivery::Failed(e) => {
+                            tracing::warn!(error = %e, "chat delivery failed; the view is kept");
+                            done.failed.push(e.to_string());
+                            failure.get_or_insert(e);
+                        }
+                        Delivery::Nothing => {}
+                    }
+                }
+            }
+            let count = |done: &Notified| {
+                inv.metric(|m| {
+                    let sent = done.sent.len() + done.summaries.len();
+                    m.count(Metric::NotificationsSent, sent as u64);
+                    m.count(Metric::NotificationsFailed, done.failed.len() as u64);
+                    m.count(Metric::NotificationsHeld, done.held.len() as u64);
+                });
+            };
+            if read.as_ref() == Some(&state) {
+                count(&done);
+                return Ok((done, failure));
+            }
+            let expires = expiry(now, self.settings.ttl_days);
+            match self
+                .store
+                .save_view(incident_id, &state, version, expires)
+                .await?
+            {
+                Saved::Written => {
+                    count(&done);
+                    return Ok((done, failure));
+                }
+                Saved::Conflict => {
+                    tracing::info!("the incident's state changed meanwhile; applying again");
+                }
+            }
+        }
+        Err(PortError::Transient {
+            service: "dynamodb",
+            message: format!("notifier state of {incident_id} kept changing"),
+        }
+        .into())
+    }
+
+    /// The view as the mutes active at `now` let it be seen.
+    fn seen(&self, view: &IncidentView, now: DateTime<Utc>) -> Option<IncidentView> {
+        noise::apply_mutes(view, &self.settings.mutes, now)
+    }
+
+    /// Brings one target up to date; also says whether its channel's summary went out first.
+    async fn deliver(
+        &self,
+        t: &dyn Target,
+        outbox: &mut Outbox,
+        view: &IncidentView,
+        changes: &[Change],
+        now: DateTime<Utc>,
+    ) -> Result<(Delivery, bool), HandlerError> {
+        let name = t.name();
+        let state = outbox.targets.get(name);
+        let first = state.and_then(|s| s.fingerprint.as_ref()).is_none();
+        // Nothing to show yet (no finding, failure or plan), or resolved before any message: the
+        // first message, when it comes, shows the whole state.
+        if first && noise::decide(noise_target(t.kind()), view, None) == [noise::Decision::Nothing]
+        {
+            return Ok((Delivery::Nothing, false));
+        }
+        let messages = messages_due(t.kind(), state, &view.fingerprint(), changes);
+        if messages > 0 {
+            let out = Outgoing {
+                incident_id: &view.incident_id,
+                cluster: view.cluster.as_deref().unwrap_or(""),
+                messages,
+                first,
+            };
+            let admission = self.admit(name, &out, now).await?;
+            let summed = match &admission.summary {
+                Some(s) => self.send_summary(name, s).await,
+                None => false,
+            };
+            if !admission.admitted {
+                let state = outbox.targets.entry(name.to_string()).or_default();
+                for c in changes {
+                    if !state.pending.contains(c) && state.pending.len() < MAX_HELD_CHANGES {
+                        state.pending.push(c.clone());
+                    }
+                }
+                return Ok((Delivery::Held, summed));
+            }
+            return Ok((self.send(t, outbox, view, changes).await, summed));
+        }
+        Ok((self.send(t, outbox, view, changes).await, false))
+    }
+
+    async fn send(
+        &self,
+        t: &dyn Target,
+        outbox: &mut Outbox,
+        view: &IncidentView,
+        changes: &[Change],
+    ) -> Delivery {
+        let outcome = outbox.deliver(&[t], view, changes).await.pop();
+        match outcome.map(|(_, o)| o) {
+            Some(Outcome::Sent) => Delivery::Sent,
+            Some(Outcome::Failed(e)) => Delivery::Failed(e),
+            _ => Delivery::Nothing,
+        }
+    }
+
+    /// Sends a channel's summary. A summary that fails is only logged: the incidents it counts
+    /// are in the table, and each gets its own message once the rate allows.
+    async fn send_summary(&self, target: &str, summary: &Summary) -> bool {
+        match self.channels.summary(target, summary).await {
+            Ok(sent) => sent,
+            Err(e) => {
+                tracing::warn!(error = %e, "rate-limit summary not delivered");
+                false
+            }
+        }
+    }
+
+    /// Takes `out`'s messages from the channel's limiter, kept in the store; the summary of the
+    /// incidents it held comes first when the rate allows one.
+    async fn admit(
+        &self,
+        channel: &str,
+        out: &Outgoing<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Admission, HandlerError> {
+        for _ in 0..MAX_ROUNDS {
+            let (mut limiter, version) = match self.store.load_limiter(channel).await? {
+                Some(v) => (v.value, Some(v.version)),
+                None => (Limiter::new(self.settings.rate), None),
+            };
+            // The configured rate wins over the stored one (the parameter may have changed).
+            limiter.limit = self.settings.rate;
+            let summary = limiter.summary(now);
+            let admitted = limiter.admit(now, out);
+            let expires = expiry(now, self.settings.ttl_days);
+            if self
+                .store
+                .save_limiter(channel, &limiter, version, expires)
+                .await?
+                == Saved::Written
+            {
+                return Ok(Admission { admitted, summary });
+            }
+        }
+        Err(PortError::Transient {
+            service: "dynamodb",
+            message: format!("rate limiter of {channel} kept changing"),
+        }
+        .into())
+    }
+}
+
+/// Messages sending `changes` to a target whose record is `state` takes now (the outbox's own
+/// rules: nothing when it already shows this fingerprint, nothing for detail alone on a target
+/// that cannot edit; a Slack thread reply for state changes after the first).
+fn messages_due(
+    kind: TargetKind,
+    state: Option<&TargetState>,
+    fingerprint: &str,
+    changes: &[Change],
+) -> u32 {
+    let (delivered, pending) = state.map_or((None, &[][..]), |s| {
+        (s.fingerprint.as_deref(), s.pending.as_slice())
+    });
+    if delivered == Some(fingerprint) {
+        return 0;
+    }
+    let mut all = pending.iter().chain(changes);
+    if delivered.is_some() && !kind.every_change() && !all.clone().any(is_state_change) {
+        return 0;
+    }
+    if kind == TargetKind::Slack && all.any(|c| is_state_change(c) && *c != Change::Opened) {
+        2
+    } else {
+        1
+    }
+}
+
+/// The noise module's name for a kind of target.
+fn noise_target(kind: TargetKind) -> noise::Target {
+    match kind {
+        TargetKind::Slack => noise::Target::SlackBot,
+        TargetKind::SlackWebhook => noise::Target::SlackWebhook,
+        TargetKind::Teams => noise::Target::Teams,
+        TargetKind::Q => noise::Target::Q,
+        TargetKind::Webhook => noise::Target::Webhook,
+    }
+}
+
+/// A delivery failure as the pipeline classifies it: a retryable one is retried by SQS, a
+/// permanent one (a revoked token, a deleted channel) goes to the dead-letter queue at once.
+pub fn delivery_error(e: DeliveryError) -> HandlerError {
+    let message = e.to_string();
+    HandlerError::Port(if e.is_retryable() {
+        PortError::Transient {
+            service: "chat",
+            message,
+        }
+    } else {
+        PortError::Refused {
+            service: "chat",
+            message,
+        }
+    })
+}
+
+impl<S: ViewStore, C: Channels> Handler for Notifier<S, C> {
+    type Answer = Notified;
+
+    async fn handle(&self, event: Inbound, inv: &Invocation) -> Result<Notified, HandlerError> {
+        let Inbound::Notify(e) = event else {
+            return Err(unexpected(&event));
+        };
+        record(
+            &tracing::Span::current(),
+            EventField::IncidentId,
+            e.incident_id(),
+        );
+        match self
+            .notify(e.incident_id(), std::slice::from_ref(&*e), inv)
+            .await?
+        {
+            (done, None) => Ok(done),
+            (_, Some(failure)) => Err(delivery_error(failure)),
+        }
+    }
+
+    /// One load and one write per incident of the batch, whatever its number of events; the
+    /// messages of an incident fail together.
+    async fn handle_batch(&self, batch: Vec<(String, Inbound)>, inv: &Invocation) -> Vec<String> {
+        let mut failed = Vec::new();
+        let mut groups: Vec<(String, Vec<String>, Vec<NotifyEvent>)> = Vec::new();
+        for (id, event) in batch {
+            let Inbound::Notify(e) = event else {
+                if settle(&id, &unexpected(&event)) {
+                    failed.push(id);
+                }
+                continue;
+            };
+            let incident = e.incident_id().to_string();
+            match groups.iter_mut().find(|(i, _, _)| *i == incident) {
+                Some((_, ids, events)) => {
+                    ids.push(id);
+                    events.push(*e);
+                }
+                None => groups.push((incident, vec![id], vec![*e])),
+            }
+        }
+        for (incident, ids, events) in groups {
+            let span = event_span(inv.function, &ids.join(","));
+            record(&span, EventField::IncidentId, &incident);
+            let error = match self
+                .notify(&incident, &events, inv)
+                .instrument(span.clone())
+                .await
+            {
+                Ok((_, None)) => None,
+                Ok((_, Some(f))) => Some(delivery_error(f)),
+                Err(e) => Some(e),
+            };
+            let Some(e) = error else { continue };
+            let n = ids.len() as u64;
+            if span.in_scope(|| settle(&incident, &e)) {
+                inv.count(Metric::EventsFailed, n);
+                failed.extend(ids);
+            } else {
+                inv.count(Metric::EventsIgnored, n);
+            }
+        }
+        failed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_read_mutes_and_rates() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let s = Settings::from_env(env(&[
+            ("NOTIFY_MUTES", r#"[{"cluster": "dev-*"}]"#),
+            ("RATE_LIMIT_MESSAGES", "3"),
+        ]))
+        .unwrap();
+        assert_eq!(s.mutes.len(), 1);
+        assert_eq!((s.rate.messages, s.rate.per_seconds), (3, 60));
+        assert_eq!(Settings::from_env(env(&[])).unwrap(), Settings::default());
+        let e = Settings::from_env(env(&[("NOTIFY_MUTES", "dev-*")])).unwrap_err();
+        assert!(e.to_string().contains("NOTIFY_MUTES"), "{e}");
+        assert!(Settings::from_env(env(&[("RATE_LIMIT_SECONDS", "0")])).is_err());
+    }
+
+    #[test]
+    fn messages_due_follow_the_outbox() {
+        let fp = "f";
+        let new_node = [Change::NewNode { node: "i-1".into() }];
+        let resolved = [Change::Resolved];
+        let sent = TargetState {
+            fingerprint: Some("old".into()),
+            ..TargetState::default()
+        };
+        let same = TargetState {
+            fingerprint: Some(fp.into()),
+            ..TargetState::default()
+        };
+        assert_eq!(
+            messages_due(TargetKind::Teams, None, fp, &[Change::Opened]),
+            1
+        );
+        assert_eq!(
+            messages_due(TargetKind::Slack, None, fp, &[Change::Opened]),
+            1
+        );
+        assert_eq!(
+            messages_due(TargetKind::Teams, Some(&same), fp, &resolved),
+            0
+        );
+        assert_eq!(
+            messages_due(TargetKind::Teams, Some(&sent), fp, &new_node),
+            0
+        );
+        assert_eq!(
+            messages_due(TargetKind::Slack, Some(&sent), fp, &new_node),
+            1
+        );
+        assert_eq!(
+            messages_due(TargetKind::Slack, Some(&sent), fp, &resolved),
+            2
+        );
+        assert_eq!(messages_due(TargetKind::Q, Some(&sent), fp, &resolved), 1);
+    }
+}

@@ -1,0 +1,490 @@
+//! The notifier against in-memory ports and recording chat targets: the bus events arrive as the
+//! notifier's queue delivers them (SQS records whose bodies are EventBridge events).
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail by panicking
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use eks_remedy_chat::target::{MessageRef, Target, TargetKind};
+use eks_remedy_chat::{BoxFuture, DeliveryError};
+use eks_remedy_core::notify::noise::{Mute, RateLimit, Summary};
+use eks_remedy_core::notify::{Change, IncidentView, Status};
+use eks_remedy_pipeline::events::{parse, Inbound};
+use eks_remedy_pipeline::fakes::FakeViewStore;
+use eks_remedy_pipeline::function::{serve, FunctionId, Invocation, Spec};
+use eks_remedy_pipeline::handlers::notifier::{Notifier, Settings};
+use eks_remedy_pipeline::metrics::{validate, Captured, Metric};
+use eks_remedy_pipeline::ports::Channels;
+use eks_remedy_pipeline::PortError;
+use serde_json::{json, Value};
+
+const INCIDENT: &str = "prod-cluster.us-east-1.111122223333:throttling:20261019T0500";
+
+fn fixture() -> Value {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/events/eks-remedy-findings.json");
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+/// The analyzer's findings event of `node`, analysed `minute` minutes after the fixture's time.
+fn findings(node: &str, minute: i64) -> String {
+    let mut e = fixture();
+    e["detail"]["instance_id"] = json!(node);
+    let at =
+        DateTime::parse_from_rfc3339("2026-10-19T05:28:02Z").unwrap() + TimeDelta::minutes(minute);
+    e["time"] = json!(at.to_rfc3339());
+    e.to_string()
+}
+
+/// Another bus event of the incident: a collection that failed on `node`.
+fn collection_failed(node: &str) -> String {
+    json!({"version": "0", "id": "c1", "source": "eks-remedy", "detail-type": "eks-remedy collection failed",
+        "account": "111122223333", "region": "us-east-1", "time": "2026-10-19T05:40:00Z", "resources": [],
+        "detail": {"incident_id": INCIDENT, "instance_id": node, "reason": "TimedOut"}})
+    .to_string()
+}
+
+fn sqs(bodies: &[String]) -> Value {
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| json!({"messageId": format!("m-{i}"), "receiptHandle": "r", "body": b, "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs", "awsRegion": "us-east-1"}))
+        .collect();
+    json!({ "Records": records })
+}
+
+fn inv() -> Invocation {
+    Invocation::from_arn(
+        "test",
+        "arn:aws:lambda:us-east-1:111122223333:function:eks-remedy-notifier",
+    )
+    .of(FunctionId::Notifier.spec(), "EksRemedy")
+}
+
+/// One delivery as a target received it.
+#[derive(Debug, Clone)]
+struct Received {
+    fingerprint: String,
+    status: Status,
+    nodes: usize,
+    changes: Vec<Change>,
+    update: bool,
+}
+
+/// A chat target that records what it gets, and fails while told to.
+struct Recorder {
+    name: &'static str,
+    kind: TargetKind,
+    got: Mutex<Vec<Received>>,
+    down: AtomicBool,
+    attempts: AtomicU64,
+}
+
+impl Recorder {
+    fn new(name: &'static str, kind: TargetKind) -> Arc<Recorder> {
+        Arc::new(Recorder {
+            name,
+            kind,
+            got: Mutex::new(Vec::new()),
+            down: AtomicBool::new(false),
+            attempts: AtomicU64::new(0),
+        })
+    }
+
+    fn got(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+/// The handler's targets are boxed; the test keeps the recorder.
+struct Shared(Arc<Recorder>);
+
+impl Target for Shared {
+    fn name(&self) -> &str {
+        self.0.name
+    }
+    fn kind(&self) -> TargetKind {
+        self.0.kind
+    }
+    fn payload(&self, view: &IncidentView, _: Option<&MessageRef>) -> Value {
+        json!({"fingerprint": view.fingerprint()})
+    }
+    fn deliver<'a>(
+        &'a self,
+        view: &'a IncidentView,
+        changes: &'a [Change],
+        message: &'a mut Option<MessageRef>,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(async move {
+            self.0.attempts.fetch_add(1, Ordering::Relaxed);
+            if self.0.down.load(Ordering::Relaxed) {
+                return Err(DeliveryError::Retryable {
+                    target: self.0.name.into(),
+                    attempts: 4,
+                    reason: "HTTP 503".into(),
+                });
+            }
+            let update = message.is_some();
+            if self.0.kind == TargetKind::Slack && message.is_none() {
+                *message = Some(MessageRef {
+                    channel: "C1".into(),
+                    ts: "1.0".into(),
+                });
+            }
+            self.0.got.lock().unwrap().push(Received {
+                fingerprint: view.fingerprint(),
+                status: view.status,
+                nodes: view.nodes.len(),
+                changes: changes.to_vec(),
+                update,
+            });
+            Ok(())
+        })
+    }
+}
+
+type Handler = Notifier<FakeViewStore, Vec<Box<dyn Target>>>;
+
+/// A notifier with a Slack bot and a Teams target at a fixed clock.
+fn notifier(settings: Settings) -> (Handler, Arc<Recorder>, Arc<Recorder>) {
+    let slack = Recorder::new("slack", TargetKind::Slack);
+    let teams = Recorder::new("teams", TargetKind::Teams);
+    let targets: Vec<Box<dyn Target>> = vec![
+        Box::new(Shared(Arc::clone(&slack))),
+        Box::new(Shared(Arc::clone(&teams))),
+    ];
+    let now = DateTime::parse_from_rfc3339("2026-10-19T06:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let h = Notifier::new(FakeViewStore::default(), targets, settings)
+        .with_clock(Arc::new(move || now));
+    (h, slack, teams)
+}
+
+fn spec() -> &'static Spec {
+    FunctionId::Notifier.spec()
+}
+
+/// A batch through the entry point: the ids of the messages it failed.
+async fn batch(h: &Handler, bodies: &[String]) -> Vec<String> {
+    let answer = serve(spec(), h, sqs(bodies), &inv()).await.unwrap();
+    answer["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn bus_events_are_the_notifiers_and_only_its() {
+    let e = parse(&findings("i-1", 0)).unwrap();
+    assert!(matches!(&e, Inbound::Notify(n) if n.incident_id() == INCIDENT));
+    assert_eq!(Spec::for_kind(e.kind()).map(|s| s.name), Some("notifier"));
+    // Another source with the same detail type is not the pipeline's own event.
+    let mut other = fixture();
+    other["source"] = json!("someone-else");
+    assert!(matches!(
+        parse(&other.to_string()).unwrap(),
+        Inbound::Foreign(..)
+    ));
+    // Ours, but not the shape of its detail type: to the dead-letter queue, named.
+    let mut bad = fixture();
+    bad["detail"] = json!({"incident_id": INCIDENT});
+    let err = parse(&bad.to_string()).unwrap_err();
+    assert!(err.to_string().contains("eks-remedy findings"), "{err}");
+}
+
+#[tokio::test]
+async fn first_event_posts_once_and_replays_change_nothing() {
+    let (h, slack, teams) = notifier(Settings::default());
+    let event = findings("i-1", 0);
+    assert!(batch(&h, std::slice::from_ref(&event)).await.is_empty());
+    let state = h.store().view(INCIDENT).expect("saved");
+    assert_eq!(state.view.findings.len(), 3);
+    assert_eq!(slack.got().len(), 1);
+    assert_eq!(slack.got()[0].changes, vec![Change::Opened]);
+    assert_eq!(teams.got().len(), 1);
+    // The same event again, alone and twice in one batch: nothing new is sent, the state is equal.
+    for bodies in [vec![event.clone()], vec![event.clone(), event.clone()]] {
+        assert!(batch(&h, &bodies).await.is_empty());
+        assert_eq!(
+            h.store().view(INCIDENT).unwrap(),
+            state,
+            "a replay changed the state"
+        );
+    }
+    assert_eq!(
+        h.store().writes.load(Ordering::Relaxed),
+        1,
+        "a replay writes nothing"
+    );
+    assert_eq!((slack.got().len(), teams.got().len()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_new_node_updates_slack_and_a_state_change_reaches_everyone() {
+    let (h, slack, teams) = notifier(Settings::default());
+    assert!(batch(&h, &[findings("i-1", 0)]).await.is_empty());
+    assert!(batch(&h, &[findings("i-2", 1)]).await.is_empty());
+    let got = slack.got();
+    assert_eq!(got.len(), 2);
+    assert!(got[1].update, "the bot edits its message");
+    assert_eq!(got[1].nodes, 2);
+    assert_eq!(teams.got().len(), 1, "Teams waits for a state change");
+    assert!(batch(&h, &[collection_failed("i-3")]).await.is_empty());
+    let t = teams.got();
+    assert_eq!(t.len(), 2);
+    assert_eq!(t[1].nodes, 3, "the new post shows the whole current state");
+    assert_eq!(t[1].status, Status::Open);
+    assert!(t[1]
+        .changes
+        .contains(&Change::NewNode { node: "i-2".into() }));
+    assert!(slack.got()[2]
+        .changes
+        .contains(&Change::CollectionFailed { node: "i-3".into() }));
+}
+
+#[tokio::test]
+async fn a_failed_target_fails_the_batch_keeps_the_view_and_catches_up_later() {
+    let (h, slack, teams) = notifier(Settings::default());
+    teams.down.store(true, Ordering::Relaxed);
+    let captured = Captured::default();
+    let inv = inv();
+    let answer = serve(
+        spec(),
+        &h,
+        sqs(&[findings("i-1", 0), findings("i-2", 1)]),
+        &inv,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        answer["batchItemFailures"],
+        json!([{"itemIdentifier": "m-0"}, {"itemIdentifier": "m-1"}]),
+        "the incident's messages are retried"
+    );
+    inv.flush(&captured);
+    let lines = captured.lines();
+    for l in &lines {
+        validate(l).unwrap();
+    }
+    let text = lines.join("\n");
+    assert!(text.contains(Metric::NotificationsFailed.name()), "{text}");
+    assert!(text.contains(Metric::NotificationsSent.name()), "{text}");
+    // Slack got it; the view is saved with both nodes; Teams' changes wait.
+    assert_eq!(slack.got().len(), 1);
+    let state = h.store().view(INCIDENT).expect("saved despite the failure");
+    assert_eq!(state.view.nodes.len(), 2);
+    let teams_state = &state.outbox.targets["teams"];
+    assert_eq!(teams_state.failures, 1);
+    assert!(teams_state
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("HTTP 503"));
+    assert!(!teams_state.last_error.as_deref().unwrap().contains("http"));
+    // Still down on SQS's retry; then a later event (the collection failure) finds it back up.
+    assert_eq!(batch(&h, &[findings("i-2", 1)]).await, vec!["m-0"]);
+    teams.down.store(false, Ordering::Relaxed);
+    assert!(batch(&h, &[collection_failed("i-3")]).await.is_empty());
+    let t = teams.got();
+    assert_eq!(t.len(), 1, "one post, of the state as it is now");
+    assert_eq!(t[0].nodes, 3);
+    assert_eq!(t[0].changes[0], Change::Opened);
+    let now = h.store().view(INCIDENT).unwrap();
+    assert_eq!(t[0].fingerprint, now.view.fingerprint());
+    assert_eq!(
+        slack.got().len(),
+        2,
+        "Slack was not sent the retried event again"
+    );
+    assert_eq!(
+        h.store().view(INCIDENT).unwrap().outbox.targets["teams"].failures,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_thousand_finding_events_stay_within_the_rate() {
+    let limit = RateLimit {
+        messages: 5,
+        per_seconds: 60,
+    };
+    let (h, slack, teams) = notifier(Settings {
+        rate: limit,
+        ..Settings::default()
+    });
+    // 1,000 events of one incident, each from another node (each a real change), ten a batch.
+    let bodies: Vec<String> = (0..1000)
+        .map(|i| findings(&format!("i-{i:04}"), 0))
+        .collect();
+    for chunk in bodies.chunks(10) {
+        assert!(batch(&h, chunk).await.is_empty());
+    }
+    let sent = slack.got().len() + teams.got().len();
+    assert!(
+        slack.got().len() <= limit.messages as usize,
+        "{} Slack messages",
+        slack.got().len()
+    );
+    assert_eq!(teams.got().len(), 1, "Teams: the open only");
+    assert!(sent <= 2 * limit.messages as usize);
+    let state = h.store().view(INCIDENT).unwrap();
+    assert_eq!(state.view.nodes.len(), 1000, "the view has every node");
+    assert_eq!(
+        h.store().writes.load(Ordering::Relaxed),
+        100,
+        "one write per incident and batch"
+    );
+    // The same 1,000 again: not one message more.
+    for chunk in bodies.chunks(10) {
+        assert!(batch(&h, chunk).await.is_empty());
+    }
+    assert_eq!(slack.got().len() + teams.got().len(), sent);
+    assert_eq!(h.store().view(INCIDENT).unwrap().view, state.view);
+}
+
+#[tokio::test]
+async fn a_conflicting_write_reloads_and_sends_nothing_twice() {
+    let (h, slack, _) = notifier(Settings::default());
+    assert!(batch(&h, &[findings("i-1", 0)]).await.is_empty());
+    // Another invocation wrote meanwhile: this one's write conflicts once and is applied again.
+    h.store().conflicts.store(1, Ordering::Relaxed);
+    assert!(batch(&h, &[findings("i-2", 1)]).await.is_empty());
+    assert_eq!(slack.got().len(), 2, "the update was sent once");
+    let state = h.store().view(INCIDENT).unwrap();
+    assert_eq!(state.view.nodes.len(), 2);
+    assert_eq!(
+        state.outbox.targets["slack"].fingerprint.as_deref(),
+        Some(state.view.fingerprint().as_str())
+    );
+    // A writer that replaced the state with another node: its node survives this one's events.
+    let mut other = state.clone();
+    other
+        .view
+        .apply(&eks_remedy_core::notify::NotifyEvent::from_sqs_body(&findings("i-9", 2)).unwrap());
+    h.store().overwrite(INCIDENT, other);
+    assert!(batch(&h, &[findings("i-3", 3)]).await.is_empty());
+    assert_eq!(h.store().view(INCIDENT).unwrap().view.nodes.len(), 4);
+}
+
+#[tokio::test]
+async fn muted_incidents_are_kept_but_not_sent() {
+    let (h, slack, teams) = notifier(Settings {
+        mutes: vec![Mute {
+            cluster: Some("prod-*".into()),
+            ..Mute::default()
+        }],
+        ..Settings::default()
+    });
+    let answer = serve(
+        spec(),
+        &h,
+        serde_json::from_str(&findings("i-1", 0)).unwrap(),
+        &inv(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer["result"]["muted"], true, "{answer}");
+    assert!(slack.got().is_empty() && teams.got().is_empty());
+    assert_eq!(h.store().view(INCIDENT).unwrap().view.nodes.len(), 1);
+}
+
+#[tokio::test]
+async fn a_resolve_before_any_message_announces_nothing() {
+    let (h, slack, _) = notifier(Settings::default());
+    let resolved = json!({"version": "0", "id": "r1", "source": "eks-remedy", "detail-type": "eks-remedy incident resolved",
+        "account": "111122223333", "region": "us-east-1", "time": "2026-10-19T07:00:00Z", "resources": [],
+        "detail": {"incident_id": INCIDENT}});
+    assert!(batch(&h, &[findings("i-1", 0), resolved.to_string()])
+        .await
+        .is_empty());
+    assert!(slack.got().is_empty(), "{:?}", slack.got());
+    assert_eq!(
+        h.store().view(INCIDENT).unwrap().view.status,
+        Status::Resolved
+    );
+}
+
+/// Targets whose summaries are recorded.
+struct Summing {
+    targets: Vec<Box<dyn Target>>,
+    summaries: Mutex<Vec<(String, Summary)>>,
+}
+
+impl Channels for Summing {
+    async fn targets(&self) -> Result<&[Box<dyn Target>], PortError> {
+        Ok(&self.targets)
+    }
+    async fn summary(&self, target: &str, summary: &Summary) -> Result<bool, DeliveryError> {
+        self.summaries
+            .lock()
+            .unwrap()
+            .push((target.to_string(), summary.clone()));
+        Ok(true)
+    }
+}
+
+#[tokio::test]
+async fn incidents_held_by_the_rate_are_summed_up_once() {
+    let teams = Recorder::new("teams", TargetKind::Teams);
+    let clock = Arc::new(Mutex::new(
+        DateTime::parse_from_rfc3339("2026-10-19T06:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc),
+    ));
+    let c = Arc::clone(&clock);
+    let h = Notifier::new(
+        FakeViewStore::default(),
+        Summing {
+            targets: vec![Box::new(Shared(Arc::clone(&teams)))],
+            summaries: Mutex::new(Vec::new()),
+        },
+        Settings {
+            rate: RateLimit {
+                messages: 1,
+                per_seconds: 60,
+            },
+            ..Settings::default()
+        },
+    )
+    .with_clock(Arc::new(move || *c.lock().unwrap()));
+    let incident = |n: usize, cluster: &str| {
+        let mut e = fixture();
+        e["detail"]["incident_id"] = json!(format!("{cluster}:throttling:{n}"));
+        e["detail"]["cluster"] = json!(cluster);
+        e.to_string()
+    };
+    let spec = FunctionId::Notifier.spec();
+    for (n, cluster) in [(1, "prod"), (2, "prod"), (3, "dev")] {
+        let answer = serve(spec, &h, sqs(&[incident(n, cluster)]), &inv())
+            .await
+            .unwrap();
+        assert_eq!(answer["batchItemFailures"], json!([]));
+    }
+    assert_eq!(teams.got().len(), 1, "one message a minute");
+    // A minute later the next incident finds the summary due: it goes first, and takes the token.
+    *clock.lock().unwrap() += TimeDelta::seconds(61);
+    let answer = serve(
+        spec,
+        &h,
+        serde_json::from_str(&incident(4, "prod")).unwrap(),
+        &inv(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer["result"]["summaries"], json!(["teams"]), "{answer}");
+    assert_eq!(answer["result"]["held"], json!(["teams"]), "{answer}");
+    let summaries = h_summaries(&h);
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(summaries[0].1.incidents, 2);
+    assert_eq!(summaries[0].1.clusters.len(), 2);
+}
+
+fn h_summaries(h: &Notifier<FakeViewStore, Summing>) -> Vec<(String, Summary)> {
+    h.channels().summaries.lock().unwrap().clone()
+}
