@@ -50,6 +50,51 @@ pub(crate) fn refused(e: impl std::fmt::Display) -> PortError {
     }
 }
 
+/// Reads one item by `pk` (consistent read), expired or not.
+pub(crate) async fn get_item(
+    client: &Client,
+    table: &str,
+    pk: &str,
+) -> Result<Option<HashMap<String, AttributeValue>>, PortError> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key("pk", s(pk))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| classify("dynamodb", e))?;
+    Ok(out.item)
+}
+
+/// Puts `item` (which holds `pk` and `expires_at`) unless an item live at `now` (epoch seconds)
+/// has its key: one conditional write; false when a live one has it.
+pub(crate) async fn put_if_absent(
+    client: &Client,
+    table: &str,
+    item: HashMap<String, AttributeValue>,
+    now: i64,
+) -> Result<bool, PortError> {
+    let put = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+        .expression_attribute_values(":now", n(now))
+        .send()
+        .await;
+    match put {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(classify("dynamodb", e)),
+    }
+}
+
 fn expired(item: &HashMap<String, AttributeValue>) -> bool {
     item.get("expires_at")
         .and_then(|v| v.as_n().ok())
@@ -67,16 +112,9 @@ impl Store {
     }
 
     async fn get(&self, pk: &str) -> Result<Option<HashMap<String, AttributeValue>>, PortError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("dynamodb", e))?;
-        Ok(out.item.filter(|i| !expired(i)))
+        Ok(get_item(&self.client, &self.table, pk)
+            .await?
+            .filter(|i| !expired(i)))
     }
 
     fn incident_update(&self, w: &FoldWrite) -> Result<Update, PortError> {
@@ -354,26 +392,11 @@ impl IncidentStore for Store {
     }
 
     async fn mark_opened(&self, incident_id: &str, expires_epoch: i64) -> Result<bool, PortError> {
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(format!("opened#{incident_id}")))
-            .item("expires_at", n(expires_epoch))
-            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
-            .expression_attribute_values(":now", n(now()))
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify("dynamodb", e)),
-        }
+        let item = HashMap::from([
+            ("pk".to_string(), s(format!("opened#{incident_id}"))),
+            ("expires_at".to_string(), n(expires_epoch)),
+        ]);
+        put_if_absent(&self.client, &self.table, item, now()).await
     }
 
     async fn incident(&self, incident_id: &str) -> Result<Option<serde_json::Value>, PortError> {

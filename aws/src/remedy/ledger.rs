@@ -26,7 +26,7 @@ use eks_remedy_pipeline::remedy::{AuditRecord, PendingApproval};
 use eks_remedy_pipeline::PortError;
 
 use crate::classify;
-use crate::store::{n, refused, s};
+use crate::store::{get_item, n, put_if_absent, refused, s};
 
 /// The adapter.
 pub struct Ledger {
@@ -75,16 +75,7 @@ impl Ledger {
     }
 
     async fn get(&self, pk: &str) -> Result<Option<HashMap<String, AttributeValue>>, PortError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("dynamodb", e))?;
-        Ok(out.item)
+        get_item(&self.client, &self.table, pk).await
     }
 
     /// Puts an item unless a live one has its key; false when one has.
@@ -96,27 +87,12 @@ impl Ledger {
     ) -> Result<bool, PortError> {
         // A caller's stale `at` (a late event) must not write an item that is already expired.
         let at = at.max(Utc::now());
-        match self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(pk))
-            .item(name, value)
-            .item("expires_at", n((at + self.keep).timestamp()))
-            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
-            .expression_attribute_values(":now", n(at.timestamp()))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify("dynamodb", e)),
-        }
+        let item = HashMap::from([
+            ("pk".to_string(), s(pk)),
+            (name.to_string(), value),
+            ("expires_at".to_string(), n((at + self.keep).timestamp())),
+        ]);
+        put_if_absent(&self.client, &self.table, item, at.timestamp()).await
     }
 
     fn counter(
