@@ -9,6 +9,8 @@
 //! account), `NoAvailableOrganizationException`, `OrganizationNotInAllFeaturesModeException`,
 //! `TemplatesNotAvailableInRegionException`, `AWSServiceAccessNotEnabledException` → refused.
 
+use aws_sdk_ec2::config::http::HttpResponse;
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_servicequotas::types::{
     RequestStatus as SdkStatus, RequestedServiceQuotaChange, ServiceQuota,
 };
@@ -20,6 +22,21 @@ use eks_remedy_pipeline::PortError;
 
 use super::code;
 use crate::classify;
+
+/// An answer of Service Quotas, with `NoSuchResourceException` (no applied value, unknown request)
+/// read as "none" and every other error classified.
+fn absent_is_none<T, E>(
+    answer: Result<Option<T>, SdkError<E, HttpResponse>>,
+) -> Result<Option<T>, PortError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match answer {
+        Ok(v) => Ok(v),
+        Err(e) if code(&e) == Some("NoSuchResourceException") => Ok(None),
+        Err(e) => Err(classify(SERVICE, e)),
+    }
+}
 
 const SERVICE: &str = "service-quotas";
 
@@ -114,18 +131,15 @@ impl QuotaApi for Quotas {
         service_code: &str,
         quota_code: &str,
     ) -> Result<Option<QuotaInfo>, PortError> {
-        match self
-            .client
-            .get_service_quota()
-            .service_code(service_code)
-            .quota_code(quota_code)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.quota().and_then(info)),
-            Err(e) if code(&e) == Some("NoSuchResourceException") => Ok(None),
-            Err(e) => Err(classify(SERVICE, e)),
-        }
+        absent_is_none(
+            self.client
+                .get_service_quota()
+                .service_code(service_code)
+                .quota_code(quota_code)
+                .send()
+                .await
+                .map(|out| out.quota().and_then(info)),
+        )
     }
 
     async fn default_quota(
@@ -133,18 +147,15 @@ impl QuotaApi for Quotas {
         service_code: &str,
         quota_code: &str,
     ) -> Result<Option<QuotaInfo>, PortError> {
-        match self
-            .client
-            .get_aws_default_service_quota()
-            .service_code(service_code)
-            .quota_code(quota_code)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.quota().and_then(info)),
-            Err(e) if code(&e) == Some("NoSuchResourceException") => Ok(None),
-            Err(e) => Err(classify(SERVICE, e)),
-        }
+        absent_is_none(
+            self.client
+                .get_aws_default_service_quota()
+                .service_code(service_code)
+                .quota_code(quota_code)
+                .send()
+                .await
+                .map(|out| out.quota().and_then(info)),
+        )
     }
 
     async fn open_requests(
@@ -163,17 +174,14 @@ impl QuotaApi for Quotas {
     }
 
     async fn request(&self, request_id: &str) -> Result<Option<QuotaRequest>, PortError> {
-        match self
-            .client
-            .get_requested_service_quota_change()
-            .request_id(request_id)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.requested_quota().and_then(request)),
-            Err(e) if code(&e) == Some("NoSuchResourceException") => Ok(None),
-            Err(e) => Err(classify(SERVICE, e)),
-        }
+        absent_is_none(
+            self.client
+                .get_requested_service_quota_change()
+                .request_id(request_id)
+                .send()
+                .await
+                .map(|out| out.requested_quota().and_then(request)),
+        )
     }
 
     async fn request_increase(
