@@ -888,6 +888,10 @@ mod tests {
         );
         let e = parse(r#"{"source":"aws.ssm","detail-type":"EC2 Command Invocation Status-change Notification","detail":{"status":"Success"}}"#).expect_err("missing field");
         assert!(e.to_string().contains("command-id"), "{e}");
+        let e = parse(r#"{"source":"aws.autoscaling","detail-type":"EC2 Instance Launch Unsuccessful","id":"x","account":"1","region":"us-east-1","detail":{"StatusMessage":"VcpuLimitExceeded"}}"#).expect_err("no group");
+        assert!(e.to_string().contains("AutoScalingGroupName"), "{e}");
+        let e = parse(r#"{"source":"aws.autoscaling","detail-type":"EC2 Instance Launch Unsuccessful","detail":"not an object"}"#).expect_err("bad detail");
+        assert!(e.to_string().contains("launch failure"), "{e}");
         let e = parse(r#"{"action":"collect","cluster":"c"}"#).expect_err("missing field");
         assert!(e.to_string().contains("instance_ids"), "{e}");
         assert_eq!(
