@@ -49,6 +49,10 @@ pub struct Spec {
     pub accepts: &'static [Kind],
 }
 
+/// Kinds more than one function takes: the template routes them (a bus rule with two targets,
+/// a function URL per function), so no single row owns them.
+pub const FAN_OUT: &[Kind] = &[Kind::Findings, Kind::Http];
+
 /// The one table of functions.
 pub const FUNCTIONS: &[Spec] = &[
     Spec {
@@ -90,7 +94,7 @@ pub const FUNCTIONS: &[Spec] = &[
         id: FunctionId::Notifier,
         name: "notifier",
         resource: "NotifierFunction",
-        accepts: &[Kind::Notify],
+        accepts: &[Kind::Notify, Kind::Findings, Kind::ResolveCheck],
     },
 ];
 
@@ -379,10 +383,12 @@ mod tests {
             assert_eq!(FUNCTIONS.iter().filter(|s| s.id == id).count(), 1, "{id:?}");
             assert_eq!(id.spec().id, id);
         }
-        // One function per kind, so replay and routing are unambiguous.
+        // One function per kind, so replay and routing are unambiguous, except where the
+        // template fans out: findings go to two queues, HTTP requests to each function's own URL.
         let mut kinds: Vec<Kind> = FUNCTIONS
             .iter()
             .flat_map(|s| s.accepts.iter().copied())
+            .filter(|k| !FAN_OUT.contains(k))
             .collect();
         let n = kinds.len();
         kinds.sort();
