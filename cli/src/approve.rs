@@ -12,6 +12,7 @@
 //! never act twice. A 409 after a retry may mean that the lost first attempt was recorded; the
 //! message says so.
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -240,13 +241,19 @@ impl ApproveError {
 /// Runs `approve`: prints the decisions (or the answer as JSON), or `error: …` on stderr.
 pub fn run(a: ApproveArgs) -> ExitCode {
     match approve(&a) {
-        Ok(out) => {
-            print!("{out}");
-            ExitCode::SUCCESS
-        }
+        Ok(out) => match std::io::stdout().lock().write_all(out.as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                // The decision is recorded; only its report was lost.
+                eprintln!("error: decided, but the answer could not be written: {e}");
+                ExitCode::from(1)
+            }
+        },
         Err(e) => {
-            // Server text is untrusted: no terminal escapes reach the user's terminal.
-            eprintln!("error: {}", escape::terminal(&e.to_string()));
+            // Server text is untrusted: no terminal escape reaches the user's terminal. Line
+            // breaks are kept (the credential chain explains itself over several lines).
+            let text: Vec<String> = e.to_string().lines().map(escape::terminal).collect();
+            eprintln!("error: {}", text.join("\n"));
             ExitCode::from(e.exit_code())
         }
     }
@@ -476,6 +483,7 @@ async fn send(req: &HttpRequest) -> Result<Answered, ApproveError> {
         DeliveryError::Retryable {
             attempts, reason, ..
         } => ApproveError::NotDelivered { attempts, reason },
+        // `send` hands every non-retryable answer back, so this is only for completeness.
         DeliveryError::Permanent { reason, .. } => ApproveError::NotDelivered {
             attempts: 1,
             reason,
