@@ -193,6 +193,7 @@ pub fn build(
                             &clients.sdk,
                         )),
                         support: crate::remedy::NoSupportPlan,
+                        instances: clients.ec2(),
                     },
                     ledger,
                     clients.objects(),
@@ -200,6 +201,28 @@ pub fn build(
                     clients.store()?,
                     clients.eks(),
                     settings,
+                ),
+            })
+        }
+        FunctionId::SlackInteractivity => {
+            let approvers = RemedySettings::from_env(|k| std::env::var(k).ok())?.approvers;
+            let table = env("TABLE_NAME")?;
+            Box::new(Function {
+                spec,
+                handler: SlackInteractivity::new(
+                    crate::interactivity::RemedyQueue::new(
+                        aws_sdk_sqs::Client::new(&clients.sdk),
+                        env("REMEDY_QUEUE_URL")?,
+                    ),
+                    crate::interactivity::SecretParameter::new(
+                        aws_sdk_ssm::Client::new(&clients.sdk),
+                        env("SLACK_SIGNING_SECRET_PARAM")?,
+                    ),
+                    std::sync::Arc::new(crate::interactivity::SeenInTable::new(
+                        aws_sdk_dynamodb::Client::new(&clients.sdk),
+                        table,
+                    )),
+                    &approvers,
                 ),
             })
         }

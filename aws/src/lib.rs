@@ -18,11 +18,14 @@
 //! | [`views`] | DynamoDB | `ViewStore` (the notifier's views and rate limiters, conditional writes) |
 //! | [`chat`] | SSM Parameter Store | `Channels` (chat targets, secrets from SecureString parameters) |
 //! | [`sns`] | SNS | the Amazon Q Developer target's `Publisher` |
+//! | [`interactivity`] | SSM, DynamoDB, SQS | the Slack interactivity function's `SigningSecret`, `SeenRequests`, `ApprovalQueue` |
+//! | [`remedy`] | Service Quotas, EKS, EC2, DynamoDB | the remediator's APIs, ledger, audit log and state |
 
 pub mod bootstrap;
 pub mod chat;
 pub mod ec2;
 pub mod eks;
+pub mod interactivity;
 pub mod lifecycle;
 pub mod objects;
 pub mod publish;

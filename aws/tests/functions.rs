@@ -719,3 +719,206 @@ async fn notifier_binary_keeps_one_slack_message_current() {
         Some(state.view.fingerprint().as_str())
     );
 }
+
+/// A function URL request as Lambda delivers it (the fixture), with this body, caller and headers.
+fn url_request(body: &str, caller: Option<&str>, headers: Value) -> Value {
+    let mut req = fixture("function-url-approve.json");
+    req["body"] = json!(body);
+    req["isBase64Encoded"] = json!(false);
+    req["headers"] = headers;
+    match caller {
+        Some(c) => req["requestContext"]["authorizer"]["iam"]["userArn"] = json!(c),
+        None => req["requestContext"]["authorizer"] = Value::Null,
+    }
+    req
+}
+
+/// Every request moto answered for `op` in us-east-1 (the moto extension counts them).
+fn answered(op: &str) -> u64 {
+    common::moto_api("GET", "requests?region=us-east-1", &json!({}))[op]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn remediator_binary_plans_and_executes_approvals_from_the_url_and_slack() {
+    use eks_remedy_chat::interactivity::sign;
+
+    let (sdk, st) = stack().await;
+    let cluster = unique("prod");
+    let eks = aws_sdk_eks::Client::new(&sdk);
+    eks.create_cluster()
+        .name(&cluster)
+        .version("1.30")
+        .role_arn("arn:aws:iam::123456789012:role/eks")
+        .resources_vpc_config(
+            aws_sdk_eks::types::VpcConfigRequest::builder()
+                .endpoint_private_access(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    eks.create_addon()
+        .cluster_name(&cluster)
+        .addon_name("vpc-cni")
+        .addon_version("v1.18.3-eksbuild.1")
+        .configuration_values(
+            r#"{"env":{"WARM_IP_TARGET":"2","AWS_VPC_K8S_CNI_LOGLEVEL":"DEBUG"}}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    // The analyzer's report of the sample bundle, where its findings event says it is.
+    let incident = unique(&format!("{cluster}.us-east-1.123456789012:throttling"));
+    let report_key = format!("bundles/{cluster}/i-0abc12345def67890/{incident}/report.json");
+    let report = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/notify/sample-report.json"),
+    )
+    .unwrap();
+    eks_remedy_aws::objects::client(&sdk)
+        .put_object()
+        .bucket(&st.bucket)
+        .key(&report_key)
+        .body(report.into())
+        .send()
+        .await
+        .unwrap();
+    let mut findings = fixture("eks-remedy-findings.json");
+    findings["detail"]["incident_id"] = json!(incident);
+    findings["detail"]["cluster"] = json!(cluster);
+    findings["detail"]["bucket"] = json!(st.bucket);
+    findings["detail"]["report_json"] = json!(report_key);
+    let bus_out = rule_to_queue(
+        &sdk,
+        &st.bus,
+        &unique("remedy-out"),
+        r#"{"source":["eks-remedy"]}"#,
+    )
+    .await;
+
+    let approvers = "arn:aws:iam::123456789012:role/PlatformOnCall,slack:U0APPROVER";
+    let f = start(
+        "remediator",
+        &st,
+        &[
+            ("REMEDY_MODES", "vpc-cni-addon=approve"),
+            ("APPROVERS", approvers),
+        ],
+    );
+    let updates = answered("eks:UpdateAddon");
+
+    // Findings from the queue: a plan, announced on the bus; approve mode writes nothing.
+    let resp = response(f.api.call(&sqs_event(&[findings.to_string()])));
+    assert_eq!(resp["batchItemFailures"], json!([]));
+    let out: Vec<Value> = receive_all(&sdk, &bus_out)
+        .await
+        .iter()
+        .map(|b| serde_json::from_str(b).unwrap())
+        .collect();
+    let plan = out
+        .iter()
+        .find(|e| e["detail-type"] == "eks-remedy plan")
+        .unwrap_or_else(|| panic!("no plan event: {out:?}"))["detail"]["plan"]
+        .clone();
+    let plan_id = plan["plan_id"].as_str().unwrap().to_string();
+    let cni = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|a| a["kind"] == "vpc-cni-addon")
+        .unwrap();
+    assert_eq!(answered("eks:UpdateAddon"), updates);
+
+    // A Slack click, through the interactivity binary: verified, then queued for the remediator.
+    let secret = "8f742231b10e8888abcd99yyyzzz85a5";
+    let param = format!("/{}/slack-signing-secret", unique("eks-remedy"));
+    aws_sdk_ssm::Client::new(&sdk)
+        .put_parameter()
+        .name(&param)
+        .value(secret)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    let (remedy_queue, _) = queue(&sdk, "remedy").await;
+    let slack = start(
+        "slack-interactivity",
+        &st,
+        &[
+            ("SLACK_SIGNING_SECRET_PARAM", &param),
+            ("REMEDY_QUEUE_URL", &remedy_queue),
+            ("APPROVERS", approvers),
+        ],
+    );
+    let mut click: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../tests/fixtures/slack/block-actions-approve.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    click["actions"][0]["action_id"] = json!(format!("approve:{cni}"));
+    click["actions"][0]["value"] = json!(format!("{plan_id}:{cni}"));
+    let form: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &click.to_string())
+        .finish();
+    let ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let headers = json!({
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": ts.to_string(),
+        "x-slack-signature": sign(secret.as_bytes(), ts, form.as_bytes()),
+    });
+    let answer = response(slack.api.call(&url_request(&form, None, headers.clone())));
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    // The same request replayed is refused.
+    let again = response(slack.api.call(&url_request(&form, None, headers)));
+    assert_eq!(again["statusCode"], 409, "{again}");
+    let queued = receive_all(&sdk, &remedy_queue).await;
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    let approval: Value = serde_json::from_str(&queued[0]).unwrap();
+    assert_eq!(approval["approve"]["by"], "slack:U0APPROVER");
+
+    // The remediator takes the queued click: executed once on moto, announced on the bus.
+    let resp = response(f.api.call(&sqs_event(&queued)));
+    assert_eq!(resp["batchItemFailures"], json!([]));
+    assert_eq!(answered("eks:UpdateAddon"), updates + 1);
+    let out: Vec<Value> = receive_all(&sdk, &bus_out)
+        .await
+        .iter()
+        .map(|b| serde_json::from_str(b).unwrap())
+        .collect();
+    let types: Vec<&str> = out
+        .iter()
+        .filter_map(|e| e["detail-type"].as_str())
+        .collect();
+    assert!(types.contains(&"eks-remedy approval"), "{types:?}");
+    assert!(types.contains(&"eks-remedy audit"), "{types:?}");
+
+    // Through the IAM URL (`eks-remedy approve`): the same action again is refused, once decided.
+    let body =
+        json!({"approve": {"plan_id": plan_id, "action": cni, "verdict": "approve"}}).to_string();
+    let alice = "arn:aws:sts::123456789012:assumed-role/PlatformOnCall/alice";
+    let r = response(f.api.call(&url_request(
+        &body,
+        Some(alice),
+        json!({"content-type": "application/json"}),
+    )));
+    assert_eq!(r["statusCode"], 409, "{r}");
+    let r = response(f.api.call(&url_request(
+        &body,
+        None,
+        json!({"content-type": "application/json"}),
+    )));
+    assert_eq!(r["statusCode"], 403, "{r}");
+    assert_eq!(answered("eks:UpdateAddon"), updates + 1);
+
+    // The schedule follows the add-on update.
+    let followed = response(f.api.call(&json!({"schedule": "follow"})));
+    assert_eq!(followed["result"]["checked"], json!(1), "{followed}");
+}

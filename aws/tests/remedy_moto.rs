@@ -50,51 +50,6 @@ struct Env {
     ledger: MemoryLedger,
 }
 
-/// One call to the moto extension's test API. Reads exactly Content-Length bytes, with a timeout,
-/// rather than waiting for the server to close the connection.
-fn moto_api(method: &str, path: &str, body: &Value) -> Value {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let host = common::moto()
-        .endpoint
-        .trim_start_matches("http://")
-        .to_string();
-    let body = if method == "GET" {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    let mut s = std::net::TcpStream::connect(&host).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        s,
-        "{method} /moto-api/eks-remedy/{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut r = BufReader::new(s);
-    let mut status = String::new();
-    r.read_line(&mut status).unwrap();
-    let mut length = 0;
-    loop {
-        let mut line = String::new();
-        r.read_line(&mut line).unwrap();
-        if line.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().unwrap();
-            }
-        }
-    }
-    let mut buf = vec![0; length];
-    r.read_exact(&mut buf).unwrap();
-    let text = String::from_utf8(buf).unwrap();
-    assert!(status.contains(" 200 "), "{path}: {status} {text}");
-    serde_json::from_str(&text).unwrap()
-}
-
 /// A cluster `prod` with the vpc-cni add-on (user keys in its configuration), one gp2 volume and
 /// the Standard On-Demand vCPU quota applied at 32, in `region`; the request count starts at 0.
 async fn env(region: &str) -> Env {
@@ -135,8 +90,8 @@ async fn env(region: &str) -> Env {
         .unwrap()
         .volume_id
         .unwrap();
-    set_quota(region, STANDARD, json!({"Value": 32}));
-    moto_api(
+    common::set_quota(region, STANDARD, json!({"Value": 32}));
+    common::moto_api(
         "POST",
         &format!("requests/reset?region={region}"),
         &json!({}),
@@ -151,14 +106,6 @@ async fn env(region: &str) -> Env {
         support: FakeSupport::default(),
         ledger: MemoryLedger::default(),
     }
-}
-
-fn set_quota(region: &str, code: &str, fields: Value) {
-    let mut body = json!({"region": region, "ServiceCode": "ec2", "QuotaCode": code});
-    body.as_object_mut()
-        .unwrap()
-        .extend(fields.as_object().unwrap().clone());
-    moto_api("POST", "quotas", &body);
 }
 
 impl Env {
@@ -190,7 +137,7 @@ impl Env {
 
     /// Every request moto answered in this Region, by operation.
     fn requests(&self) -> BTreeMap<String, u64> {
-        serde_json::from_value(moto_api(
+        serde_json::from_value(common::moto_api(
             "GET",
             &format!("requests?region={}", self.region),
             &json!({}),
@@ -212,13 +159,13 @@ impl Env {
 
     /// The server's clock for this Region (tests move it).
     fn now(&self) -> DateTime<Utc> {
-        let v = moto_api("GET", &format!("clock?region={}", self.region), &json!({}));
+        let v = common::moto_api("GET", &format!("clock?region={}", self.region), &json!({}));
         let secs = v["now"].as_f64().unwrap();
         DateTime::from_timestamp(secs as i64, 0).unwrap()
     }
 
     fn advance(&self, seconds: i64) {
-        moto_api(
+        common::moto_api(
             "POST",
             &format!("clock?region={}", self.region),
             &json!({"advance": seconds}),
@@ -479,7 +426,7 @@ async fn a_pending_request_means_no_new_request() {
         .unwrap()
         .id
         .unwrap();
-    moto_api(
+    common::moto_api(
         "POST",
         &format!("requests/reset?region={}", e.region),
         &json!({}),
@@ -558,7 +505,7 @@ async fn an_open_request_found_only_at_execution_is_adopted() {
 #[tokio::test]
 async fn a_quota_that_is_not_adjustable_is_a_support_case_recommendation() {
     let e = env("ap-southeast-1").await;
-    set_quota(&e.region, STANDARD, json!({"Adjustable": false}));
+    common::set_quota(&e.region, STANDARD, json!({"Adjustable": false}));
     let s = settings("auto");
     let ctx = e
         .context(
@@ -713,7 +660,7 @@ async fn a_modification_within_six_hours_blocks_the_ebs_action() {
         .send()
         .await
         .unwrap();
-    moto_api(
+    common::moto_api(
         "POST",
         &format!("requests/reset?region={}", e.region),
         &json!({}),
@@ -959,4 +906,90 @@ async fn with_the_dynamodb_ledger_an_approval_executes_once_and_a_replay_is_a_no
     assert!(audits
         .iter()
         .any(|a| a.outcome == Outcome::Executed && a.who == APPROVER));
+}
+
+#[tokio::test]
+async fn the_dynamodb_ledger_keeps_remediation_state_with_conditional_writes() {
+    use eks_remedy_pipeline::ports::Saved;
+    use eks_remedy_pipeline::remedy::ports::{PlanIndex, RemedyState, RemedyStore};
+
+    let e = env("ap-south-1").await;
+    let ledger = Ledger::new(
+        aws_sdk_dynamodb::Client::new(&e.sdk),
+        common::table(&e.sdk).await,
+        30,
+    );
+    let incident = "prod.ap-south-1.123456789012:throttling:20261019T0500";
+    assert!(ledger.load_state(incident).await.unwrap().is_none());
+    let mut state = RemedyState::default();
+    state.incident.findings.push(throttling());
+    state.ran.insert("vpc-cni-addon:prod/vpc-cni".into());
+    assert_eq!(
+        ledger.save_state(incident, &state, None).await.unwrap(),
+        Saved::Written
+    );
+    // A second first write, or a write from a stale read, loses: nothing is overwritten.
+    assert_eq!(
+        ledger.save_state(incident, &state, None).await.unwrap(),
+        Saved::Conflict
+    );
+    let loaded = ledger.load_state(incident).await.unwrap().unwrap();
+    assert_eq!((loaded.version, &loaded.value), (1, &state));
+    state.ran.insert("service-quota:ec2/L-1216C47A".into());
+    assert_eq!(
+        ledger.save_state(incident, &state, Some(1)).await.unwrap(),
+        Saved::Written
+    );
+    assert_eq!(
+        ledger.save_state(incident, &state, Some(1)).await.unwrap(),
+        Saved::Conflict
+    );
+    assert_eq!(
+        ledger
+            .load_state(incident)
+            .await
+            .unwrap()
+            .unwrap()
+            .value
+            .ran
+            .len(),
+        2
+    );
+    // A state too large for an item is refused with the reason, never cut silently.
+    let mut huge = state.clone();
+    huge.incident.findings = vec![throttling(); 4000];
+    let err = ledger
+        .save_state(incident, &huge, Some(2))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("an item can hold"), "{err}");
+
+    let index = PlanIndex {
+        incident_id: incident.into(),
+        actions: vec![
+            "vpc-cni-addon:prod/vpc-cni".into(),
+            "recommendation:x".into(),
+        ],
+    };
+    ledger
+        .index_plan("plan-0123456789abcdef", &index)
+        .await
+        .unwrap();
+    assert_eq!(
+        ledger.plan_index("plan-0123456789abcdef").await.unwrap(),
+        Some(index)
+    );
+    assert_eq!(ledger.plan_index("plan-unknown").await.unwrap(), None);
+
+    // The set of incidents to follow: added and removed atomically, read bounded.
+    assert!(ledger.following(10).await.unwrap().is_empty());
+    for i in ["a", "b", "c"] {
+        ledger.set_following(i, true).await.unwrap();
+    }
+    ledger.set_following("b", false).await.unwrap();
+    ledger.set_following("b", false).await.unwrap();
+    let mut f = ledger.following(10).await.unwrap();
+    f.sort();
+    assert_eq!(f, ["a", "c"]);
+    assert_eq!(ledger.following(1).await.unwrap().len(), 1);
 }

@@ -184,12 +184,17 @@ const WANT: &[Grant] = &[
     ("RemediatorFunctionRole", "Allow", &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"], "IncidentTable.Arn", ""),
     ("RemediatorFunctionRole", "Allow", &["s3:GetObject"], "${BundleBucket.Arn}/bundles/*/report.json", ""),
     ("RemediatorFunctionRole", "Allow", &["events:PutEvents"], "FindingsBus.Arn", ""),
-    ("RemediatorFunctionRole", "Allow", &["servicequotas:ListServiceQuotas", "servicequotas:ListAWSDefaultServiceQuotas", "servicequotas:GetServiceQuota", "servicequotas:GetAWSDefaultServiceQuota", "servicequotas:GetRequestedServiceQuotaChange", "servicequotas:ListRequestedServiceQuotaChangeHistory", "servicequotas:ListRequestedServiceQuotaChangeHistoryByQuota", "eks:DescribeAddonConfiguration", "eks:DescribeAddonVersions", "ec2:DescribeVolumes", "ec2:DescribeVolumesModifications"], "*", ""),
+    ("RemediatorFunctionRole", "Allow", &["servicequotas:ListServiceQuotas", "servicequotas:ListAWSDefaultServiceQuotas", "servicequotas:GetServiceQuota", "servicequotas:GetAWSDefaultServiceQuota", "servicequotas:GetRequestedServiceQuotaChange", "servicequotas:ListRequestedServiceQuotaChangeHistory", "servicequotas:ListRequestedServiceQuotaChangeHistoryByQuota", "eks:DescribeAddonConfiguration", "eks:DescribeAddonVersions", "ec2:DescribeVolumes", "ec2:DescribeVolumesModifications", "ec2:DescribeInstances"], "*", ""),
     ("RemediatorFunctionRole", "Allow", &["eks:DescribeCluster", "eks:DescribeAddon", "eks:DescribeUpdate", "eks:ListUpdates"], "arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:cluster/*", ""),
     ("RemediatorFunctionRole", "Allow", &["eks:DescribeCluster", "eks:DescribeAddon", "eks:DescribeUpdate", "eks:ListUpdates"], "arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:addon/*/vpc-cni/*", ""),
     ("RemediatorFunctionRole", "Allow", &["servicequotas:RequestServiceQuotaIncrease"], "arn:${AWS::Partition}:servicequotas:${AWS::Region}:${AWS::AccountId}:*", ""),
     ("RemediatorFunctionRole", "Allow", &["eks:UpdateAddon"], "arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:addon/*/vpc-cni/*", ""),
     ("RemediatorFunctionRole", "Allow", &["ec2:ModifyVolume"], "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*", r#"{"Null":{"aws:ResourceTag/eks:cluster-name":"false"}}"#),
+    // Slack interactivity: its signing secret, its replay items, the remediation queue.
+    ("SlackInteractivityFunctionRole", "Allow", &["ssm:GetParameter"], "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SlackSigningSecretParameter}", ""),
+    ("SlackInteractivityFunctionRole", "Allow", &["kms:Decrypt"], "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*", r#"{"StringEquals":{"kms:ViaService":{"Fn::Sub":"ssm.${AWS::Region}.amazonaws.com"}}}"#),
+    ("SlackInteractivityFunctionRole", "Allow", &["dynamodb:PutItem"], "IncidentTable.Arn", ""),
+    ("SlackInteractivityFunctionRole", "Allow", &["sqs:SendMessage"], "RemedyQueue.Arn", ""),
     // Nodes: no standing write under bundles/ (denied outright); the runbook's root upload only.
     ("NodeUploadPolicy", "Deny", NODE_NEVER, "${BundleBucket.Arn}/bundles/*", ""),
     ("NodeUploadPolicy", "Allow", &["s3:PutObject"], "${BundleBucket.Arn}/eks_i-*", ""),

@@ -36,6 +36,8 @@ pub enum FunctionId {
     Notifier,
     /// Plans, guarded actions, approvals and follow-ups.
     Remediator,
+    /// Slack's button clicks, verified and queued for the remediator.
+    SlackInteractivity,
 }
 
 /// What the table knows of a function.
@@ -110,6 +112,12 @@ pub const FUNCTIONS: &[Spec] = &[
             Kind::Follow,
             Kind::Http,
         ],
+    },
+    Spec {
+        id: FunctionId::SlackInteractivity,
+        name: "slack-interactivity",
+        resource: "SlackInteractivityFunction",
+        accepts: &[Kind::Http],
     },
 ];
 
@@ -423,6 +431,7 @@ mod tests {
             FunctionId::BundleAnalyzer,
             FunctionId::Notifier,
             FunctionId::Remediator,
+            FunctionId::SlackInteractivity,
         ] {
             assert_eq!(FUNCTIONS.iter().filter(|s| s.id == id).count(), 1, "{id:?}");
             assert_eq!(id.spec().id, id);

@@ -10,13 +10,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use eks_remedy_core::facts::ClusterContext;
-use eks_remedy_pipeline::fakes::{FakeEks, FakeObjects, FakePublisher, FakeStore};
+use eks_remedy_pipeline::fakes::{FakeEc2, FakeEks, FakeObjects, FakePublisher, FakeStore};
 use eks_remedy_pipeline::function::{serve, FunctionId, Invocation};
 use eks_remedy_pipeline::handlers::remediator::{Remediator, RemedyApis};
+use eks_remedy_pipeline::model::Instance;
 use eks_remedy_pipeline::remedy::fakes::{
     fixtures, FakeAddons, FakeQuotas, FakeSupport, FakeVolumes, MemoryLedger,
 };
-use eks_remedy_pipeline::remedy::ports::{AddonState, QuotaInfo};
+use eks_remedy_pipeline::remedy::ports::{AddonState, QuotaInfo, VolumeState};
 use eks_remedy_pipeline::remedy::RemedySettings;
 use serde_json::{json, Value};
 
@@ -28,6 +29,7 @@ type Fn = Remediator<
     FakeAddons,
     FakeVolumes,
     FakeSupport,
+    FakeEc2,
     MemoryLedger,
     FakeObjects,
     SharedBus,
@@ -107,12 +109,41 @@ fn remediator(mode: &str) -> (Fn, Arc<FakePublisher>) {
         value: 32.0,
         adjustable: true,
     });
+    let volumes = FakeVolumes::default();
+    volumes.volumes.lock().unwrap().insert(
+        "vol-0root".into(),
+        VolumeState {
+            volume_id: "vol-0root".into(),
+            volume_type: "gp2".into(),
+            size_gib: 20,
+            iops: Some(100),
+            throughput: None,
+        },
+    );
+    volumes
+        .attachments
+        .lock()
+        .unwrap()
+        .push(("vol-0root".into(), "i-0abc12345def67890".into()));
+    *volumes.now.lock().unwrap() = Some(now());
+    let ec2 = FakeEc2 {
+        instances: vec![Instance {
+            instance_id: "i-0abc12345def67890".into(),
+            instance_type: Some("m5.large".into()),
+            private_ip: Some("10.0.1.23".into()),
+            cluster: Some("prod-cluster".into()),
+            asg: Some("eks-ng-workers-2024a1b2".into()),
+            state: Some("running".into()),
+        }],
+        ..FakeEc2::default()
+    };
     let f = Remediator::new(
         RemedyApis {
             quotas,
             addons,
-            volumes: FakeVolumes::default(),
+            volumes,
             support: FakeSupport::default(),
+            instances: ec2,
         },
         MemoryLedger::default(),
         objects,
@@ -404,4 +435,46 @@ async fn the_url_answers_http_even_for_bad_requests() {
     let mut req = forged;
     req["body"] = json!(forged_body.to_string());
     assert_eq!(call(&f, req).await.unwrap()["statusCode"], 400);
+}
+
+#[tokio::test]
+async fn auto_changes_the_nodes_volume_once_and_a_replay_is_a_no_op() {
+    let (f, bus) = remediator("auto");
+    let event = fixture("events/eks-remedy-findings.json");
+    call(&f, sqs(std::slice::from_ref(&event))).await.unwrap();
+    let plan = last_plan(&bus);
+    let ebs = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "ebs-volume");
+    let ebs = ebs.unwrap_or_else(|| panic!("no EBS action: {plan}"));
+    assert_eq!(ebs["target"]["volume_id"], "vol-0root", "{ebs}");
+    let writes = || {
+        f.apis()
+            .volumes
+            .writes
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let records: Vec<String> = f
+        .ledger()
+        .records
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {} {}", r.action_id, r.outcome.as_str(), r.detail))
+        .collect();
+    assert_eq!(writes(), 1, "{records:#?}");
+    let vol = f.apis().volumes.volumes.lock().unwrap()["vol-0root"].clone();
+    assert_eq!(vol.volume_type, "gp3");
+    // Another node's findings for the same incident plan again; the volume is not changed twice.
+    let mut other = event;
+    other["detail"]["instance_id"] = json!("i-0def");
+    call(&f, sqs(&[other])).await.unwrap();
+    assert_eq!(writes(), 1);
+    assert_eq!(
+        f.apis().addons.updates.lock().unwrap().len(),
+        1,
+        "one add-on update"
+    );
 }

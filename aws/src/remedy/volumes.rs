@@ -42,6 +42,22 @@ fn modification(m: &aws_sdk_ec2::types::VolumeModification) -> VolumeModificatio
     }
 }
 
+fn state(v: &aws_sdk_ec2::types::Volume) -> VolumeState {
+    VolumeState {
+        volume_id: v.volume_id().unwrap_or_default().to_string(),
+        volume_type: v
+            .volume_type()
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_default(),
+        size_gib: non_negative(v.size()).unwrap_or(0),
+        iops: non_negative(v.iops()),
+        throughput: non_negative(v.throughput()),
+    }
+}
+
+/// Volumes read per instance: a node has a root and perhaps a data volume, never many.
+const MAX_ATTACHED: i32 = 20;
+
 impl VolumeApi for Volumes {
     async fn volume(&self, volume_id: &str) -> Result<Option<VolumeState>, PortError> {
         match self
@@ -51,19 +67,27 @@ impl VolumeApi for Volumes {
             .send()
             .await
         {
-            Ok(out) => Ok(out.volumes().first().map(|v| VolumeState {
-                volume_id: v.volume_id().unwrap_or(volume_id).to_string(),
-                volume_type: v
-                    .volume_type()
-                    .map(|t| t.as_str().to_string())
-                    .unwrap_or_default(),
-                size_gib: non_negative(v.size()).unwrap_or(0),
-                iops: non_negative(v.iops()),
-                throughput: non_negative(v.throughput()),
-            })),
+            Ok(out) => Ok(out.volumes().first().map(state)),
             Err(e) if code(&e) == Some("InvalidVolume.NotFound") => Ok(None),
             Err(e) => Err(classify("ec2", e)),
         }
+    }
+
+    async fn attached(&self, instance_id: &str) -> Result<Vec<VolumeState>, PortError> {
+        let out = self
+            .client
+            .describe_volumes()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("attachment.instance-id")
+                    .values(instance_id)
+                    .build(),
+            )
+            .max_results(MAX_ATTACHED)
+            .send()
+            .await
+            .map_err(|e| classify("ec2", e))?;
+        Ok(out.volumes().iter().map(state).collect())
     }
 
     async fn modifications(&self, volume_id: &str) -> Result<Vec<VolumeModification>, PortError> {

@@ -218,3 +218,54 @@ pub async fn rule_to_queue(
         .unwrap();
     url
 }
+
+/// One call to the moto extension's test API. Reads exactly Content-Length bytes, with a timeout,
+/// rather than waiting for the server to close the connection.
+pub fn moto_api(method: &str, path: &str, body: &serde_json::Value) -> serde_json::Value {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let host = moto().endpoint.trim_start_matches("http://").to_string();
+    let body = if method == "GET" {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    let mut s = std::net::TcpStream::connect(&host).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        s,
+        "{method} /moto-api/eks-remedy/{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut r = BufReader::new(s);
+    let mut status = String::new();
+    r.read_line(&mut status).unwrap();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        if line.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse().unwrap();
+            }
+        }
+    }
+    let mut buf = vec![0; length];
+    r.read_exact(&mut buf).unwrap();
+    let text = String::from_utf8(buf).unwrap();
+    assert!(status.contains(" 200 "), "{path}: {status} {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Sets an `ec2` quota's fields (`Value`, `Adjustable`, ...) in `region` through the moto extension.
+pub fn set_quota(region: &str, code: &str, fields: serde_json::Value) {
+    let mut body = serde_json::json!({"region": region, "ServiceCode": "ec2", "QuotaCode": code});
+    body.as_object_mut()
+        .unwrap()
+        .extend(fields.as_object().unwrap().clone());
+    moto_api("POST", "quotas", &body);
+}

@@ -6,6 +6,7 @@
 pub mod analyzer;
 pub mod collector;
 pub mod ebs;
+pub mod interactivity;
 pub mod notifier;
 pub mod remediator;
 pub mod scaleup;

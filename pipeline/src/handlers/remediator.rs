@@ -34,7 +34,9 @@ use crate::events::{
     ApprovalRequest, HttpRequest, Inbound, LaunchFailureNotice, RemedyRequest, Task, Verdict,
 };
 use crate::function::{Handler, Invocation};
-use crate::ports::{ClusterDirectory, FindingsPublisher, IncidentStore, ObjectStore, Saved};
+use crate::ports::{
+    ClusterDirectory, Ec2Directory, FindingsPublisher, IncidentStore, ObjectStore, Saved,
+};
 use crate::remedy::follow::{follow, Tracked};
 use crate::remedy::ports::{
     ActionLedger, AddonApi, AuditLog, PlanIndex, QuotaApi, RemedyState, RemedyStore, SupportApi,
@@ -49,6 +51,8 @@ pub const MAX_REPORT_BYTES: u64 = 8 << 20;
 const MAX_LAUNCH_FAILURES: usize = 20;
 /// Incidents followed per scheduled run; the rest wait for the next run.
 const FOLLOW_PER_RUN: usize = 50;
+/// Nodes whose volumes are read for EBS actions (one `DescribeVolumes` each).
+const MAX_NODES_FOR_VOLUMES: usize = 10;
 /// Conditional writes retried on a conflict before the event is retried as a whole.
 const SAVE_ATTEMPTS: usize = 3;
 
@@ -124,8 +128,9 @@ impl HttpAnswer {
 /// The function's clock (tests move it).
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
-/// The AWS APIs the executor acts through.
-pub struct RemedyApis<Q, A, V, S> {
+/// The AWS APIs the executor acts through, and EC2's instances (node groups of the nodes whose
+/// volumes an EBS action would change, for the allow-list).
+pub struct RemedyApis<Q, A, V, S, E> {
     /// Service Quotas.
     pub quotas: Q,
     /// EKS add-ons.
@@ -134,11 +139,13 @@ pub struct RemedyApis<Q, A, V, S> {
     pub volumes: V,
     /// AWS Support.
     pub support: S,
+    /// EC2 instances.
+    pub instances: E,
 }
 
 /// The remediation function.
-pub struct Remediator<Q, A, V, S, L, O, P, I, C> {
-    apis: RemedyApis<Q, A, V, S>,
+pub struct Remediator<Q, A, V, S, E, L, O, P, I, C> {
+    apis: RemedyApis<Q, A, V, S, E>,
     ledger: L,
     objects: O,
     bus: P,
@@ -148,12 +155,13 @@ pub struct Remediator<Q, A, V, S, L, O, P, I, C> {
     clock: Clock,
 }
 
-impl<Q, A, V, S, L, O, P, I, C> Remediator<Q, A, V, S, L, O, P, I, C>
+impl<Q, A, V, S, E, L, O, P, I, C> Remediator<Q, A, V, S, E, L, O, P, I, C>
 where
     Q: QuotaApi,
     A: AddonApi,
     V: VolumeApi,
     S: SupportApi,
+    E: Ec2Directory,
     L: ActionLedger + AuditLog + RemedyStore,
     O: ObjectStore,
     P: FindingsPublisher,
@@ -164,7 +172,7 @@ where
     /// each incident's state (one DynamoDB table).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        apis: RemedyApis<Q, A, V, S>,
+        apis: RemedyApis<Q, A, V, S, E>,
         ledger: L,
         objects: O,
         bus: P,
@@ -196,7 +204,7 @@ where
     }
 
     /// The APIs (tests count their writes).
-    pub fn apis(&self) -> &RemedyApis<Q, A, V, S> {
+    pub fn apis(&self) -> &RemedyApis<Q, A, V, S, E> {
         &self.apis
     }
 
@@ -396,6 +404,9 @@ where
                 }
             }
         }
+        if ctx.volumes.is_empty() && asks_for_ebs(&incident.findings) {
+            ctx.volumes = self.volumes_of(&ctx.nodes).await;
+        }
         let notes = quota::resolve(&self.apis.quotas, &mut ctx, &incident.findings).await?;
         let mut plan = plan::plan(
             &incident.findings,
@@ -405,6 +416,59 @@ where
         );
         plan.notes.extend(notes);
         Ok(plan)
+    }
+
+    /// The volumes of the incident's nodes with their latest modification, for EBS actions. A node
+    /// whose volumes cannot be read is left out (the planner then plans "the node's root volume"
+    /// and says it lacked the id).
+    async fn volumes_of(&self, nodes: &[String]) -> Vec<eks_remedy_core::plan::ebs::VolumeFacts> {
+        let now = (self.clock)();
+        let nodes: Vec<String> = nodes.iter().take(MAX_NODES_FOR_VOLUMES).cloned().collect();
+        // The node group (Auto Scaling group) of each node, for the allow-list; unknown, the
+        // guard holds the action and says so.
+        let groups: BTreeMap<String, String> = match self.apis.instances.instances(&nodes).await {
+            Ok(found) => found
+                .into_iter()
+                .filter_map(|i| Some((i.instance_id, i.asg?)))
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "instances not readable; node groups unknown");
+                BTreeMap::new()
+            }
+        };
+        let mut out = Vec::new();
+        for node in &nodes {
+            let attached = match self.apis.volumes.attached(node).await {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::warn!(error = %e, %node, "volumes not readable");
+                    continue;
+                }
+            };
+            for v in attached {
+                let latest = match self.apis.volumes.modifications(&v.volume_id).await {
+                    Ok(m) => m.into_iter().max_by_key(|m| m.started),
+                    Err(e) => {
+                        tracing::warn!(error = %e, volume = %v.volume_id, "modifications not readable");
+                        None
+                    }
+                };
+                out.push(eks_remedy_core::plan::ebs::VolumeFacts {
+                    instance_id: Some(node.clone()),
+                    volume_type: Some(v.volume_type).filter(|t| !t.is_empty()),
+                    size_gib: Some(v.size_gib).filter(|s| *s > 0),
+                    iops: v.iops,
+                    throughput: v.throughput,
+                    modification_state: latest.as_ref().map(|m| m.state.clone()),
+                    modified_hours_ago: latest
+                        .and_then(|m| m.started)
+                        .map(|t| (now - t).num_minutes() as f64 / 60.0),
+                    volume_id: v.volume_id,
+                    node_group: groups.get(node).cloned(),
+                });
+            }
+        }
+        out
     }
 
     /// Reads a report, bounded.
@@ -853,6 +917,14 @@ fn merge_cluster(
     c
 }
 
+fn asks_for_ebs(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| {
+        f.actions
+            .iter()
+            .any(|a| matches!(a, eks_remedy_core::report::Action::EbsPerformance {}))
+    })
+}
+
 /// The throttling incident's per-API counters (`api:<Action>` attributes).
 fn api_counters(item: &Value) -> BTreeMap<String, u64> {
     item.as_object()
@@ -869,12 +941,13 @@ fn api_counters(item: &Value) -> BTreeMap<String, u64> {
         .collect()
 }
 
-impl<Q, A, V, S, L, O, P, I, C> Handler for Remediator<Q, A, V, S, L, O, P, I, C>
+impl<Q, A, V, S, E, L, O, P, I, C> Handler for Remediator<Q, A, V, S, E, L, O, P, I, C>
 where
     Q: QuotaApi,
     A: AddonApi,
     V: VolumeApi,
     S: SupportApi,
+    E: Ec2Directory,
     L: ActionLedger + AuditLog + RemedyStore,
     O: ObjectStore,
     P: FindingsPublisher,

@@ -192,6 +192,8 @@ pub struct FakeVolumes {
     pub volumes: Mutex<HashMap<String, VolumeState>>,
     /// Modifications, oldest first.
     pub modifications: Mutex<Vec<VolumeModification>>,
+    /// (volume, instance) attachments.
+    pub attachments: Mutex<Vec<(String, String)>>,
     /// What `ModifyVolume` records as the start (the tests' clock).
     pub now: Mutex<Option<DateTime<Utc>>>,
     /// `ModifyVolume` calls.
@@ -201,6 +203,15 @@ pub struct FakeVolumes {
 impl VolumeApi for FakeVolumes {
     async fn volume(&self, id: &str) -> Result<Option<VolumeState>, PortError> {
         Ok(lock(&self.volumes).get(id).cloned())
+    }
+    async fn attached(&self, instance_id: &str) -> Result<Vec<VolumeState>, PortError> {
+        let ids: Vec<String> = lock(&self.attachments)
+            .iter()
+            .filter(|(_, i)| i == instance_id)
+            .map(|(v, _)| v.clone())
+            .collect();
+        let vols = lock(&self.volumes);
+        Ok(ids.iter().filter_map(|id| vols.get(id).cloned()).collect())
     }
     async fn modifications(&self, id: &str) -> Result<Vec<VolumeModification>, PortError> {
         Ok(lock(&self.modifications)

@@ -269,6 +269,11 @@ pub trait VolumeApi: Send + Sync {
         &self,
         volume_id: &str,
     ) -> impl Future<Output = Result<Option<VolumeState>, PortError>> + Send;
+    /// The volumes attached to an instance (`DescribeVolumes` by `attachment.instance-id`).
+    fn attached(
+        &self,
+        instance_id: &str,
+    ) -> impl Future<Output = Result<Vec<VolumeState>, PortError>> + Send;
     /// Its modifications (`DescribeVolumesModifications`), newest included.
     fn modifications(
         &self,
