@@ -166,12 +166,6 @@ pub fn build(
         }
         FunctionId::Remediator => {
             let settings = RemedySettings::from_env(|k| std::env::var(k).ok())?;
-            if settings.plan.support_plan {
-                // No Support client is built in yet: say so at start rather than fail each case.
-                return Err(HandlerError::Config(
-                    "SUPPORT_PLAN=true is not supported yet: the EC2 API limit case is prepared in the plan for a person to file".into(),
-                ));
-            }
             let ledger = crate::remedy::ledger::Ledger::new(
                 aws_sdk_dynamodb::Client::new(&clients.sdk),
                 env("TABLE_NAME")?,
@@ -192,7 +186,7 @@ pub fn build(
                         volumes: crate::remedy::volumes::Volumes::new(aws_sdk_ec2::Client::new(
                             &clients.sdk,
                         )),
-                        support: crate::remedy::NoSupportPlan,
+                        support: crate::remedy::support::Support::new(&clients.sdk),
                         instances: clients.ec2(),
                     },
                     ledger,

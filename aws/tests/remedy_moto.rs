@@ -993,3 +993,62 @@ async fn the_dynamodb_ledger_keeps_remediation_state_with_conditional_writes() {
     assert_eq!(f, ["a", "c"]);
     assert_eq!(ledger.following(1).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn with_a_support_plan_the_rate_limit_case_is_opened_once_through_the_support_api() {
+    use eks_remedy_aws::remedy::support::Support;
+
+    let e = env("ca-central-1").await;
+    let support = Support::new(&e.sdk);
+    let mut s = settings("auto");
+    s.plan.support_plan = true;
+    let ctx = e.context("inc-case", Vec::new()).await;
+    let p = make_plan(&[throttling()], &ctx, &s);
+    let ex = Executor::new(
+        Ports {
+            quotas: &e.quotas,
+            addons: &e.addons,
+            volumes: &e.volumes,
+            support: &support,
+            ledger: &e.ledger,
+            audit: &e.ledger,
+        },
+        &s,
+    );
+    let r = ex.run(&p, &ctx, e.now()).await.unwrap();
+    let case = record(&r, ActionKind::SupportCase);
+    assert_eq!(case.outcome, Outcome::Executed, "{}", case.detail);
+    assert_eq!(case.request_ids.len(), 1, "the case id");
+    // The case as the Support API holds it.
+    let client = aws_sdk_support::Client::from_conf(
+        aws_sdk_support::config::Builder::from(&e.sdk)
+            .region(Region::new("us-east-1"))
+            .build(),
+    );
+    let cases = client.describe_cases().send().await.unwrap();
+    let opened = cases
+        .cases()
+        .iter()
+        .find(|c| c.case_id() == Some(case.request_ids[0].as_str()))
+        .expect("the case is in Support");
+    assert_eq!(
+        opened.subject(),
+        Some("Request an increase in my Amazon EC2 API throttling limits")
+    );
+    // A replay opens nothing more.
+    let again = ex.run(&p, &ctx, e.now()).await.unwrap();
+    assert_ne!(
+        record(&again, ActionKind::SupportCase).outcome,
+        Outcome::Executed
+    );
+    let n = client
+        .describe_cases()
+        .send()
+        .await
+        .unwrap()
+        .cases()
+        .iter()
+        .filter(|c| c.subject() == opened.subject())
+        .count();
+    assert_eq!(n, 1);
+}

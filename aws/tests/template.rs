@@ -190,6 +190,7 @@ const WANT: &[Grant] = &[
     ("RemediatorFunctionRole", "Allow", &["servicequotas:RequestServiceQuotaIncrease"], "arn:${AWS::Partition}:servicequotas:${AWS::Region}:${AWS::AccountId}:*", ""),
     ("RemediatorFunctionRole", "Allow", &["eks:UpdateAddon"], "arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:addon/*/vpc-cni/*", ""),
     ("RemediatorFunctionRole", "Allow", &["ec2:ModifyVolume"], "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*", r#"{"Null":{"aws:ResourceTag/eks:cluster-name":"false"}}"#),
+    ("RemediatorFunctionRole", "Allow", &["support:CreateCase"], "*", ""),
     // Slack interactivity: its signing secret, its replay items, the remediation queue.
     ("SlackInteractivityFunctionRole", "Allow", &["ssm:GetParameter"], "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SlackSigningSecretParameter}", ""),
     ("SlackInteractivityFunctionRole", "Allow", &["kms:Decrypt"], "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*", r#"{"StringEquals":{"kms:ViaService":{"Fn::Sub":"ssm.${AWS::Region}.amazonaws.com"}}}"#),

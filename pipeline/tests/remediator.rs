@@ -478,3 +478,46 @@ async fn auto_changes_the_nodes_volume_once_and_a_replay_is_a_no_op() {
         "one add-on update"
     );
 }
+
+#[tokio::test]
+async fn a_quota_request_is_followed_until_it_ends_and_each_status_is_announced() {
+    use eks_remedy_pipeline::remedy::ports::RequestStatus;
+
+    let (f, bus) = remediator("auto");
+    call(&f, sqs(&[fixture("events/eks-remedy-launch-failure.json")]))
+        .await
+        .unwrap();
+    let requests = f.apis().quotas.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 1, "one request for the vCPU quota");
+    let statuses = |bus: &FakePublisher| -> Vec<Value> {
+        bus.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(t, _)| t == "eks-remedy quota status")
+            .map(|(_, d)| d.clone())
+            .collect()
+    };
+    let follow = fixture("events/schedule-follow.json");
+    let set = |s: RequestStatus| f.apis().quotas.requests.lock().unwrap()[0].status = s;
+
+    set(RequestStatus::CaseOpened);
+    assert_eq!(
+        call(&f, follow.clone()).await.unwrap()["result"]["changed"],
+        1
+    );
+    // Nothing new: nothing announced.
+    assert_eq!(
+        call(&f, follow.clone()).await.unwrap()["result"]["changed"],
+        0
+    );
+    set(RequestStatus::Approved);
+    call(&f, follow.clone()).await.unwrap();
+    let seen = statuses(&bus);
+    let names: Vec<&str> = seen.iter().map(|d| d["status"].as_str().unwrap()).collect();
+    assert_eq!(names, ["CASE_OPENED", "APPROVED"], "{seen:?}");
+    assert_eq!(seen[1]["quota_code"], "L-1216C47A");
+    assert_eq!(seen[1]["desired"], requests[0].desired_value);
+    // Ended: no longer read.
+    assert_eq!(call(&f, follow).await.unwrap()["result"]["checked"], 0);
+}

@@ -738,19 +738,13 @@ where
     ) -> Result<(), HandlerError> {
         let at = Some((self.clock)());
         if let Tracked::QuotaRequest { .. } = t.item {
-            let (code, name) = t
-                .label
-                .as_deref()
-                .and_then(|l| l.split_once(' '))
-                .map(|(c, n)| (c.to_string(), n.to_string()))
-                .unwrap_or_default();
             return self
                 .publish(
                     QUOTA_STATUS,
                     &QuotaStatusDetail {
                         incident_id: incident_id.to_string(),
-                        quota_code: code,
-                        quota_name: name,
+                        quota_code: t.quota_code.clone().unwrap_or_default(),
+                        quota_name: t.quota_name.clone().unwrap_or_default(),
                         status: status.to_string(),
                         desired: t.desired.unwrap_or_default(),
                         at,
@@ -844,25 +838,19 @@ fn summary(action: usize, r: &AuditRecord) -> RunSummary {
 
 fn tracked_item(plan_id: &str, action: usize, r: &AuditRecord) -> Option<TrackedItem> {
     let item = Tracked::from_record(r)?;
-    let label = match &item {
-        Tracked::QuotaRequest { .. } => Some(format!(
-            "{} {}",
-            r.what["quota_code"].as_str().unwrap_or("?"),
-            r.what["name"]
-                .as_str()
-                .or(r.what["quota_name"].as_str())
-                .unwrap_or("quota")
-        )),
-        _ => None,
+    let quota = |k: &str| {
+        matches!(item, Tracked::QuotaRequest { .. })
+            .then(|| r.what[k].as_str().map(str::to_string))
+            .flatten()
     };
+    let (quota_code, quota_name) = (quota("quota_code"), quota("quota_name"));
     Some(TrackedItem {
         plan_id: plan_id.to_string(),
         action,
-        desired: r.after["desired_value"]
-            .as_f64()
-            .or(r.after["value"].as_f64()),
+        desired: r.after["DesiredValue"].as_f64(),
         item,
-        label,
+        quota_code,
+        quota_name,
         last: None,
         done: false,
     })

@@ -422,9 +422,12 @@ pub struct TrackedItem {
     pub action: usize,
     /// What is followed.
     pub item: super::follow::Tracked,
-    /// The quota's name and code, for status messages (quota requests only).
+    /// The quota's code (quota requests only).
     #[serde(default)]
-    pub label: Option<String>,
+    pub quota_code: Option<String>,
+    /// The quota's name, for status messages (quota requests only).
+    #[serde(default)]
+    pub quota_name: Option<String>,
     /// The value asked for (quota requests only).
     #[serde(default)]
     pub desired: Option<f64>,
