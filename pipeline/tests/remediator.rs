@@ -21,6 +21,7 @@ use eks_remedy_pipeline::remedy::ports::{AddonState, QuotaInfo, VolumeState};
 use eks_remedy_pipeline::remedy::RemedySettings;
 use serde_json::{json, Value};
 
+const INCIDENT: &str = "prod-cluster.us-east-1.111122223333:throttling:20261019T0500";
 const APPROVER_ROLE: &str = "arn:aws:iam::111122223333:role/PlatformOnCall";
 const ALICE: &str = "arn:aws:sts::111122223333:assumed-role/PlatformOnCall/alice";
 
@@ -319,6 +320,16 @@ async fn an_approval_through_the_url_executes_once_for_an_approver_only() {
     .await
     .unwrap();
     assert_eq!(status(&r), 200, "{r}");
+    let notes = f
+        .incidents()
+        .summary(INCIDENT)
+        .map(|s| s.3)
+        .unwrap_or_default();
+    assert!(
+        notes.iter().any(|n| n
+            .contains("executed by arn:aws:sts::111122223333:assumed-role/PlatformOnCall/alice")),
+        "{notes:?}"
+    );
     let decisions = &body(&r)["decisions"];
     assert_eq!(decisions[0]["action"], json!(cni));
     assert_eq!(decisions[0]["outcome"], "executed", "{r}");

@@ -203,6 +203,11 @@ where
         &self.ledger
     }
 
+    /// The incident store (tests read its notes).
+    pub fn incidents(&self) -> &I {
+        &self.incidents
+    }
+
     /// The APIs (tests count their writes).
     pub fn apis(&self) -> &RemedyApis<Q, A, V, S, E> {
         &self.apis
@@ -701,13 +706,31 @@ where
         .into())
     }
 
-    /// Executions, failures and holds on the bus (the rest is in the plan event).
+    /// Executions, failures and holds on the bus (the rest is in the plan event), and every
+    /// decision that is more than a record (executed, failed, held, refused, rejected, awaiting an
+    /// approver) as a note on the incident.
     async fn announce(
         &self,
         incident_id: &str,
         action: usize,
         r: &AuditRecord,
     ) -> Result<(), HandlerError> {
+        if !matches!(
+            r.outcome,
+            Outcome::Observed | Outcome::WouldChange | Outcome::Recommended | Outcome::NoChange
+        ) {
+            let detail: String = r.detail.chars().take(300).collect();
+            let note = format!(
+                "remedy: {} {} by {}: {detail}",
+                r.action_id,
+                r.outcome.as_str(),
+                r.who
+            );
+            // The audit item is the record; the note is for people reading the incident.
+            if let Err(e) = self.incidents.note(incident_id, &note).await {
+                tracing::warn!(error = %e, incident = %incident_id, "audit note not written");
+            }
+        }
         let outcome = match r.outcome {
             Outcome::Executed if Tracked::from_record(r).is_some() => AuditOutcome::Started,
             Outcome::Executed | Outcome::NoChange => AuditOutcome::Done,
