@@ -136,18 +136,7 @@ async fn eks_describes_cluster_addon_and_default_version() {
     let sdk = sdk().await;
     let c = aws_sdk_eks::Client::new(&sdk);
     let name = unique("prod");
-    c.create_cluster()
-        .name(&name)
-        .version("1.30")
-        .role_arn("arn:aws:iam::123456789012:role/eks")
-        .resources_vpc_config(
-            aws_sdk_eks::types::VpcConfigRequest::builder()
-                .endpoint_private_access(true)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    eks_cluster(&sdk, &name, true).await;
     let eks = Eks::new(c.clone());
     let info = eks.describe(&name).await.unwrap();
     assert_eq!(info.version.as_deref(), Some("1.30"));
@@ -156,13 +145,7 @@ async fn eks_describes_cluster_addon_and_default_version() {
         info.self_managed_cni,
         "no managed add-on: DescribeAddon says ResourceNotFoundException"
     );
-    c.create_addon()
-        .cluster_name(&name)
-        .addon_name("vpc-cni")
-        .addon_version("v1.18.3-eksbuild.1")
-        .send()
-        .await
-        .unwrap();
+    vpc_cni_addon(&sdk, &name, None).await;
     let info = eks.describe(&name).await.unwrap();
     assert_eq!(
         info.vpc_cni_addon_version.as_deref(),

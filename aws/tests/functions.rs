@@ -479,22 +479,8 @@ async fn collector_binary_automation_method_hands_the_bundle_to_the_analyzer() {
 async fn end_to_end_throttling_to_findings() {
     let (sdk, st) = stack().await;
     let cluster = unique("prod");
-    let eks = aws_sdk_eks::Client::new(&sdk);
-    eks.create_cluster()
-        .name(&cluster)
-        .version("1.30")
-        .role_arn("arn:aws:iam::123456789012:role/eks")
-        .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
-        .send()
-        .await
-        .unwrap();
-    eks.create_addon()
-        .cluster_name(&cluster)
-        .addon_name("vpc-cni")
-        .addon_version("v1.18.3-eksbuild.1")
-        .send()
-        .await
-        .unwrap();
+    eks_cluster(&sdk, &cluster, false).await;
+    vpc_cni_addon(&sdk, &cluster, None).await;
     let (node_id, ip) = node(&sdk, Some(&cluster), "m5.large").await;
 
     // 1. Throttling events in: one incident, one collection requested.
@@ -746,29 +732,13 @@ async fn remediator_binary_plans_and_executes_approvals_from_the_url_and_slack()
 
     let (sdk, st) = stack().await;
     let cluster = unique("prod");
-    let eks = aws_sdk_eks::Client::new(&sdk);
-    eks.create_cluster()
-        .name(&cluster)
-        .version("1.30")
-        .role_arn("arn:aws:iam::123456789012:role/eks")
-        .resources_vpc_config(
-            aws_sdk_eks::types::VpcConfigRequest::builder()
-                .endpoint_private_access(true)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    eks.create_addon()
-        .cluster_name(&cluster)
-        .addon_name("vpc-cni")
-        .addon_version("v1.18.3-eksbuild.1")
-        .configuration_values(
-            r#"{"env":{"WARM_IP_TARGET":"2","AWS_VPC_K8S_CNI_LOGLEVEL":"DEBUG"}}"#,
-        )
-        .send()
-        .await
-        .unwrap();
+    eks_cluster(&sdk, &cluster, true).await;
+    vpc_cni_addon(
+        &sdk,
+        &cluster,
+        Some(r#"{"env":{"WARM_IP_TARGET":"2","AWS_VPC_K8S_CNI_LOGLEVEL":"DEBUG"}}"#),
+    )
+    .await;
     // The analyzer's report of the sample bundle, where its findings event says it is.
     let incident = unique(&format!("{cluster}.us-east-1.123456789012:throttling"));
     let report_key = format!("bundles/{cluster}/i-0abc12345def67890/{incident}/report.json");

@@ -58,27 +58,9 @@ async fn env(region: &str) -> Env {
         .to_builder()
         .region(Region::new(region.to_string()))
         .build();
+    common::eks_cluster(&sdk, "prod", true).await;
+    common::vpc_cni_addon(&sdk, "prod", Some(USER_CONFIG)).await;
     let eks = aws_sdk_eks::Client::new(&sdk);
-    eks.create_cluster()
-        .name("prod")
-        .version("1.30")
-        .role_arn("arn:aws:iam::123456789012:role/eks")
-        .resources_vpc_config(
-            aws_sdk_eks::types::VpcConfigRequest::builder()
-                .endpoint_private_access(true)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    eks.create_addon()
-        .cluster_name("prod")
-        .addon_name("vpc-cni")
-        .addon_version("v1.18.3-eksbuild.1")
-        .configuration_values(USER_CONFIG)
-        .send()
-        .await
-        .unwrap();
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
     let volume_id = ec2
         .create_volume()

@@ -157,11 +157,23 @@ fn remediator(mode: &str) -> (Fn, Arc<FakePublisher>) {
     (f, bus)
 }
 
-/// Lets the test read what was published after handing the publisher to the function.
+/// Lets the test read what was published after handing the publisher to the function, and fail
+/// the next audit event once.
 struct SharedBus(Arc<FakePublisher>);
+
+thread_local! {
+    // Per test: each `#[tokio::test]` runs its function on its own thread.
+    static FAIL_NEXT_AUDIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
 impl eks_remedy_pipeline::ports::FindingsPublisher for SharedBus {
     async fn publish(&self, t: &str, d: &Value) -> Result<(), eks_remedy_pipeline::PortError> {
+        if t == "eks-remedy audit" && FAIL_NEXT_AUDIT.with(|f| f.replace(false)) {
+            return Err(eks_remedy_pipeline::PortError::Transient {
+                service: "events",
+                message: "503".into(),
+            });
+        }
         self.0.publish(t, d).await
     }
 }
@@ -531,4 +543,33 @@ async fn a_quota_request_is_followed_until_it_ends_and_each_status_is_announced(
     assert_eq!(seen[1]["desired"], requests[0].desired_value);
     // Ended: no longer read.
     assert_eq!(call(&f, follow).await.unwrap()["result"]["checked"], 0);
+}
+
+#[tokio::test]
+async fn regression_a_failure_after_acting_is_retried_and_acts_once() {
+    let (f, bus) = remediator("auto");
+    let event = fixture("events/eks-remedy-findings.json");
+    FAIL_NEXT_AUDIT.with(|f| f.set(true));
+    let first = call(&f, sqs(std::slice::from_ref(&event))).await.unwrap();
+    assert_eq!(
+        first["batchItemFailures"].as_array().unwrap().len(),
+        1,
+        "{first}"
+    );
+    assert_eq!(
+        f.apis().addons.updates.lock().unwrap().len(),
+        1,
+        "acted before the failure"
+    );
+    // SQS delivers it again: the plan completes, nothing is done twice.
+    let again = call(&f, sqs(&[event])).await.unwrap();
+    assert_eq!(again, json!({"batchItemFailures": []}));
+    assert_eq!(f.apis().addons.updates.lock().unwrap().len(), 1);
+    let writes = f
+        .apis()
+        .volumes
+        .writes
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(writes, 1);
+    assert!(detail_types(&bus).contains(&"eks-remedy audit".to_string()));
 }

@@ -269,3 +269,37 @@ pub fn set_quota(region: &str, code: &str, fields: serde_json::Value) {
         .extend(fields.as_object().unwrap().clone());
     moto_api("POST", "quotas", &body);
 }
+
+/// An EKS cluster `name` (Kubernetes 1.30) in moto, with private endpoint access or not.
+pub async fn eks_cluster(sdk: &aws_config::SdkConfig, name: &str, private_access: bool) {
+    aws_sdk_eks::Client::new(sdk)
+        .create_cluster()
+        .name(name)
+        .version("1.30")
+        .role_arn("arn:aws:iam::123456789012:role/eks")
+        .resources_vpc_config(
+            aws_sdk_eks::types::VpcConfigRequest::builder()
+                .endpoint_private_access(private_access)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The vpc-cni managed add-on v1.18.3-eksbuild.1 on `cluster`, with `configuration` if given.
+pub async fn vpc_cni_addon(
+    sdk: &aws_config::SdkConfig,
+    cluster: &str,
+    configuration: Option<&str>,
+) {
+    aws_sdk_eks::Client::new(sdk)
+        .create_addon()
+        .cluster_name(cluster)
+        .addon_name("vpc-cni")
+        .addon_version("v1.18.3-eksbuild.1")
+        .set_configuration_values(configuration.map(str::to_string))
+        .send()
+        .await
+        .unwrap();
+}

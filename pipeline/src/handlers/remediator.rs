@@ -292,7 +292,10 @@ where
     }
 
     /// Loads the incident's state, applies `merge` (false: nothing new, e.g. a replay), plans
-    /// again and runs the actions not run before; retried on a conflicting write.
+    /// again, runs the actions not run before, and saves the state last. Nothing is marked done
+    /// before it ran: a failure anywhere retries the event, and running again is safe because
+    /// every write is claimed in the ledger per incident and action (a repeat is held, not redone).
+    /// A conflicting save (another invocation moved the state on) starts over from the new state.
     async fn update(
         &self,
         incident_id: &str,
@@ -302,8 +305,7 @@ where
             let loaded = self.ledger.load_state(incident_id).await?;
             let version = loaded.as_ref().map(|v| v.version);
             let mut state = loaded.map(|v| v.value).unwrap_or_default();
-            let changed = merge(&mut state);
-            if !changed && state.plan.is_some() {
+            if !merge(&mut state) && state.plan.is_some() {
                 return Ok(Remedied::Planned {
                     incident_id: incident_id.to_string(),
                     plan_id: state.plan.map(|p| p.plan_id),
@@ -322,59 +324,56 @@ where
                 .plan
                 .as_ref()
                 .is_some_and(|p| p.plan_id == plan.plan_id);
+            let mut ran = Vec::new();
+            if !(same_plan && fresh.is_empty()) {
+                let index = PlanIndex {
+                    incident_id: incident_id.to_string(),
+                    actions: plan.actions.iter().map(|a| a.id.clone()).collect(),
+                };
+                self.ledger.index_plan(&plan.plan_id, &index).await?;
+                let now = (self.clock)();
+                self.publish(
+                    PLAN,
+                    &PlanDetail {
+                        incident_id: incident_id.to_string(),
+                        plan: plan.clone(),
+                        at: Some(now),
+                    },
+                )
+                .await?;
+                let run = Plan {
+                    actions: fresh.clone(),
+                    ..plan.clone()
+                };
+                let report = self
+                    .executor()
+                    .run(&run, &state.incident.context, now)
+                    .await?;
+                for r in &report.records {
+                    let i = index
+                        .actions
+                        .iter()
+                        .position(|a| *a == r.action_id)
+                        .unwrap_or(0);
+                    self.announce(incident_id, i, r).await?;
+                    if let Some(t) = tracked_item(&plan.plan_id, i, r) {
+                        if !state.tracked.iter().any(|o| o.item == t.item) {
+                            state.tracked.push(t);
+                        }
+                    }
+                    ran.push(summary(i, r));
+                }
+            }
             state.ran.extend(fresh.iter().map(|a| a.id.clone()));
             state.plan = Some(plan.clone());
-            // Claim the new actions with the state write first: a concurrent invocation that
-            // loses the race plans again from the winner's state instead of running them too.
+            let following = state.tracked.iter().any(|t| !t.done);
             match self.ledger.save_state(incident_id, &state, version).await? {
                 Saved::Conflict => continue,
                 Saved::Written => {}
             }
-            if same_plan && fresh.is_empty() {
-                return Ok(Remedied::Planned {
-                    incident_id: incident_id.to_string(),
-                    plan_id: Some(plan.plan_id),
-                    ran: Vec::new(),
-                });
+            if following {
+                self.ledger.set_following(incident_id, true).await?;
             }
-            let index = PlanIndex {
-                incident_id: incident_id.to_string(),
-                actions: plan.actions.iter().map(|a| a.id.clone()).collect(),
-            };
-            self.ledger.index_plan(&plan.plan_id, &index).await?;
-            let now = (self.clock)();
-            self.publish(
-                PLAN,
-                &PlanDetail {
-                    incident_id: incident_id.to_string(),
-                    plan: plan.clone(),
-                    at: Some(now),
-                },
-            )
-            .await?;
-            let run = Plan {
-                actions: fresh,
-                ..plan.clone()
-            };
-            let report = self
-                .executor()
-                .run(&run, &state.incident.context, now)
-                .await?;
-            let mut ran = Vec::new();
-            let mut tracked = Vec::new();
-            for r in &report.records {
-                let i = index
-                    .actions
-                    .iter()
-                    .position(|a| *a == r.action_id)
-                    .unwrap_or(0);
-                self.announce(incident_id, i, r).await?;
-                if let Some(t) = tracked_item(&plan.plan_id, i, r) {
-                    tracked.push(t);
-                }
-                ran.push(summary(i, r));
-            }
-            self.track(incident_id, tracked).await?;
             return Ok(Remedied::Planned {
                 incident_id: incident_id.to_string(),
                 plan_id: Some(plan.plan_id),
@@ -548,7 +547,6 @@ where
         };
         let approved = a.verdict == Verdict::Approve;
         let mut decisions = Vec::new();
-        let mut tracked = Vec::new();
         for (i, action_id) in chosen {
             let now = (self.clock)();
             let rec = match self
@@ -561,6 +559,11 @@ where
                 Err(ApproveError::Unknown { .. }) if a.action.is_none() => continue,
                 Err(e) => return Err(e.into()),
             };
+            // What it started is recorded before anything is announced: a failed announcement
+            // must not leave an executed change unfollowed (a second decision is refused).
+            if let Some(t) = tracked_item(&a.plan_id, i, &rec) {
+                self.track(&index.incident_id, vec![t]).await?;
+            }
             self.publish(
                 APPROVAL,
                 &ApprovalDetail {
@@ -578,9 +581,6 @@ where
             )
             .await?;
             self.announce(&index.incident_id, i, &rec).await?;
-            if let Some(t) = tracked_item(&a.plan_id, i, &rec) {
-                tracked.push(t);
-            }
             decisions.push(summary(i, &rec));
         }
         if decisions.is_empty() {
@@ -590,7 +590,6 @@ where
             }
             .into());
         }
-        self.track(&index.incident_id, tracked).await?;
         Ok(Remedied::Decided {
             plan_id: a.plan_id.clone(),
             decisions,
