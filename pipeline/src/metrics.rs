@@ -1055,7 +1055,7 @@ mod tests {
         ] {
             dlqs.extend(each_after(template, marker, '.'));
         }
-        assert_eq!(dlqs.len(), 5, "{dlqs:?}");
+        assert_eq!(dlqs.len(), 6, "{dlqs:?}");
         for dlq in dlqs {
             assert!(
                 body.contains(&format!("${{{dlq}.QueueName}}")),
