@@ -6,6 +6,7 @@ use eks_remedy_pipeline::function::{Function, FunctionId, Invocation, Serve};
 use eks_remedy_pipeline::handlers::analyzer::BundleAnalyzer;
 use eks_remedy_pipeline::handlers::collector::Collector;
 use eks_remedy_pipeline::handlers::ebs::EbsAlarmWatcher;
+use eks_remedy_pipeline::handlers::interactivity::SlackInteractivity;
 use eks_remedy_pipeline::handlers::notifier::{self, Notifier};
 use eks_remedy_pipeline::handlers::remediator::{Remediator, RemedyApis};
 use eks_remedy_pipeline::handlers::scaleup::ScaleUpWatcher;
