@@ -24,7 +24,7 @@ use super::{
 /// or broken producer reaches it.
 const MAX_NODES: usize = 64;
 /// Most ids of nodes left out remembered (so a replay of one is not counted twice).
-const MAX_OMITTED_IDS: usize = 256;
+pub(super) const MAX_OMITTED_IDS: usize = 256;
 /// Most findings kept per node (the analyzer has fewer rules).
 const MAX_NODE_FINDINGS: usize = 32;
 /// Longest rule id, instance id, plan id or quota code kept (real ones are under 40).

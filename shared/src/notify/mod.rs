@@ -560,6 +560,7 @@ impl IncidentView {
         };
         let omitted = match self.nodes_omitted.len() {
             0 => String::new(),
+            n if n >= fold::MAX_OMITTED_IDS => format!(" (and at least {n} more not shown)"),
             n => format!(" (and {n} more not shown)"),
         };
         plain(&format!(
