@@ -171,6 +171,8 @@ const WANT: &[Grant] = &[
     // Notifier: its views in the table, each configured target's secret (decrypted only through
     // Parameter Store), the Q topic.
     ("NotifierFunctionRole", "Allow", &["dynamodb:GetItem", "dynamodb:PutItem"], "IncidentTable.Arn", ""),
+    ("NotifierFunctionRole", "Allow", &["dynamodb:Query"], "${IncidentTable.Arn}/index/quiet", ""),
+    ("NotifierFunctionRole", "Allow", &["s3:GetObject"], "${BundleBucket.Arn}/bundles/*/report.html", ""),
     ("NotifierFunctionRole", "Deny", OWN_QUEUE_ONLY, "NOT NotifyQueue.Arn", ""),
     ("NotifierFunctionRole", "Allow", &["ssm:GetParameter"], "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SlackBotTokenParameter}", ""),
     ("NotifierFunctionRole", "Allow", &["ssm:GetParameter"], "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SlackWebhookParameter}", ""),
@@ -293,11 +295,13 @@ fn bucket_rules_and_event_targets_are_hardened() {
     for (id, r) in res.iter().filter(|(_, r)| r["Type"] == "AWS::Events::Rule") {
         rules += 1;
         for target in list(&r["Properties"]["Targets"]) {
-            assert_eq!(
-                text(&target["DeadLetterConfig"]["Arn"]),
-                "EventsDLQ.Arn",
-                "{id}"
-            );
+            // The notifier's schedule dead-letters to the notifier's own DLQ.
+            let dlq = if id == "ResolveCheckRule" {
+                "NotifyDLQ.Arn"
+            } else {
+                "EventsDLQ.Arn"
+            };
+            assert_eq!(text(&target["DeadLetterConfig"]["Arn"]), dlq, "{id}");
             assert!(
                 target["RetryPolicy"]["MaximumRetryAttempts"]
                     .as_u64()
@@ -306,7 +310,7 @@ fn bucket_rules_and_event_targets_are_hardened() {
             );
         }
     }
-    assert_eq!(rules, 7);
+    assert_eq!(rules, 8);
     assert!(
         res["BundleAnalyzerFunction"]["Properties"]["ReservedConcurrentExecutions"].is_object()
     );
