@@ -7,8 +7,10 @@ use eks_remedy_pipeline::handlers::analyzer::BundleAnalyzer;
 use eks_remedy_pipeline::handlers::collector::Collector;
 use eks_remedy_pipeline::handlers::ebs::EbsAlarmWatcher;
 use eks_remedy_pipeline::handlers::notifier::{self, Notifier};
+use eks_remedy_pipeline::handlers::remediator::{Remediator, RemedyApis};
 use eks_remedy_pipeline::handlers::scaleup::ScaleUpWatcher;
 use eks_remedy_pipeline::handlers::throttle::ThrottleWatcher;
+use eks_remedy_pipeline::remedy::RemedySettings;
 use eks_remedy_pipeline::{metrics, telemetry, CollectionMethod, Config, HandlerError};
 
 /// A required environment variable.
@@ -160,6 +162,45 @@ pub fn build(
                     Default::default(),
                 )?
                 .with_size_limits(max_bytes, max_ratio),
+            })
+        }
+        FunctionId::Remediator => {
+            let settings = RemedySettings::from_env(|k| std::env::var(k).ok())?;
+            if settings.plan.support_plan {
+                // No Support client is built in yet: say so at start rather than fail each case.
+                return Err(HandlerError::Config(
+                    "SUPPORT_PLAN=true is not supported yet: the EC2 API limit case is prepared in the plan for a person to file".into(),
+                ));
+            }
+            let ledger = crate::remedy::ledger::Ledger::new(
+                aws_sdk_dynamodb::Client::new(&clients.sdk),
+                env("TABLE_NAME")?,
+                // Audit records, approvals and claims are kept this long (a quarter covers the
+                // longest quota request follow-up and a review afterwards).
+                90,
+            );
+            Box::new(Function {
+                spec,
+                handler: Remediator::new(
+                    RemedyApis {
+                        quotas: crate::remedy::quotas::Quotas::new(
+                            aws_sdk_servicequotas::Client::new(&clients.sdk),
+                        ),
+                        addons: crate::remedy::addons::Addons::new(aws_sdk_eks::Client::new(
+                            &clients.sdk,
+                        )),
+                        volumes: crate::remedy::volumes::Volumes::new(aws_sdk_ec2::Client::new(
+                            &clients.sdk,
+                        )),
+                        support: crate::remedy::NoSupportPlan,
+                    },
+                    ledger,
+                    clients.objects(),
+                    clients.publisher()?,
+                    clients.store()?,
+                    clients.eks(),
+                    settings,
+                ),
             })
         }
         FunctionId::Notifier => Box::new(Function {

@@ -41,10 +41,13 @@ fn template_rules() -> Vec<(String, Value)> {
         .as_object()
         .unwrap()
         .iter()
-        .filter(|(_, r)| r["Type"] == "AWS::Events::Rule")
+        // Schedules (no pattern) are not triggers of events.
+        .filter(|(_, r)| {
+            r["Type"] == "AWS::Events::Rule" && !r["Properties"]["EventPattern"].is_null()
+        })
         .map(|(id, r)| (id.clone(), resolve(&r["Properties"]["EventPattern"])))
         .collect();
-    assert_eq!(rules.len(), 7, "one rule per trigger: {rules:?}");
+    assert_eq!(rules.len(), 8, "one rule per trigger: {rules:?}");
     rules
 }
 
@@ -79,12 +82,12 @@ async fn template_rules_route_each_event_to_its_function_only() {
     let automation = fixture("ssm-automation-status.json");
     let object = fixture("s3-object-created.json");
     let findings = fixture("eks-remedy-findings.json");
-    let cases: Vec<(&str, Value, Option<&str>)> = vec![
-        ("vpc-cni throttling", throttle.clone(), Some("ThrottleRule")),
+    let cases: Vec<(&str, Value, &[&str])> = vec![
+        ("vpc-cni throttling", throttle.clone(), &["ThrottleRule"]),
         (
             "karpenter throttling",
             fixture("cloudtrail-throttle-karpenter.json"),
-            Some("ThrottleRule"),
+            &["ThrottleRule"],
         ),
         (
             "plain RequestLimitExceeded",
@@ -93,7 +96,7 @@ async fn template_rules_route_each_event_to_its_function_only() {
                 "/detail/errorCode",
                 json!("RequestLimitExceeded"),
             ),
-            Some("ThrottleRule"),
+            &["ThrottleRule"],
         ),
         (
             "access denied is not throttling",
@@ -102,27 +105,27 @@ async fn template_rules_route_each_event_to_its_function_only() {
                 "/detail/errorCode",
                 json!("Client.UnauthorizedOperation"),
             ),
-            None,
+            &[],
         ),
         (
             "throttling of another service",
             with(throttle, "/detail/eventSource", json!("ecr.amazonaws.com")),
-            None,
+            &[],
         ),
         (
             "node group launch",
             launch.clone(),
-            Some("ScaleUpWatcherFunctionLaunches"),
+            &["ScaleUpWatcherFunctionLaunches"],
         ),
         (
             "lifecycle hook",
             fixture("asg-lifecycle-launch.json"),
-            Some("ScaleUpWatcherFunctionLaunches"),
+            &["ScaleUpWatcherFunctionLaunches"],
         ),
         (
             "node group launch refused for a vCPU quota",
             fixture("asg-launch-unsuccessful-vcpu.json"),
-            Some("ScaleUpWatcherFunctionLaunches"),
+            &["ScaleUpWatcherFunctionLaunches"],
         ),
         (
             "refused launch in a group that is not a node group",
@@ -131,7 +134,7 @@ async fn template_rules_route_each_event_to_its_function_only() {
                 "/detail/AutoScalingGroupName",
                 json!("web-frontend-asg"),
             ),
-            None,
+            &[],
         ),
         (
             "launch in a group that is not a node group",
@@ -140,17 +143,17 @@ async fn template_rules_route_each_event_to_its_function_only() {
                 "/detail/AutoScalingGroupName",
                 json!("web-frontend-asg"),
             ),
-            None,
+            &[],
         ),
         (
             "EBS alarm",
             alarm.clone(),
-            Some("EbsAlarmWatcherFunctionAlarms"),
+            &["EbsAlarmWatcherFunctionAlarms"],
         ),
         (
             "EBS alarm back to OK",
             with(alarm.clone(), "/detail/state/value", json!("OK")),
-            None,
+            &[],
         ),
         (
             "CPU alarm",
@@ -159,24 +162,24 @@ async fn template_rules_route_each_event_to_its_function_only() {
                 "/detail/configuration/metrics/0/metricStat/metric/name",
                 json!("CPUUtilization"),
             ),
-            None,
+            &[],
         ),
         (
             "finished command",
             ours.clone(),
-            Some("CollectorFunctionCommandStatus"),
+            &["CollectorFunctionCommandStatus"],
         ),
         (
             "command still running",
             with(ours, "/detail/status", json!("InProgress")),
-            None,
+            &[],
         ),
         // The fixture's document: the collector no longer sends the stock shell document, so its
         // status events are someone else's.
         (
             "a plain shell command (AWS-RunShellScript)",
             command.clone(),
-            None,
+            &[],
         ),
         (
             "another document",
@@ -185,17 +188,17 @@ async fn template_rules_route_each_event_to_its_function_only() {
                 "/detail/document-name",
                 json!("AWS-UpdateSSMAgent"),
             ),
-            None,
+            &[],
         ),
         (
             "finished automation",
             automation.clone(),
-            Some("CollectorFunctionAutomationStatus"),
+            &["CollectorFunctionAutomationStatus"],
         ),
         (
             "automation still running",
             with(automation.clone(), "/detail/Status", json!("InProgress")),
-            None,
+            &[],
         ),
         (
             "another runbook",
@@ -204,12 +207,12 @@ async fn template_rules_route_each_event_to_its_function_only() {
                 "/detail/Definition",
                 json!("AWS-RestartEC2Instance"),
             ),
-            None,
+            &[],
         ),
         (
             "bundle upload",
             object.clone(),
-            Some("BundleAnalyzerFunctionBundles"),
+            &["BundleAnalyzerFunctionBundles"],
         ),
         (
             "object outside bundles/",
@@ -218,22 +221,22 @@ async fn template_rules_route_each_event_to_its_function_only() {
                 "/detail/object/key",
                 json!("eks_i-0abc_2026-10-19.tar.gz"),
             ),
-            None,
+            &[],
         ),
         (
             "another bucket",
             with(object, "/detail/bucket/name", json!("someone-else")),
-            None,
+            &[],
         ),
         (
             "the analyzer's findings",
             findings.clone(),
-            Some("NotifyRule"),
+            &["NotifyRule", "RemedyRule"],
         ),
         (
             "a plan for the incident",
             with(findings.clone(), "/detail-type", json!("eks-remedy plan")),
-            Some("NotifyRule"),
+            &["NotifyRule"],
         ),
         (
             "a resolve",
@@ -242,17 +245,22 @@ async fn template_rules_route_each_event_to_its_function_only() {
                 "/detail-type",
                 json!("eks-remedy incident resolved"),
             ),
-            Some("NotifyRule"),
+            &["NotifyRule"],
+        ),
+        (
+            "a launch failure, for the remediation plan only",
+            fixture("eks-remedy-launch-failure.json"),
+            &["RemedyRule"],
         ),
         (
             "a detail type of ours chat does not follow",
             with(findings.clone(), "/detail-type", json!("eks-remedy debug")),
-            None,
+            &[],
         ),
         (
             "someone else's findings",
             with(findings, "/source", json!("acme.alerts")),
-            None,
+            &[],
         ),
     ];
 
@@ -292,7 +300,7 @@ async fn template_rules_route_each_event_to_its_function_only() {
         }
         assert_eq!(
             hit,
-            expected.into_iter().collect::<BTreeSet<_>>(),
+            expected.iter().copied().collect::<BTreeSet<_>>(),
             "{what}: matched the wrong rules"
         );
     }

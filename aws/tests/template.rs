@@ -180,6 +180,18 @@ const WANT: &[Grant] = &[
     ("NotifierFunctionRole", "Allow", &["ssm:GetParameter"], "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${WebhookParameter}", ""),
     ("NotifierFunctionRole", "Allow", &["kms:Decrypt"], "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*", r#"{"StringEquals":{"kms:ViaService":{"Fn::Sub":"ssm.${AWS::Region}.amazonaws.com"}}}"#),
     ("NotifierFunctionRole", "Allow", &["sns:Publish"], "!Ref QTopicArn", ""),
+    // Remediator: its state in the table, reports, the bus; reads for plans; each write only on
+    // its own resource kind, and (in the template) only where that kind's rung may write.
+    ("RemediatorFunctionRole", "Deny", OWN_QUEUE_ONLY, "NOT RemedyQueue.Arn", ""),
+    ("RemediatorFunctionRole", "Allow", &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"], "IncidentTable.Arn", ""),
+    ("RemediatorFunctionRole", "Allow", &["s3:GetObject"], "${BundleBucket.Arn}/bundles/*/report.json", ""),
+    ("RemediatorFunctionRole", "Allow", &["events:PutEvents"], "FindingsBus.Arn", ""),
+    ("RemediatorFunctionRole", "Allow", &["servicequotas:ListServiceQuotas", "servicequotas:ListAWSDefaultServiceQuotas", "servicequotas:GetServiceQuota", "servicequotas:GetAWSDefaultServiceQuota", "servicequotas:GetRequestedServiceQuotaChange", "servicequotas:ListRequestedServiceQuotaChangeHistory", "servicequotas:ListRequestedServiceQuotaChangeHistoryByQuota", "eks:DescribeAddonConfiguration", "eks:DescribeAddonVersions", "ec2:DescribeVolumes", "ec2:DescribeVolumesModifications"], "*", ""),
+    ("RemediatorFunctionRole", "Allow", &["eks:DescribeCluster", "eks:DescribeAddon", "eks:DescribeUpdate", "eks:ListUpdates"], "arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:cluster/*", ""),
+    ("RemediatorFunctionRole", "Allow", &["eks:DescribeCluster", "eks:DescribeAddon", "eks:DescribeUpdate", "eks:ListUpdates"], "arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:addon/*/vpc-cni/*", ""),
+    ("RemediatorFunctionRole", "Allow", &["servicequotas:RequestServiceQuotaIncrease"], "arn:${AWS::Partition}:servicequotas:${AWS::Region}:${AWS::AccountId}:*", ""),
+    ("RemediatorFunctionRole", "Allow", &["eks:UpdateAddon"], "arn:${AWS::Partition}:eks:${AWS::Region}:${AWS::AccountId}:addon/*/vpc-cni/*", ""),
+    ("RemediatorFunctionRole", "Allow", &["ec2:ModifyVolume"], "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*", r#"{"Null":{"aws:ResourceTag/eks:cluster-name":"false"}}"#),
     // Nodes: no standing write under bundles/ (denied outright); the runbook's root upload only.
     ("NodeUploadPolicy", "Deny", NODE_NEVER, "${BundleBucket.Arn}/bundles/*", ""),
     ("NodeUploadPolicy", "Allow", &["s3:PutObject"], "${BundleBucket.Arn}/eks_i-*", ""),
@@ -223,6 +235,7 @@ fn every_permission_is_the_least_the_pipeline_needs() {
             "ThrottleWatcherFunctionRole",
             "CollectorFunctionRole",
             "NotifierFunctionRole",
+            "RemediatorFunctionRole",
         ]
         .contains(&id.as_str());
         for arn in &managed {
@@ -310,7 +323,9 @@ fn bucket_rules_and_event_targets_are_hardened() {
             );
         }
     }
-    assert_eq!(rules, 8);
+    // Seven event triggers, the remediation rule and its follow-up schedule, the notifier's
+    // resolve check.
+    assert_eq!(rules, 10);
     assert!(
         res["BundleAnalyzerFunction"]["Properties"]["ReservedConcurrentExecutions"].is_object()
     );

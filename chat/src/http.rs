@@ -255,13 +255,41 @@ impl HttpClient {
         req: &HttpRequest,
         judge: impl Fn(&HttpResponse) -> Verdict<T>,
     ) -> Result<T, DeliveryError> {
+        self.attempts(target, req, false, judge).await
+    }
+
+    /// POSTs `req` with the same retries as [`HttpClient::post`] (5xx, 408, 429, timeouts and
+    /// connection failures), but hands every other answer, 4xx included, to the caller with its
+    /// body: for APIs whose refusals carry the reason the user must see (the approval endpoint's
+    /// `{"error":…}`).
+    pub async fn send(
+        &self,
+        target: &str,
+        req: &HttpRequest,
+    ) -> Result<HttpResponse, DeliveryError> {
+        self.attempts(target, req, true, |r| Verdict::Done(r.clone()))
+            .await
+    }
+
+    async fn attempts<T>(
+        &self,
+        target: &str,
+        req: &HttpRequest,
+        refusals_to_caller: bool,
+        judge: impl Fn(&HttpResponse) -> Verdict<T>,
+    ) -> Result<T, DeliveryError> {
         let max = self.policy.max_attempts.max(1);
         let mut attempt = 0;
         loop {
             attempt += 1;
             let (reason, after) = match self.once(req).await {
                 Ok(resp) => match classify(&resp, self.clock.now()) {
-                    Class::Ok => match judge(&resp) {
+                    Class::Retry { reason, after } => (reason, after),
+                    Class::Fail(reason) if !refusals_to_caller => {
+                        tracing::warn!(target_name = target, %reason, "delivery rejected");
+                        return Err(DeliveryError::permanent(target, reason));
+                    }
+                    Class::Ok | Class::Fail(_) => match judge(&resp) {
                         Verdict::Done(t) => return Ok(t),
                         Verdict::Retry { reason, after } => (reason, after),
                         Verdict::Fail(reason) => {
@@ -269,11 +297,6 @@ impl HttpClient {
                             return Err(DeliveryError::permanent(target, reason));
                         }
                     },
-                    Class::Retry { reason, after } => (reason, after),
-                    Class::Fail(reason) => {
-                        tracing::warn!(target_name = target, %reason, "delivery rejected");
-                        return Err(DeliveryError::permanent(target, reason));
-                    }
                 },
                 Err(reason) => (reason, None),
             };

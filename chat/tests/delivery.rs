@@ -9,9 +9,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use eks_remedy_chat::http::{Clock, HttpClient, Jitter, RetryPolicy, Sleeper};
+use eks_remedy_chat::http::{Clock, HttpClient, HttpRequest, Jitter, RetryPolicy, Sleeper};
 use eks_remedy_chat::outbox::{Outbox, Outcome};
-use eks_remedy_chat::secret::Secret;
+use eks_remedy_chat::secret::{Endpoint, Secret};
 use eks_remedy_chat::signing;
 use eks_remedy_chat::target::{
     Hook, MessageRef, PublishError, Publisher, QTarget, SlackBot, Target, TargetConfig, TargetKind,
@@ -221,6 +221,37 @@ fn client_errors_are_permanent_at_once_and_name_the_target_not_the_url() {
         assert!(sleeper.delays().is_empty());
         assert!(!format!("{err} {err:?}").contains("XXXXSECRETXXXX"));
     }
+}
+
+#[test]
+fn send_hands_refusals_to_the_caller_with_their_body_and_retries_server_errors() {
+    let server = RecordingServer::start();
+    server.script([
+        Reply::status(503),
+        Reply::Status(
+            409,
+            r#"{"error":"already decided"}"#.into(),
+            "application/json",
+        ),
+    ]);
+    let sleeper = Arc::new(FakeSleeper::default());
+    let req = HttpRequest {
+        endpoint: Endpoint::parse("approval", &Secret::new(server.url("/"))).expect("loopback"),
+        headers: Vec::new(),
+        content_type: "application/json",
+        body: bytes::Bytes::from_static(b"{}"),
+    };
+    let resp = rt()
+        .block_on(client(&sleeper).send("approval", &req))
+        .expect("a refusal is an answer, not an error");
+    assert_eq!(resp.status.as_u16(), 409);
+    assert_eq!(&resp.body[..], br#"{"error":"already decided"}"#);
+    assert_eq!(
+        server.requests().len(),
+        2,
+        "the 503 was retried, the 409 not"
+    );
+    assert_eq!(sleeper.delays(), vec![100]);
 }
 
 #[test]

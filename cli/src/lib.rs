@@ -12,6 +12,8 @@ use eks_remedy_core::bundle::{self, Limits};
 use eks_remedy_core::render::{self, Format};
 use eks_remedy_core::{Analyzer, BundleError, Options};
 
+#[cfg(feature = "aws")]
+pub mod approve;
 pub mod notify;
 pub mod plan;
 #[cfg(feature = "aws")]
@@ -44,6 +46,10 @@ enum Command {
     /// Send an incident's chat message (Slack, Teams, Amazon Q, webhook) as the notifier function
     /// would, print it (--dry-run), or preview every target as one HTML page (--preview).
     Notify(notify::NotifyArgs),
+    /// Approve (or reject) the actions of a plan that wait for approval, signed with your AWS
+    /// credentials. Needs the `aws` feature.
+    #[cfg(feature = "aws")]
+    Approve(approve::ApproveArgs),
     /// Run a pipeline event (file) through the same handler as its Lambda function, against the
     /// configured AWS endpoint. Needs the `aws` feature.
     #[cfg(feature = "aws")]
@@ -166,6 +172,8 @@ where
         Command::Analyze(a) => analyze(a),
         Command::Plan(a) => plan::run(a),
         Command::Notify(a) => notify::run(a),
+        #[cfg(feature = "aws")]
+        Command::Approve(a) => approve::run(a),
         #[cfg(feature = "aws")]
         Command::Replay { event } => run_replay(&event),
         Command::Rules { literals: true } => {

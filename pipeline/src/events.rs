@@ -11,7 +11,9 @@ use aws_lambda_events::event::cloudwatch_alarms::{
     CloudWatchAlarmData, CloudWatchMetricAlarmConfiguration,
 };
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
 use aws_lambda_events::event::sqs::SqsEvent;
+use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -345,6 +347,174 @@ pub enum Manual {
     },
 }
 
+/// Detail type of the scale-up watcher's event for a launch that failed on a limit.
+pub const LAUNCH_FAILURE_DETAIL_TYPE: &str = "eks-remedy launch failure";
+
+/// A scheduled task. Each schedule rule of the template sends one of these as its constant input
+/// (`{"schedule": "follow"}`), so a function tells its schedules apart without parsing times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Task {
+    /// The notifier resolves incidents that stayed quiet.
+    ResolveCheck,
+    /// The remediation function follows open quota requests, add-on updates and volume
+    /// modifications.
+    Follow,
+}
+
+impl Task {
+    fn parse(v: &Value) -> Result<Task, EventError> {
+        serde_json::from_value(v.clone()).map_err(|_| EventError::Invalid {
+            what: "scheduled task",
+            reason: format!("unknown schedule {v}; expected \"resolve-check\" or \"follow\""),
+        })
+    }
+}
+
+/// A request to the remediation function: `{"plan": {...}}`, `{"approve": {...}}`, or the
+/// scale-up watcher's launch-failure event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RemedyRequest {
+    /// Plan (again) for an incident, from what the pipeline knows of it.
+    Plan {
+        /// The incident (`IncidentKey::id`).
+        incident_id: String,
+    },
+    /// An approver's decision on actions waiting for approval.
+    Approve(ApprovalRequest),
+    /// A node group's launch failed on a limit (never from a manual payload).
+    #[serde(skip)]
+    LaunchFailure(Box<LaunchFailureNotice>),
+}
+
+/// Approve or reject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Carry it out (after the guards are checked again).
+    Approve,
+    /// Do not.
+    Reject,
+}
+
+/// A decision on one action of a plan, or on every action of it that waits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalRequest {
+    /// The plan.
+    pub plan_id: String,
+    /// The action's 0-based index in the plan, as chat buttons and `eks-remedy approve --action`
+    /// name it; absent: every action of the plan that waits for approval.
+    #[serde(default)]
+    pub action: Option<usize>,
+    /// Approve or reject.
+    pub verdict: Verdict,
+    /// Who decided, as the channel that verified them names them (`slack:U0123`). Set only by the
+    /// Slack interactivity function on the remediation queue; anywhere else the verified caller
+    /// (the function URL's IAM identity) is the approver and this field is refused.
+    #[serde(default)]
+    pub by: Option<String>,
+}
+
+/// The scale-up watcher's `eks-remedy launch failure` event detail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaunchFailureNotice {
+    /// The Auto Scaling event's id (a redelivery carries the same).
+    pub event_id: String,
+    /// The cluster's scale-up incident.
+    pub incident_id: String,
+    /// Account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// Cluster.
+    pub cluster: String,
+    /// Auto Scaling group.
+    pub asg: String,
+    /// Managed node group, when the group is one.
+    #[serde(default)]
+    pub nodegroup: Option<String>,
+    /// EC2's error code (`VcpuLimitExceeded`, ...).
+    pub error: String,
+    /// Whether the code names a quota.
+    #[serde(default)]
+    pub quota: bool,
+    /// EC2's message (untrusted, cut by the watcher).
+    #[serde(default)]
+    pub message: String,
+    /// EKS node group health issues seen with it.
+    #[serde(default)]
+    pub health_issues: Vec<String>,
+}
+
+/// Largest function URL body read (an approval is a few hundred bytes; Slack's are a few KB).
+pub const MAX_HTTP_BODY: usize = 64 << 10;
+
+/// An HTTP request to a function URL, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRequest {
+    /// The request id Lambda gave it.
+    pub request_id: String,
+    /// `POST`, `GET`, ...
+    pub method: String,
+    /// The path.
+    pub path: String,
+    /// Headers, names in lower case (as function URLs deliver them).
+    pub headers: BTreeMap<String, String>,
+    /// The body, base64-decoded when it came encoded.
+    pub body: Vec<u8>,
+    /// The caller's IAM ARN, as AWS verified it: present only on a URL with `AuthType: AWS_IAM`.
+    pub caller: Option<String>,
+}
+
+impl HttpRequest {
+    fn parse(value: Value) -> Result<HttpRequest, EventError> {
+        const WHAT: &str = "function URL request";
+        let r: LambdaFunctionUrlRequest = serde_json::from_value(value).map_err(malformed(WHAT))?;
+        let raw = r.body.unwrap_or_default();
+        let body = if r.is_base64_encoded {
+            base64::engine::general_purpose::STANDARD
+                .decode(raw.as_bytes())
+                .map_err(|e| EventError::Invalid {
+                    what: WHAT,
+                    reason: format!("body is not base64: {e}"),
+                })?
+        } else {
+            raw.into_bytes()
+        };
+        if body.len() > MAX_HTTP_BODY {
+            return Err(EventError::Invalid {
+                what: WHAT,
+                reason: format!("body of {} bytes, over {MAX_HTTP_BODY}", body.len()),
+            });
+        }
+        let headers = r
+            .headers
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((
+                    k.as_str().to_ascii_lowercase(),
+                    v.to_str().ok()?.to_string(),
+                ))
+            })
+            .collect();
+        let ctx = r.request_context;
+        Ok(HttpRequest {
+            request_id: ctx.request_id.unwrap_or_default(),
+            method: ctx.http.method.unwrap_or_default().to_ascii_uppercase(),
+            path: r.raw_path.unwrap_or_else(|| "/".into()),
+            headers,
+            body,
+            caller: ctx
+                .authorizer
+                .and_then(|a| a.iam)
+                .and_then(|i| i.user_arn)
+                .filter(|a| a.starts_with("arn:")),
+        })
+    }
+}
+
 /// What arrived.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Inbound {
@@ -369,6 +539,12 @@ pub enum Inbound {
     /// An event of the pipeline's own bus that chat messages follow (findings, a failed
     /// collection, a plan, an approval, an audit record, a quota status, a resolve).
     Notify(Box<NotifyEvent>),
+    /// A request to the remediation function (plan, approve, a launch failure to plan for).
+    Remedy(RemedyRequest),
+    /// A scheduled task: the constant input of one of the template's schedule rules.
+    Scheduled(Task),
+    /// An HTTP request to a function URL.
+    Http(Box<HttpRequest>),
     /// A well-formed event this pipeline does not handle (source, type): acknowledged, not retried.
     Foreign(String, String),
 }
@@ -397,8 +573,23 @@ pub enum Kind {
     ManualAnalyze,
     /// [`Inbound::Collection`].
     Collection,
-    /// [`Inbound::Notify`].
+    /// [`Inbound::Notify`], except findings.
     Notify,
+    /// [`Inbound::Notify`] with the analyzer's findings: both the notifier and the remediation
+    /// function take them (the bus fans them out to both queues).
+    Findings,
+    /// [`RemedyRequest::Plan`].
+    ManualPlan,
+    /// [`RemedyRequest::Approve`].
+    Approve,
+    /// [`RemedyRequest::LaunchFailure`]: the scale-up watcher's bus event.
+    LaunchFailureNotice,
+    /// [`Task::ResolveCheck`].
+    ResolveCheck,
+    /// [`Task::Follow`].
+    Follow,
+    /// [`Inbound::Http`]: routed by the function URL it was sent to, not by a rule.
+    Http,
     /// [`Inbound::Foreign`].
     Foreign,
 }
@@ -418,6 +609,13 @@ impl Kind {
             Kind::ManualAnalyze => "manual-analyze",
             Kind::Collection => "collection",
             Kind::Notify => "notify",
+            Kind::Findings => "findings",
+            Kind::ManualPlan => "manual-plan",
+            Kind::Approve => "approve",
+            Kind::LaunchFailureNotice => "launch-failure-notice",
+            Kind::ResolveCheck => "resolve-check",
+            Kind::Follow => "follow",
+            Kind::Http => "http",
             Kind::Foreign => "foreign",
         }
     }
@@ -437,7 +635,14 @@ impl Inbound {
             Inbound::Manual(Manual::Collect { .. }) => Kind::ManualCollect,
             Inbound::Manual(Manual::Analyze { .. }) => Kind::ManualAnalyze,
             Inbound::Collection(_) => Kind::Collection,
+            Inbound::Notify(e) if matches!(**e, NotifyEvent::Findings(_)) => Kind::Findings,
             Inbound::Notify(_) => Kind::Notify,
+            Inbound::Remedy(RemedyRequest::Plan { .. }) => Kind::ManualPlan,
+            Inbound::Remedy(RemedyRequest::Approve(_)) => Kind::Approve,
+            Inbound::Remedy(RemedyRequest::LaunchFailure(_)) => Kind::LaunchFailureNotice,
+            Inbound::Scheduled(Task::ResolveCheck) => Kind::ResolveCheck,
+            Inbound::Scheduled(Task::Follow) => Kind::Follow,
+            Inbound::Http(_) => Kind::Http,
             Inbound::Foreign(..) => Kind::Foreign,
         }
     }
@@ -454,7 +659,11 @@ impl Inbound {
             Inbound::Object(o) => Some(&o.key),
             Inbound::Collection(r) => Some(&r.incident_id),
             Inbound::Notify(e) => Some(e.incident_id()),
-            Inbound::Manual(_) | Inbound::Foreign(..) => None,
+            Inbound::Remedy(RemedyRequest::Plan { incident_id }) => Some(incident_id),
+            Inbound::Remedy(RemedyRequest::Approve(a)) => Some(&a.plan_id),
+            Inbound::Remedy(RemedyRequest::LaunchFailure(n)) => Some(&n.event_id),
+            Inbound::Http(h) => Some(&h.request_id),
+            Inbound::Manual(_) | Inbound::Scheduled(_) | Inbound::Foreign(..) => None,
         }
     }
 }
@@ -605,6 +814,17 @@ pub fn parse(body: &str) -> Result<Inbound, EventError> {
 
 /// Parses one already-decoded event.
 pub fn parse_value(value: Value) -> Result<Inbound, EventError> {
+    if let Some(task) = value.get("schedule") {
+        return Task::parse(task).map(Inbound::Scheduled);
+    }
+    if value.get("plan").is_some() || value.get("approve").is_some() {
+        return serde_json::from_value(value)
+            .map(Inbound::Remedy)
+            .map_err(malformed("remediation request"));
+    }
+    if value.get("requestContext").is_some() && value.get("rawPath").is_some() {
+        return HttpRequest::parse(value).map(|r| Inbound::Http(Box::new(r)));
+    }
     if value.get("action").is_some() {
         return serde_json::from_value(value)
             .map(Inbound::Manual)
@@ -654,6 +874,13 @@ pub fn parse_value(value: Value) -> Result<Inbound, EventError> {
             let e: EventBridgeEvent<AutomationStatus> =
                 serde_json::from_value(value).map_err(malformed("SSM Automation status change"))?;
             Ok(Inbound::Automation(e.detail))
+        }
+        (BUS_SOURCE, LAUNCH_FAILURE_DETAIL_TYPE) => {
+            let e: EventBridgeEvent<LaunchFailureNotice> =
+                serde_json::from_value(value).map_err(malformed("launch failure notice"))?;
+            Ok(Inbound::Remedy(RemedyRequest::LaunchFailure(Box::new(
+                e.detail,
+            ))))
         }
         (BUS_SOURCE, dt) if NOTIFY_DETAIL_TYPES.contains(&dt) => {
             NotifyEvent::from_eventbridge(&value)
@@ -901,5 +1128,96 @@ mod tests {
                 "AWS Health Event".into()
             ))
         );
+    }
+
+    #[test]
+    fn schedules_name_their_task() {
+        let one = |j: &str| match Input::parse(serde_json::from_str(j).unwrap()).unwrap() {
+            Input::One(e) => e,
+            Input::Batch(_) => panic!("not a batch"),
+        };
+        let follow = include_str!("../../tests/fixtures/events/schedule-follow.json");
+        assert_eq!(one(follow).kind(), Kind::Follow);
+        assert_eq!(
+            one(r#"{"schedule":"resolve-check"}"#).kind(),
+            Kind::ResolveCheck
+        );
+        let e = parse(r#"{"schedule":"every-day"}"#).expect_err("unknown task");
+        assert!(e.to_string().contains("every-day"), "{e}");
+    }
+
+    #[test]
+    fn remediation_requests_are_read_strictly() {
+        let plan = parse(include_str!("../../tests/fixtures/events/manual-plan.json")).unwrap();
+        assert_eq!(plan.kind(), Kind::ManualPlan);
+        let a = parse(r#"{"approve":{"plan_id":"plan-1","verdict":"reject"}}"#).unwrap();
+        let Inbound::Remedy(RemedyRequest::Approve(a)) = a else {
+            panic!("not an approval: {a:?}")
+        };
+        assert_eq!((a.action, a.verdict, a.by), (None, Verdict::Reject, None));
+        // A typo must not turn a rejection into something else, and a launch failure cannot be
+        // forged through a manual payload.
+        for bad in [
+            r#"{"approve":{"plan_id":"p","verdict":"approve","actoin":1}}"#,
+            r#"{"approve":{"plan_id":"p","verdict":"maybe"}}"#,
+            r#"{"approve":{"plan_id":"p","action":-1,"verdict":"approve"}}"#,
+            r#"{"plan":{}}"#,
+            r#"{"plan":{"incident_id":"x"},"launch_failure":{}}"#,
+        ] {
+            let e = parse(bad).expect_err(bad);
+            assert!(e.to_string().contains("remediation request"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn launch_failure_notice_is_for_the_remediation_function() {
+        let e = parse(include_str!(
+            "../../tests/fixtures/events/eks-remedy-launch-failure.json"
+        ))
+        .unwrap();
+        assert_eq!(e.kind(), Kind::LaunchFailureNotice);
+        let Inbound::Remedy(RemedyRequest::LaunchFailure(n)) = e else {
+            panic!("not a notice")
+        };
+        assert_eq!(
+            (n.error.as_str(), n.cluster.as_str()),
+            ("VcpuLimitExceeded", "prod")
+        );
+        let findings = parse(include_str!(
+            "../../tests/fixtures/events/eks-remedy-findings.json"
+        ));
+        assert_eq!(findings.unwrap().kind(), Kind::Findings);
+    }
+
+    #[test]
+    fn function_url_request_carries_the_verified_caller() {
+        let e = parse(include_str!(
+            "../../tests/fixtures/events/function-url-approve.json"
+        ))
+        .unwrap();
+        let Inbound::Http(r) = e else {
+            panic!("not HTTP")
+        };
+        assert_eq!(r.method, "POST");
+        assert_eq!(
+            r.caller.as_deref(),
+            Some("arn:aws:sts::111122223333:assumed-role/PlatformOnCall/alice")
+        );
+        assert_eq!(r.headers["content-type"], "application/json");
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(body["approve"]["action"], 0);
+        // A URL without IAM auth has no caller, whatever the body claims.
+        let mut v: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/events/function-url-approve.json"
+        ))
+        .unwrap();
+        v["requestContext"]["authorizer"] = Value::Null;
+        let Inbound::Http(r) = parse_value(v.clone()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(r.caller, None);
+        v["body"] = Value::String("%%% not base64".into());
+        let e = parse_value(v).expect_err("bad base64");
+        assert!(e.to_string().contains("base64"), "{e}");
     }
 }

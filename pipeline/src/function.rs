@@ -34,6 +34,8 @@ pub enum FunctionId {
     BundleAnalyzer,
     /// The pipeline's bus events, kept current in chat.
     Notifier,
+    /// Plans, guarded actions, approvals and follow-ups.
+    Remediator,
 }
 
 /// What the table knows of a function.
@@ -48,6 +50,10 @@ pub struct Spec {
     /// Event kinds it acts on; anything else is acknowledged with a log line.
     pub accepts: &'static [Kind],
 }
+
+/// Kinds more than one function takes: the template routes them (a bus rule with two targets,
+/// a function URL per function), so no single row owns them.
+pub const FAN_OUT: &[Kind] = &[Kind::Findings, Kind::Http];
 
 /// The one table of functions.
 pub const FUNCTIONS: &[Spec] = &[
@@ -90,7 +96,20 @@ pub const FUNCTIONS: &[Spec] = &[
         id: FunctionId::Notifier,
         name: "notifier",
         resource: "NotifierFunction",
-        accepts: &[Kind::Notify],
+        accepts: &[Kind::Notify, Kind::Findings, Kind::ResolveCheck],
+    },
+    Spec {
+        id: FunctionId::Remediator,
+        name: "remediator",
+        resource: "RemediatorFunction",
+        accepts: &[
+            Kind::Findings,
+            Kind::LaunchFailureNotice,
+            Kind::ManualPlan,
+            Kind::Approve,
+            Kind::Follow,
+            Kind::Http,
+        ],
     },
 ];
 
@@ -268,7 +287,13 @@ pub async fn serve<H: Handler>(
                 inv.count(Metric::EventsIgnored, 1);
                 return Ok(json!({"ok": true, "result": "ignored"}));
             }
-            match handler.handle(event, inv).instrument(span.clone()).await {
+            let http = kind == Kind::Http;
+            let answer = handler.handle(event, inv).instrument(span.clone()).await;
+            if http {
+                // A function URL answers HTTP whatever happened: a Lambda error would be a bare 502.
+                return Ok(http_answer(answer, &span));
+            }
+            match answer {
                 Ok(a) => Ok(json!({"ok": true, "result": a})),
                 Err(e) if !span.in_scope(|| settle("direct", &e)) => {
                     inv.count(Metric::EventsIgnored, 1);
@@ -312,6 +337,28 @@ pub async fn serve<H: Handler>(
             let e = HandlerError::Event(e);
             settle("direct", &e);
             Err(e)
+        }
+    }
+}
+
+/// A function URL's answer: the handler's own (`statusCode`, `headers`, `body`), or for an error a
+/// JSON error body with 400 (unusable request) or 503 (try again).
+fn http_answer<A: Serialize>(answer: Result<A, HandlerError>, span: &tracing::Span) -> Value {
+    match answer {
+        Ok(a) => serde_json::to_value(a).unwrap_or_else(|e| {
+            json!({"statusCode": 500, "body": json!({"error": format!("answer not serializable: {e}")}).to_string()})
+        }),
+        Err(e) => {
+            let status = match span.in_scope(|| Outcome::of(&e)) {
+                Outcome::Retry => 503,
+                Outcome::Acknowledge | Outcome::DeadLetter => 400,
+            };
+            span.in_scope(|| settle("http", &e));
+            json!({
+                "statusCode": status,
+                "headers": {"content-type": "application/json"},
+                "body": json!({"error": e.to_string()}).to_string(),
+            })
         }
     }
 }
@@ -375,14 +422,17 @@ mod tests {
             FunctionId::Collector,
             FunctionId::BundleAnalyzer,
             FunctionId::Notifier,
+            FunctionId::Remediator,
         ] {
             assert_eq!(FUNCTIONS.iter().filter(|s| s.id == id).count(), 1, "{id:?}");
             assert_eq!(id.spec().id, id);
         }
-        // One function per kind, so replay and routing are unambiguous.
+        // One function per kind, so replay and routing are unambiguous, except where the
+        // template fans out: findings go to two queues, HTTP requests to each function's own URL.
         let mut kinds: Vec<Kind> = FUNCTIONS
             .iter()
             .flat_map(|s| s.accepts.iter().copied())
+            .filter(|k| !FAN_OUT.contains(k))
             .collect();
         let n = kinds.len();
         kinds.sort();

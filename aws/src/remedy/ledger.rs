@@ -8,6 +8,9 @@
 //! | failures | `remedy#failures#<kind>#<yyyymmdd>` | `at`: epoch seconds of each failed write |
 //! | pending | `remedy#pending#<plan>#<action>` | `pending` (JSON), then `decided_by`, `approved`, `decided_at` |
 //! | audit | `remedy#audit#<plan>#<action>#<epoch ms>#<outcome>` | `record` (JSON), `plan`, `incident` |
+//! | state | `remedy#state#<incident>` | `state` (JSON: findings, plan, what ran and is followed), `version` |
+//! | plan | `remedy#plan#<plan>` | `index` (JSON: incident and action ids, for approvals by index) |
+//! | following | `remedy#following` | `ids`: string set of incidents with something to follow |
 //!
 //! Budgets count per UTC clock hour and day (a counter per window, raised in one transaction with
 //! the limit as its condition), not over a rolling window. Failures are kept per UTC day, so the
@@ -21,7 +24,10 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, TimeDelta, Utc};
 use eks_remedy_core::plan::guards::Budget;
 use eks_remedy_core::plan::ActionKind;
-use eks_remedy_pipeline::remedy::ports::{ActionLedger, AuditLog, Decided};
+use eks_remedy_pipeline::ports::{Saved, Versioned};
+use eks_remedy_pipeline::remedy::ports::{
+    ActionLedger, AuditLog, Decided, PlanIndex, RemedyState, RemedyStore,
+};
 use eks_remedy_pipeline::remedy::{AuditRecord, PendingApproval};
 use eks_remedy_pipeline::PortError;
 
@@ -348,5 +354,140 @@ impl AuditLog for Ledger {
         }
         put.send().await.map_err(|e| classify("dynamodb", e))?;
         Ok(())
+    }
+}
+
+/// Largest remediation state written: DynamoDB items hold 400 KB.
+pub const MAX_STATE_BYTES: usize = 380 * 1024;
+/// The one item listing the incidents with something to follow (a string set: `ADD` / `DELETE`
+/// are atomic, so concurrent invocations need no version).
+const FOLLOWING_KEY: &str = "remedy#following";
+
+fn state_key(incident_id: &str) -> String {
+    format!("remedy#state#{incident_id}")
+}
+
+fn plan_key(plan_id: &str) -> String {
+    format!("remedy#plan#{plan_id}")
+}
+
+impl RemedyStore for Ledger {
+    async fn load_state(
+        &self,
+        incident_id: &str,
+    ) -> Result<Option<Versioned<RemedyState>>, PortError> {
+        let pk = state_key(incident_id);
+        let Some(item) = self.get(&pk).await?.filter(|i| live(i, Utc::now())) else {
+            return Ok(None);
+        };
+        let version = number(&item, "version")
+            .and_then(|v| u64::try_from(v).ok())
+            .ok_or_else(|| refused(format!("{pk}: no version")))?;
+        let state = item
+            .get("state")
+            .and_then(|v| v.as_s().ok())
+            .ok_or_else(|| refused(format!("{pk}: no state")))?;
+        let value = serde_json::from_str(state)
+            .map_err(|e| refused(format!("{pk}: unreadable state: {e}")))?;
+        Ok(Some(Versioned { value, version }))
+    }
+
+    async fn save_state(
+        &self,
+        incident_id: &str,
+        state: &RemedyState,
+        version: Option<u64>,
+    ) -> Result<Saved, PortError> {
+        let pk = state_key(incident_id);
+        let body = serde_json::to_string(state).map_err(|e| refused(format!("{pk}: {e}")))?;
+        if body.len() > MAX_STATE_BYTES {
+            return Err(refused(format!(
+                "{pk}: state is {} bytes, over the {MAX_STATE_BYTES} an item can hold",
+                body.len()
+            )));
+        }
+        let now = Utc::now();
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(pk))
+            .item("state", s(body))
+            .item("version", n(version.unwrap_or(0) + 1))
+            .item("expires_at", n((now + self.keep).timestamp()));
+        let put = match version {
+            None => put
+                .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+                .expression_attribute_values(":now", n(now.timestamp())),
+            Some(v) => put
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", n(v)),
+        };
+        match put.send().await {
+            Ok(_) => Ok(Saved::Written),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Saved::Conflict)
+            }
+            Err(e) => Err(classify("dynamodb", e)),
+        }
+    }
+
+    async fn index_plan(&self, plan_id: &str, index: &PlanIndex) -> Result<(), PortError> {
+        let body = serde_json::to_string(index).map_err(refused)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(plan_key(plan_id)))
+            .item("index", s(body))
+            .item("expires_at", n((Utc::now() + self.keep).timestamp()))
+            .send()
+            .await
+            .map_err(|e| classify("dynamodb", e))?;
+        Ok(())
+    }
+
+    async fn plan_index(&self, plan_id: &str) -> Result<Option<PlanIndex>, PortError> {
+        let Some(item) = self
+            .get(&plan_key(plan_id))
+            .await?
+            .filter(|i| live(i, Utc::now()))
+        else {
+            return Ok(None);
+        };
+        let body = item
+            .get("index")
+            .and_then(|v| v.as_s().ok())
+            .ok_or_else(|| refused(format!("plan {plan_id}: no index")))?;
+        serde_json::from_str(body)
+            .map(Some)
+            .map_err(|e| refused(format!("plan {plan_id}: unreadable index: {e}")))
+    }
+
+    async fn set_following(&self, incident_id: &str, following: bool) -> Result<(), PortError> {
+        let op = if following { "ADD" } else { "DELETE" };
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(FOLLOWING_KEY))
+            .update_expression(format!("{op} ids :id"))
+            .expression_attribute_values(":id", AttributeValue::Ss(vec![incident_id.to_string()]))
+            .send()
+            .await
+            .map_err(|e| classify("dynamodb", e))?;
+        Ok(())
+    }
+
+    async fn following(&self, max: usize) -> Result<Vec<String>, PortError> {
+        let Some(item) = self.get(FOLLOWING_KEY).await? else {
+            return Ok(Vec::new());
+        };
+        Ok(item
+            .get("ids")
+            .and_then(|v| v.as_ss().ok())
+            .map(|ids| ids.iter().take(max).cloned().collect())
+            .unwrap_or_default())
     }
 }

@@ -33,3 +33,23 @@ pub(crate) fn code<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> 
 pub(crate) fn time(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }
+
+/// AWS Support for accounts without a Business or Enterprise plan (`SUPPORT_PLAN` off, the
+/// default): the executor never opens a case then (the case is prepared text in the plan), so
+/// this is only reached if that invariant breaks, and it refuses rather than call the API.
+pub struct NoSupportPlan;
+
+impl eks_remedy_pipeline::remedy::ports::SupportApi for NoSupportPlan {
+    async fn create_case(
+        &self,
+        case: &eks_remedy_pipeline::remedy::ports::SupportCase,
+    ) -> Result<String, eks_remedy_pipeline::PortError> {
+        Err(eks_remedy_pipeline::PortError::Refused {
+            service: "support",
+            message: format!(
+                "not opening `{}`: the account has no support plan configured (SUPPORT_PLAN)",
+                case.subject
+            ),
+        })
+    }
+}

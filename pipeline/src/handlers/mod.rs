@@ -7,6 +7,7 @@ pub mod analyzer;
 pub mod collector;
 pub mod ebs;
 pub mod notifier;
+pub mod remediator;
 pub mod scaleup;
 pub mod throttle;
 

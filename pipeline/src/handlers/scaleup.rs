@@ -44,8 +44,7 @@ pub enum LaunchOutcome {
     },
 }
 
-/// Detail type of the launch-failure event on the pipeline's bus.
-pub const LAUNCH_FAILURE_DETAIL_TYPE: &str = "eks-remedy launch failure";
+pub use crate::events::LAUNCH_FAILURE_DETAIL_TYPE;
 
 /// The handler.
 pub struct ScaleUpWatcher<E, C, S, Q, L, P> {

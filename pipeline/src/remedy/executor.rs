@@ -157,7 +157,12 @@ where
         approved: bool,
         now: DateTime<Utc>,
     ) -> Result<AuditRecord, ApproveError> {
-        if !self.settings.approvers.iter().any(|a| a == approver) {
+        if !self
+            .settings
+            .approvers
+            .iter()
+            .any(|a| is_approver(a, approver))
+        {
             let e = ApproveError::NotAnApprover(approver.to_string());
             self.audit_refusal(plan_id, action_id, approver, &e, now)
                 .await?;
@@ -552,6 +557,31 @@ pub fn key(plan: &Plan, action: &PlannedAction) -> String {
     )
 }
 
+/// Whether `caller` is the approver `entry` names: the same identity, or a session of the IAM role
+/// `entry` names (`arn:aws:sts::<account>:assumed-role/<role>/<session>` for
+/// `arn:aws:iam::<account>:role[/<path>]/<role>`), which is how people reach AWS through SSO.
+pub fn is_approver(entry: &str, caller: &str) -> bool {
+    if entry == caller {
+        return true;
+    }
+    let Some(session) = caller.strip_prefix("arn:aws:sts::") else {
+        return false;
+    };
+    let (Some((account, rest)), Some(role_arn)) = (
+        session.split_once(":assumed-role/"),
+        entry.strip_prefix("arn:aws:iam::"),
+    ) else {
+        return false;
+    };
+    let Some((role, _session)) = rest.split_once('/') else {
+        return false;
+    };
+    let Some((entry_account, path)) = role_arn.split_once(":role/") else {
+        return false;
+    };
+    entry_account == account && !role.is_empty() && path.rsplit('/').next() == Some(role)
+}
+
 /// Whether the live state still is what the approver saw (status fields aside).
 fn same_target(expected: &Value, live: &Value) -> bool {
     let strip = |v: &Value| {
@@ -615,5 +645,43 @@ impl AuditRecord {
     fn guards(mut self, checks: Vec<GuardCheck>) -> AuditRecord {
         self.guards = checks;
         self
+    }
+}
+
+#[cfg(test)]
+mod approver_tests {
+    use super::is_approver;
+
+    #[test]
+    fn a_role_approves_through_its_sessions_only() {
+        let role = "arn:aws:iam::111122223333:role/PlatformOnCall";
+        let alice = "arn:aws:sts::111122223333:assumed-role/PlatformOnCall/alice";
+        assert!(is_approver(role, alice));
+        assert!(is_approver(
+            "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/PlatformOnCall",
+            alice
+        ));
+        assert!(is_approver(alice, alice));
+        assert!(is_approver("slack:U0123", "slack:U0123"));
+        for (entry, caller) in [
+            // Another account's role of the same name.
+            (
+                role,
+                "arn:aws:sts::444455556666:assumed-role/PlatformOnCall/alice",
+            ),
+            // A role whose name only starts the same.
+            (
+                role,
+                "arn:aws:sts::111122223333:assumed-role/PlatformOnCallers/bob",
+            ),
+            (role, "arn:aws:iam::111122223333:user/PlatformOnCall"),
+            (
+                "arn:aws:iam::111122223333:role/",
+                "arn:aws:sts::111122223333:assumed-role//x",
+            ),
+            ("slack:U0123", "slack:U01234"),
+        ] {
+            assert!(!is_approver(entry, caller), "{entry} / {caller}");
+        }
     }
 }

@@ -13,10 +13,11 @@ use eks_remedy_core::plan::ActionKind;
 use super::audit::AuditRecord;
 use super::ports::{
     ActionLedger, AddonApi, AddonState, AddonUpdate, AddonUpdateRequest, AuditLog, Decided,
-    QuotaApi, QuotaInfo, QuotaRequest, RequestStatus, Requested, SupportApi, SupportCase,
-    VolumeApi, VolumeModification, VolumeState, VolumeTarget,
+    PlanIndex, QuotaApi, QuotaInfo, QuotaRequest, RemedyState, RemedyStore, RequestStatus,
+    Requested, SupportApi, SupportCase, VolumeApi, VolumeModification, VolumeState, VolumeTarget,
 };
 use super::PendingApproval;
+use crate::ports::{Saved, Versioned};
 use crate::PortError;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -263,6 +264,10 @@ pub struct MemoryLedger {
     state: Mutex<LedgerState>,
     /// Every audit record, in order.
     pub records: Mutex<Vec<AuditRecord>>,
+    /// Remediation state per incident, with its version.
+    pub states: Mutex<BTreeMap<String, (u64, RemedyState)>>,
+    plans: Mutex<BTreeMap<String, PlanIndex>>,
+    following: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl ActionLedger for MemoryLedger {
@@ -386,6 +391,36 @@ pub mod fixtures {
 
     use crate::remedy::RemedySettings;
 
+    /// The shape of the vpc-cni schema EKS returns (draft-06, `$ref`, closed objects, string env).
+    pub fn vpc_cni_schema(with_cluster_endpoint: bool) -> String {
+        let mut env = serde_json::Map::new();
+        for k in [
+            "AWS_VPC_K8S_CNI_LOGLEVEL",
+            "ENABLE_PREFIX_DELEGATION",
+            "MINIMUM_IP_TARGET",
+            "WARM_ENI_TARGET",
+            "WARM_IP_TARGET",
+        ] {
+            env.insert(k.into(), json!({"type": "string"}));
+        }
+        if with_cluster_endpoint {
+            env.insert("CLUSTER_ENDPOINT".into(), json!({"type": "string"}));
+        }
+        json!({
+            "$ref": "#/definitions/VpcCni",
+            "$schema": "http://json-schema.org/draft-06/schema#",
+            "definitions": {
+                "Env": {"additionalProperties": false, "properties": env, "type": "object"},
+                "NodeAgent": {"additionalProperties": false, "properties": {"enablePolicyEventLogs": {"type": "string"}}, "type": "object"},
+                "VpcCni": {"additionalProperties": false, "type": "object", "properties": {
+                    "env": {"$ref": "#/definitions/Env"},
+                    "nodeAgent": {"$ref": "#/definitions/NodeAgent"}
+                }}
+            }
+        })
+        .to_string()
+    }
+
     /// A finding of `rule` with these `actions` and `details`, the rest empty.
     pub fn finding(
         rule: &str,
@@ -455,5 +490,57 @@ pub mod fixtures {
             addons: all,
         };
         Ok(s)
+    }
+}
+
+impl RemedyStore for MemoryLedger {
+    async fn load_state(
+        &self,
+        incident_id: &str,
+    ) -> Result<Option<Versioned<RemedyState>>, PortError> {
+        Ok(lock(&self.states)
+            .get(incident_id)
+            .map(|(version, value)| Versioned {
+                value: value.clone(),
+                version: *version,
+            }))
+    }
+
+    async fn save_state(
+        &self,
+        incident_id: &str,
+        state: &RemedyState,
+        version: Option<u64>,
+    ) -> Result<Saved, PortError> {
+        let mut states = lock(&self.states);
+        if states.get(incident_id).map(|(v, _)| *v) != version {
+            return Ok(Saved::Conflict);
+        }
+        let next = version.unwrap_or(0) + 1;
+        states.insert(incident_id.to_string(), (next, state.clone()));
+        Ok(Saved::Written)
+    }
+
+    async fn index_plan(&self, plan_id: &str, index: &PlanIndex) -> Result<(), PortError> {
+        lock(&self.plans).insert(plan_id.to_string(), index.clone());
+        Ok(())
+    }
+
+    async fn plan_index(&self, plan_id: &str) -> Result<Option<PlanIndex>, PortError> {
+        Ok(lock(&self.plans).get(plan_id).cloned())
+    }
+
+    async fn set_following(&self, incident_id: &str, following: bool) -> Result<(), PortError> {
+        let mut f = lock(&self.following);
+        if following {
+            f.insert(incident_id.to_string());
+        } else {
+            f.remove(incident_id);
+        }
+        Ok(())
+    }
+
+    async fn following(&self, max: usize) -> Result<Vec<String>, PortError> {
+        Ok(lock(&self.following).iter().take(max).cloned().collect())
     }
 }

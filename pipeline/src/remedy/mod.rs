@@ -136,3 +136,170 @@ impl StepError {
         StepError { write: true, error }
     }
 }
+
+impl RemedySettings {
+    /// The remediation function's settings, from the environment the template sets:
+    ///
+    /// | variable | example | default |
+    /// |---|---|---|
+    /// | `REMEDY_MODES` | `service-quota=approve,vpc-cni-addon=auto` | every kind `dry-run` |
+    /// | `ALLOW_ACCOUNTS`, `ALLOW_CLUSTERS`, `ALLOW_NODE_GROUPS`, `ALLOW_QUOTA_CODES`, `ALLOW_ADDONS` | `prod-*,staging` | empty: nothing in `auto` |
+    /// | `BUDGET_PER_HOUR`, `BUDGET_PER_DAY` | `5`, `20` | 5, 20 |
+    /// | `BREAKER_FAILURES`, `BREAKER_WINDOW_MINUTES` | `3`, `60` | 3, 60 |
+    /// | `QUOTA_FACTOR`, `QUOTA_MAX_FACTOR` | `1.5`, `4` | 1.5, 4 |
+    /// | `QUOTA_CEILINGS` | `L-1216C47A=2048` | none |
+    /// | `EBS_MAX_IOPS`, `EBS_MAX_THROUGHPUT` | `4000`, `500` | 4000, 500 |
+    /// | `APPROVERS` | `arn:aws:iam::111122223333:role/OnCall,slack:U0123` | nobody |
+    /// | `SUPPORT_PLAN` | `true` | `false` |
+    ///
+    /// A malformed value is an error naming the variable, never a silent default.
+    pub fn from_env(
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<RemedySettings, crate::HandlerError> {
+        use crate::HandlerError::Config;
+        let get = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let list = |k: &str| -> Vec<String> {
+            get(k)
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        fn num<T: std::str::FromStr>(
+            k: &str,
+            v: Option<String>,
+            default: T,
+        ) -> Result<T, crate::HandlerError> {
+            match v {
+                None => Ok(default),
+                Some(v) => v
+                    .parse()
+                    .map_err(|_| Config(format!("{k}={v:?} is not a number"))),
+            }
+        }
+        let mut s = RemedySettings::default();
+        for spec in list("REMEDY_MODES") {
+            s.plan
+                .set_mode(&spec)
+                .map_err(|e| Config(format!("REMEDY_MODES: {e}")))?;
+        }
+        let allow = &mut s.plan.guards.allow;
+        allow.accounts = list("ALLOW_ACCOUNTS");
+        allow.clusters = list("ALLOW_CLUSTERS");
+        allow.node_groups = list("ALLOW_NODE_GROUPS");
+        allow.quota_codes = list("ALLOW_QUOTA_CODES");
+        allow.addons = list("ALLOW_ADDONS");
+        let g = &mut s.plan.guards;
+        g.budget.per_hour = num("BUDGET_PER_HOUR", get("BUDGET_PER_HOUR"), g.budget.per_hour)?;
+        g.budget.per_day = num("BUDGET_PER_DAY", get("BUDGET_PER_DAY"), g.budget.per_day)?;
+        g.breaker.max_failures = num(
+            "BREAKER_FAILURES",
+            get("BREAKER_FAILURES"),
+            g.breaker.max_failures,
+        )?;
+        g.breaker.window_minutes = num(
+            "BREAKER_WINDOW_MINUTES",
+            get("BREAKER_WINDOW_MINUTES"),
+            g.breaker.window_minutes,
+        )?;
+        let q = &mut s.plan.quota;
+        q.factor = num("QUOTA_FACTOR", get("QUOTA_FACTOR"), q.factor)?;
+        q.max_factor = num("QUOTA_MAX_FACTOR", get("QUOTA_MAX_FACTOR"), q.max_factor)?;
+        if !(q.factor >= 1.0 && q.max_factor >= q.factor) {
+            return Err(Config(format!(
+                "QUOTA_FACTOR {} and QUOTA_MAX_FACTOR {} must satisfy 1 <= factor <= max",
+                q.factor, q.max_factor
+            )));
+        }
+        for spec in list("QUOTA_CEILINGS") {
+            let (code, value) = spec
+                .split_once('=')
+                .ok_or_else(|| Config(format!("QUOTA_CEILINGS: `{spec}` is not CODE=VALUE")))?;
+            let value: f64 = num("QUOTA_CEILINGS", Some(value.trim().to_string()), 0.0)?;
+            s.quota_ceilings.insert(code.trim().to_string(), value);
+        }
+        let e = &mut s.plan.ebs;
+        e.max_iops = num("EBS_MAX_IOPS", get("EBS_MAX_IOPS"), e.max_iops)?;
+        e.max_throughput = num(
+            "EBS_MAX_THROUGHPUT",
+            get("EBS_MAX_THROUGHPUT"),
+            e.max_throughput,
+        )?;
+        s.approvers = list("APPROVERS");
+        s.plan.support_plan = match get("SUPPORT_PLAN").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(v) => {
+                return Err(Config(format!(
+                    "SUPPORT_PLAN={v:?}: expected true or false"
+                )))
+            }
+        };
+        s.actor = get("AWS_LAMBDA_FUNCTION_NAME")
+            .map(|f| format!("eks-remedy ({f})"))
+            .unwrap_or_else(|| "eks-remedy".into());
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::*;
+    use eks_remedy_core::plan::{ActionKind, Mode};
+
+    #[test]
+    fn settings_read_every_variable_and_name_bad_ones() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let d = RemedySettings::from_env(env(&[])).unwrap();
+        assert_eq!(d.plan.mode(ActionKind::ServiceQuota), Mode::DryRun);
+        assert!(d.approvers.is_empty() && !d.plan.support_plan);
+        let s = RemedySettings::from_env(env(&[
+            ("REMEDY_MODES", "service-quota=approve, vpc-cni-addon=auto"),
+            ("ALLOW_CLUSTERS", "prod-*, staging"),
+            ("BUDGET_PER_HOUR", "2"),
+            ("QUOTA_CEILINGS", "L-1216C47A=2048"),
+            (
+                "APPROVERS",
+                "arn:aws:iam::111122223333:role/OnCall,slack:U0123",
+            ),
+            ("SUPPORT_PLAN", "true"),
+        ]))
+        .unwrap();
+        assert_eq!(s.plan.mode(ActionKind::VpcCniAddon), Mode::Auto);
+        assert_eq!(s.plan.guards.allow.clusters, ["prod-*", "staging"]);
+        assert_eq!(s.plan.guards.budget.per_hour, 2);
+        assert_eq!(s.quota_ceilings["L-1216C47A"], 2048.0);
+        assert_eq!(s.approvers.len(), 2);
+        assert!(s.plan.support_plan);
+        for (bad, name) in [
+            (
+                &[("REMEDY_MODES", "service-quota=yolo")][..],
+                "REMEDY_MODES",
+            ),
+            (&[("BUDGET_PER_DAY", "many")][..], "BUDGET_PER_DAY"),
+            (&[("QUOTA_CEILINGS", "L-1216C47A")][..], "QUOTA_CEILINGS"),
+            (&[("QUOTA_FACTOR", "0.5")][..], "QUOTA_FACTOR"),
+            (&[("SUPPORT_PLAN", "yes")][..], "SUPPORT_PLAN"),
+        ] {
+            let e = RemedySettings::from_env(env(bad))
+                .expect_err(name)
+                .to_string();
+            assert!(e.contains(name), "{e}");
+        }
+    }
+}

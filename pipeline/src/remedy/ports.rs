@@ -388,3 +388,89 @@ pub trait AuditLog: Send + Sync {
     /// Appends one record.
     fn record(&self, record: &AuditRecord) -> impl Future<Output = Result<(), PortError>> + Send;
 }
+
+/// What the remediation function keeps per incident: everything it learnt (findings of every
+/// node, launch failures), the plan it last made, what it ran, and what it follows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RemedyState {
+    /// The findings of the incident's nodes (one per rule) and its context.
+    pub incident: eks_remedy_core::plan::Incident,
+    /// Findings events already merged, by `<instance>` or launch-failure event id: a replay
+    /// merges nothing.
+    pub merged: std::collections::BTreeSet<String>,
+    /// The plan last made.
+    pub plan: Option<eks_remedy_core::plan::Plan>,
+    /// Action ids already run on their rung for this incident: a new plan runs only its new
+    /// actions.
+    pub ran: std::collections::BTreeSet<String>,
+    /// What was started and is followed until it ends.
+    pub tracked: Vec<TrackedItem>,
+}
+
+/// One thing started by an action, followed by the schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackedItem {
+    /// The plan that started it.
+    pub plan_id: String,
+    /// Index of the action in that plan.
+    pub action: usize,
+    /// What is followed.
+    pub item: super::follow::Tracked,
+    /// The quota's name and code, for status messages (quota requests only).
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The value asked for (quota requests only).
+    #[serde(default)]
+    pub desired: Option<f64>,
+    /// Status last seen.
+    #[serde(default)]
+    pub last: Option<String>,
+    /// It ended.
+    #[serde(default)]
+    pub done: bool,
+}
+
+/// A plan's incident and its action ids in plan order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanIndex {
+    /// The incident.
+    pub incident_id: String,
+    /// Action ids, by index.
+    pub actions: Vec<String>,
+}
+
+/// Where [`RemedyState`] lives (DynamoDB), with optimistic concurrency like the notifier's views.
+pub trait RemedyStore: Send + Sync {
+    /// The incident's state.
+    fn load_state(
+        &self,
+        incident_id: &str,
+    ) -> impl Future<Output = Result<Option<crate::ports::Versioned<RemedyState>>, PortError>> + Send;
+    /// Writes `state` if the stored version is still `version` (`None`: if there is none).
+    fn save_state(
+        &self,
+        incident_id: &str,
+        state: &RemedyState,
+        version: Option<u64>,
+    ) -> impl Future<Output = Result<crate::ports::Saved, PortError>> + Send;
+    /// Records a plan's incident and action ids (approvals name only the plan and an index).
+    fn index_plan(
+        &self,
+        plan_id: &str,
+        index: &PlanIndex,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// What [`RemedyStore::index_plan`] recorded.
+    fn plan_index(
+        &self,
+        plan_id: &str,
+    ) -> impl Future<Output = Result<Option<PlanIndex>, PortError>> + Send;
+    /// Marks an incident as having (or no longer having) something to follow.
+    fn set_following(
+        &self,
+        incident_id: &str,
+        following: bool,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Incidents with something to follow, at most `max`.
+    fn following(&self, max: usize) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
+}

@@ -24,34 +24,8 @@ fn now() -> DateTime<Utc> {
         .unwrap()
 }
 
-/// The shape of the vpc-cni schema EKS returns (draft-06, `$ref`, closed objects, string env).
 fn schema(with_cluster_endpoint: bool) -> String {
-    let mut env = serde_json::Map::new();
-    for k in [
-        "AWS_VPC_K8S_CNI_LOGLEVEL",
-        "ENABLE_PREFIX_DELEGATION",
-        "MINIMUM_IP_TARGET",
-        "WARM_ENI_TARGET",
-        "WARM_IP_TARGET",
-    ] {
-        env.insert(k.into(), json!({"type": "string"}));
-    }
-    if with_cluster_endpoint {
-        env.insert("CLUSTER_ENDPOINT".into(), json!({"type": "string"}));
-    }
-    json!({
-        "$ref": "#/definitions/VpcCni",
-        "$schema": "http://json-schema.org/draft-06/schema#",
-        "definitions": {
-            "Env": {"additionalProperties": false, "properties": env, "type": "object"},
-            "NodeAgent": {"additionalProperties": false, "properties": {"enablePolicyEventLogs": {"type": "string"}}, "type": "object"},
-            "VpcCni": {"additionalProperties": false, "type": "object", "properties": {
-                "env": {"$ref": "#/definitions/Env"},
-                "nodeAgent": {"$ref": "#/definitions/NodeAgent"}
-            }}
-        }
-    })
-    .to_string()
+    fixtures::vpc_cni_schema(with_cluster_endpoint)
 }
 
 fn throttling() -> Finding {
