@@ -705,3 +705,32 @@ async fn messages_link_the_report_presigned_and_never_store_the_link() {
     assert_eq!(got.len(), 2);
     assert_eq!(got[1].report_url, None);
 }
+
+#[tokio::test]
+async fn the_schedule_runs_the_resolve_check_through_the_entry_point() {
+    let (h, slack, _, _) = notifier_at("2026-10-19T07:00:00Z");
+    assert!(batch(&h, &[findings("i-1", 0)]).await.is_empty());
+    // The rule's constant input, as EventBridge invokes the function with it.
+    let answer = serve(spec(), &h, json!({"schedule": "resolve-check"}), &inv())
+        .await
+        .unwrap();
+    let result = &answer["result"];
+    assert_eq!(result["incidents"][0]["incident_id"], INCIDENT, "{answer}");
+    assert_eq!(result["more"], false);
+    assert_eq!(
+        h.store().view(INCIDENT).unwrap().view.status,
+        Status::Resolved
+    );
+    assert_eq!(slack.got().last().unwrap().changes, vec![Change::Resolved]);
+    // The next run: nothing left to resolve, nothing sent.
+    let answer = serve(spec(), &h, json!({"schedule": "resolve-check"}), &inv())
+        .await
+        .unwrap();
+    assert_eq!(answer["result"]["incidents"], json!([]), "{answer}");
+    assert_eq!(slack.got().len(), 2);
+    // The other schedule is not the notifier's.
+    assert!(
+        Spec::for_kind(parse(r#"{"schedule": "follow"}"#).unwrap().kind())
+            .is_some_and(|s| s.name != "notifier")
+    );
+}

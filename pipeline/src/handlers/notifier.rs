@@ -37,7 +37,7 @@ use serde::Serialize;
 use tracing::Instrument;
 
 use super::{expiry, unexpected};
-use crate::events::Inbound;
+use crate::events::{Inbound, Task};
 use crate::function::{settle, Handler, Invocation};
 use crate::metrics::Metric;
 use crate::ports::{Channels, NoPresigner, NotifyState, Presigner, Saved, ViewStore};
@@ -609,8 +609,12 @@ impl<S: ViewStore, C: Channels, P: Presigner> Handler for Notifier<S, C, P> {
     type Answer = Answer;
 
     async fn handle(&self, event: Inbound, inv: &Invocation) -> Result<Answer, HandlerError> {
-        let Inbound::Notify(e) = event else {
-            return Err(unexpected(&event));
+        let e = match event {
+            Inbound::Notify(e) => e,
+            Inbound::Scheduled(Task::ResolveCheck) => {
+                return Ok(Answer::Checked(self.resolve_check(inv).await?));
+            }
+            other => return Err(unexpected(&other)),
         };
         record(
             &tracing::Span::current(),
