@@ -734,3 +734,36 @@ async fn the_schedule_runs_the_resolve_check_through_the_entry_point() {
             .is_some_and(|s| s.name != "notifier")
     );
 }
+
+#[tokio::test]
+async fn a_hostile_incident_with_targets_down_stays_within_the_item_limit() {
+    let (h, slack, teams) = notifier(Settings::default());
+    slack.down.store(true, Ordering::Relaxed);
+    teams.down.store(true, Ordering::Relaxed);
+    let long = "\u{202e}<!channel> `x` ".repeat(700);
+    let bodies: Vec<String> = (0..500)
+        .map(|i| {
+            let mut e: Value = serde_json::from_str(&findings(&format!("i-{i:017x}"), i)).unwrap();
+            for f in e["detail"]["findings"].as_array_mut().unwrap() {
+                f["title"] = json!(long);
+                f["summary"] = json!(long);
+            }
+            e["detail"]["root_cause"]["summary"] = json!(long);
+            e.to_string()
+        })
+        .collect();
+    for chunk in bodies.chunks(10) {
+        // Both targets fail: the state is saved all the same (the batch fails while it changes).
+        batch(&h, chunk).await;
+    }
+    let state = h.store().view(INCIDENT).unwrap();
+    let stored = serde_json::to_string(&state).unwrap().len();
+    eprintln!("stored state: {stored} bytes");
+    // What the DynamoDB adapter writes at most (eks_remedy_aws::views::MAX_STATE_BYTES).
+    assert!(stored <= 380 * 1024, "{stored} bytes");
+    let pending = state.outbox.targets["slack"].pending.len();
+    eprintln!("slack: {pending} changes pending");
+    assert!(pending > 1, "the changes wait for the target");
+    assert_eq!(state.view.nodes.len(), 64);
+    assert!(state.view.findings[0].root_cause);
+}
