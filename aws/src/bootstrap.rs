@@ -227,7 +227,8 @@ pub fn build(
                 clients.views()?,
                 clients.chat()?,
                 notifier::Settings::from_env(|k| std::env::var(k).ok())?,
-            ),
+            )
+            .with_presigner(clients.objects()),
         }),
     })
 }

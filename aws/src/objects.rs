@@ -2,9 +2,10 @@
 
 use std::io::Read;
 
+use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
-use eks_remedy_pipeline::ports::ObjectStore;
+use eks_remedy_pipeline::ports::{ObjectStore, Presigner};
 use eks_remedy_pipeline::PortError;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use tokio_util::io::SyncIoBridge;
@@ -137,5 +138,32 @@ impl ObjectStore for Objects {
             .await
             .map_err(|e| classify("s3", e))?;
         Ok(())
+    }
+}
+
+/// Pre-signed `GetObject` URLs (SigV4, query parameters), made locally with the client's
+/// credentials: the URL carries the signer's rights, so the role needs `s3:GetObject` on the
+/// objects it links, and the URL stops working when those (temporary) credentials expire, if
+/// that comes before `expires`.
+impl Presigner for Objects {
+    async fn presign_get(
+        &self,
+        bucket: &str,
+        key: &str,
+        expires: std::time::Duration,
+    ) -> Result<String, PortError> {
+        let config = PresigningConfig::expires_in(expires).map_err(|e| PortError::Refused {
+            service: "s3",
+            message: format!("cannot pre-sign for {}s: {e}", expires.as_secs()),
+        })?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(|e| classify("s3", e))?;
+        Ok(request.uri().to_string())
     }
 }

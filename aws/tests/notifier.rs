@@ -1,5 +1,5 @@
 //! The notifier's adapters against moto: the DynamoDB view store (round trip, conditional
-//! conflicts), the Amazon Q target through SNS (topic → SQS subscription, the message read back
+//! conflicts, the resolve check's sparse index), report links pre-signed by S3, the Amazon Q target through SNS (topic → SQS subscription, the message read back
 //! and checked against the Q format) and chat secrets read from SSM SecureString parameters.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail by panicking
@@ -18,7 +18,7 @@ use eks_remedy_core::notify::event::{FindingEntry, FindingsDetail};
 use eks_remedy_core::notify::noise::{Limiter, RateLimit, Summary};
 use eks_remedy_core::notify::{IncidentView, NotifyEvent};
 use eks_remedy_core::report::Severity;
-use eks_remedy_pipeline::ports::{Channels, NotifyState, Saved, ViewStore};
+use eks_remedy_pipeline::ports::{Channels, NotifyState, Presigner, Saved, ViewStore};
 use serde_json::Value;
 
 fn expires() -> i64 {
@@ -259,4 +259,184 @@ async fn chat_secrets_come_from_ssm_secure_strings() {
     );
     let e = missing.targets().await.err().expect("no such parameter");
     assert!(e.to_string().contains("ssm"), "{e}");
+}
+
+fn minutes(m: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339("2026-10-19T05:00:00.5Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+        + chrono::TimeDelta::minutes(m)
+}
+
+/// A state of `incident` whose latest event is at `at`: open, or resolved and delivered, or
+/// resolved while a target still owes the change.
+fn state_at(
+    incident: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    resolved: bool,
+    owed: bool,
+) -> NotifyState {
+    let mut v = view(incident);
+    v.last_event_at = Some(at);
+    if resolved {
+        v.apply(&NotifyEvent::Resolved(
+            eks_remedy_core::notify::event::ResolvedDetail {
+                incident_id: incident.into(),
+                at: Some(at),
+            },
+        ));
+    }
+    let mut s = NotifyState {
+        view: v,
+        ..NotifyState::default()
+    };
+    if owed {
+        s.outbox.targets.entry("teams".into()).or_default().pending =
+            vec![eks_remedy_core::notify::Change::Resolved];
+    }
+    s
+}
+
+#[tokio::test]
+async fn quiet_views_come_from_the_sparse_index_open_first_and_leave_it_when_resolved() {
+    let sdk = sdk().await;
+    let table = table(&sdk).await;
+    let views = Views::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
+    let save = |id: &'static str, s: NotifyState, expires: i64| {
+        let views = &views;
+        async move {
+            assert_eq!(
+                views.save_view(id, &s, None, expires).await.unwrap(),
+                Saved::Written
+            );
+        }
+    };
+    save(
+        "b-open",
+        state_at("b-open", minutes(20), false, false),
+        expires(),
+    )
+    .await;
+    save(
+        "a-open",
+        state_at("a-open", minutes(10), false, false),
+        expires(),
+    )
+    .await;
+    save(
+        "c-owed",
+        state_at("c-owed", minutes(0), true, true),
+        expires(),
+    )
+    .await;
+    save(
+        "d-resolved",
+        state_at("d-resolved", minutes(0), true, false),
+        expires(),
+    )
+    .await;
+    save(
+        "e-recent",
+        state_at("e-recent", minutes(90), false, false),
+        expires(),
+    )
+    .await;
+    let gone = chrono::Utc::now().timestamp() - 10;
+    save(
+        "f-expired",
+        state_at("f-expired", minutes(5), false, false),
+        gone,
+    )
+    .await;
+
+    let ids = |q: Vec<eks_remedy_pipeline::ports::Quiet>| {
+        q.into_iter().map(|q| q.incident_id).collect::<Vec<_>>()
+    };
+    let quiet = views.quiet_views(minutes(60), 10).await.unwrap();
+    assert_eq!(
+        quiet[0].last_event_at,
+        minutes(10),
+        "the time comes back exact"
+    );
+    assert_eq!(ids(quiet), ["a-open", "b-open", "c-owed"]);
+    assert_eq!(
+        ids(views.quiet_views(minutes(60), 1).await.unwrap()),
+        ["a-open"]
+    );
+    assert_eq!(
+        ids(views.quiet_views(minutes(15), 10).await.unwrap()),
+        ["a-open", "c-owed"]
+    );
+    // Resolved and delivered: the write that says so takes it out of the index.
+    let read = views.load_view("a-open").await.unwrap().unwrap();
+    let done = state_at("a-open", minutes(10), true, false);
+    assert_eq!(
+        views
+            .save_view("a-open", &done, Some(read.version), expires())
+            .await
+            .unwrap(),
+        Saved::Written
+    );
+    assert_eq!(
+        ids(views.quiet_views(minutes(60), 10).await.unwrap()),
+        ["b-open", "c-owed"]
+    );
+    // Limiters never enter it.
+    let l = Limiter::new(RateLimit::default());
+    views
+        .save_limiter("slack", &l, None, expires())
+        .await
+        .unwrap();
+    assert_eq!(views.quiet_views(minutes(60), 10).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn quiet_views_page_through_the_index_up_to_the_bound() {
+    let sdk = sdk().await;
+    let table = table(&sdk).await;
+    let views = Views::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
+    // More than one query page (100 items).
+    for i in 0..130 {
+        let id = format!("inc-{i:03}");
+        let s = state_at(&id, minutes(i), false, false);
+        views.save_view(&id, &s, None, expires()).await.unwrap();
+    }
+    let quiet = views.quiet_views(minutes(1_000), 120).await.unwrap();
+    assert_eq!(quiet.len(), 120);
+    assert_eq!(quiet[0].incident_id, "inc-000");
+    assert_eq!(quiet[119].incident_id, "inc-119");
+    assert_eq!(
+        views.quiet_views(minutes(1_000), 500).await.unwrap().len(),
+        130
+    );
+}
+
+#[tokio::test]
+async fn a_report_link_is_a_presigned_get_that_fetches_the_report() {
+    let sdk = sdk().await;
+    let s3 = eks_remedy_aws::objects::client(&sdk);
+    let bucket = unique("reports");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let key = "bundles/prod/i-0abc/prod:throttling:20261019T0500/report.html";
+    s3.put_object()
+        .bucket(&bucket)
+        .key(key)
+        .body(b"<html>report</html>".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let objects = eks_remedy_aws::objects::Objects::new(s3);
+    let url = objects
+        .presign_get(&bucket, key, std::time::Duration::from_secs(24 * 3600))
+        .await
+        .unwrap();
+    assert!(url.contains("X-Amz-Expires=86400"), "{url}");
+    assert!(url.contains("X-Amz-Signature="), "{url}");
+    let (status, body) = http("GET", &url, b"");
+    assert_eq!((status, body.as_str()), (200, "<html>report</html>"));
+    // SigV4 allows a week at most.
+    assert!(objects
+        .presign_get(&bucket, key, std::time::Duration::from_secs(8 * 24 * 3600))
+        .await
+        .is_err());
 }

@@ -171,6 +171,8 @@ const WANT: &[Grant] = &[
     // Notifier: its views in the table, each configured target's secret (decrypted only through
     // Parameter Store), the Q topic.
     ("NotifierFunctionRole", "Allow", &["dynamodb:GetItem", "dynamodb:PutItem"], "IncidentTable.Arn", ""),
+    ("NotifierFunctionRole", "Allow", &["dynamodb:Query"], "${IncidentTable.Arn}/index/quiet", ""),
+    ("NotifierFunctionRole", "Allow", &["s3:GetObject"], "${BundleBucket.Arn}/bundles/*/report.html", ""),
     ("NotifierFunctionRole", "Deny", OWN_QUEUE_ONLY, "NOT NotifyQueue.Arn", ""),
     ("NotifierFunctionRole", "Allow", &["ssm:GetParameter"], "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SlackBotTokenParameter}", ""),
     ("NotifierFunctionRole", "Allow", &["ssm:GetParameter"], "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SlackWebhookParameter}", ""),
@@ -312,11 +314,13 @@ fn bucket_rules_and_event_targets_are_hardened() {
     for (id, r) in res.iter().filter(|(_, r)| r["Type"] == "AWS::Events::Rule") {
         rules += 1;
         for target in list(&r["Properties"]["Targets"]) {
-            assert_eq!(
-                text(&target["DeadLetterConfig"]["Arn"]),
-                "EventsDLQ.Arn",
-                "{id}"
-            );
+            // The notifier's schedule dead-letters to the notifier's own DLQ.
+            let dlq = if id == "ResolveCheckRule" {
+                "NotifyDLQ.Arn"
+            } else {
+                "EventsDLQ.Arn"
+            };
+            assert_eq!(text(&target["DeadLetterConfig"]["Arn"]), dlq, "{id}");
             assert!(
                 target["RetryPolicy"]["MaximumRetryAttempts"]
                     .as_u64()
@@ -325,8 +329,9 @@ fn bucket_rules_and_event_targets_are_hardened() {
             );
         }
     }
-    // Seven event triggers, the remediation rule and its follow-up schedule.
-    assert_eq!(rules, 9);
+    // Seven event triggers, the remediation rule and its follow-up schedule, the notifier's
+    // resolve check.
+    assert_eq!(rules, 10);
     assert!(
         res["BundleAnalyzerFunction"]["Properties"]["ReservedConcurrentExecutions"].is_object()
     );

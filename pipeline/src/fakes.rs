@@ -11,7 +11,8 @@ use eks_remedy_core::notify::noise::Limiter;
 
 use crate::ports::{
     ClusterDirectory, CollectionQueue, CommandRunner, Ec2Directory, FindingsPublisher, GroupInfo,
-    IncidentStore, Lifecycle, NodeLock, NotifyState, ObjectStore, Saved, Versioned, ViewStore,
+    IncidentStore, Lifecycle, NodeLock, NotifyState, ObjectStore, Presigner, Quiet, Saved,
+    Versioned, ViewStore, Watch,
 };
 use crate::PortError;
 
@@ -424,6 +425,8 @@ pub struct FakeViewStore {
     pub writes: AtomicU64,
     /// Conflicts to answer before the next view writes go through (a concurrent writer).
     pub conflicts: AtomicU64,
+    /// Queries of quiet views (the resolve check's index).
+    pub queries: AtomicU64,
 }
 
 impl FakeViewStore {
@@ -485,6 +488,30 @@ impl ViewStore for FakeViewStore {
         }
         Ok(saved)
     }
+    async fn quiet_views(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        max: usize,
+    ) -> Result<Vec<Quiet>, PortError> {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        let mut quiet: Vec<(Watch, Quiet)> = guard(&self.views)
+            .iter()
+            .filter_map(|(id, (_, s))| {
+                let (watch, last) = s.watch().filter(|(_, t)| *t < before)?;
+                Some((
+                    watch,
+                    Quiet {
+                        incident_id: id.clone(),
+                        last_event_at: last,
+                    },
+                ))
+            })
+            .collect();
+        quiet.sort_by(|(wa, a), (wb, b)| {
+            (wa, a.last_event_at, &a.incident_id).cmp(&(wb, b.last_event_at, &b.incident_id))
+        });
+        Ok(quiet.into_iter().take(max).map(|(_, q)| q).collect())
+    }
     async fn load_limiter(&self, channel: &str) -> Result<Option<Versioned<Limiter>>, PortError> {
         Ok(guard(&self.limiters)
             .get(channel)
@@ -501,5 +528,35 @@ impl ViewStore for FakeViewStore {
         _expires_epoch: i64,
     ) -> Result<Saved, PortError> {
         Ok(conditional(&self.limiters, channel, limiter, version))
+    }
+}
+
+/// Pre-signs like S3 would, without a signature: `https://<bucket>.s3.test/<key>?X-Amz-Expires=<s>`.
+#[derive(Default)]
+pub struct FakePresigner {
+    /// Links signed.
+    pub signed: AtomicU64,
+    /// Fails every signature while set (credentials unavailable).
+    pub broken: std::sync::atomic::AtomicBool,
+}
+
+impl Presigner for FakePresigner {
+    async fn presign_get(
+        &self,
+        bucket: &str,
+        key: &str,
+        expires: std::time::Duration,
+    ) -> Result<String, PortError> {
+        if self.broken.load(Ordering::Relaxed) {
+            return Err(PortError::Transient {
+                service: "s3",
+                message: "no credentials to sign with".into(),
+            });
+        }
+        self.signed.fetch_add(1, Ordering::Relaxed);
+        Ok(format!(
+            "https://{bucket}.s3.test/{key}?X-Amz-Expires={}",
+            expires.as_secs()
+        ))
     }
 }

@@ -225,6 +225,53 @@ pub struct NotifyState {
     pub outbox: eks_remedy_chat::outbox::Outbox,
 }
 
+/// Why the resolve check looks at an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Watch {
+    /// Open: resolved once quiet for the quiet period.
+    Open,
+    /// Resolved, but a target still owes a change (a resolve message that failed or that the
+    /// rate limit held): the check retries it, after the open ones.
+    Owed,
+}
+
+impl Watch {
+    /// The name stores index it under.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Watch::Open => "open",
+            Watch::Owed => "owed",
+        }
+    }
+}
+
+impl NotifyState {
+    /// Whether, and from when, the resolve check must look at this incident: the time of its
+    /// latest event while it is open or owed; `None` once resolved and delivered, or for a view
+    /// without a dated event (every bus event is dated by its envelope). Stores index the state
+    /// by it, so the check never scans.
+    pub fn watch(&self) -> Option<(Watch, chrono::DateTime<chrono::Utc>)> {
+        let last = self.view.last_event_at?;
+        if self.view.status == eks_remedy_core::notify::Status::Open {
+            Some((Watch::Open, last))
+        } else if self.outbox.targets.values().any(|t| !t.pending.is_empty()) {
+            Some((Watch::Owed, last))
+        } else {
+            None
+        }
+    }
+}
+
+/// An incident the resolve check found quiet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quiet {
+    /// The incident.
+    pub incident_id: String,
+    /// Its latest event as the index saw it (the resolve is dated by it, so a newer event the
+    /// index has not seen yet keeps the incident open).
+    pub last_event_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// A stored value with the version its next conditional write must name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Versioned<T> {
@@ -268,6 +315,15 @@ pub trait ViewStore: Send + Sync {
     ) -> impl Future<
         Output = Result<Option<Versioned<eks_remedy_core::notify::noise::Limiter>>, PortError>,
     > + Send;
+    /// Incidents whose [`NotifyState::watch`] time is before `before`, at most `max` (the rest
+    /// waits for the next check): the open ones first, oldest first, then the owed ones, so
+    /// retries never keep a new resolve waiting. From an index, never a scan; it may lag the
+    /// views by a moment (the resolve is dated by the time it gives, see [`Quiet`]).
+    fn quiet_views(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<Quiet>, PortError>> + Send;
     /// Writes a channel's limiter under the same condition as [`ViewStore::save_view`].
     fn save_limiter(
         &self,
@@ -276,6 +332,35 @@ pub trait ViewStore: Send + Sync {
         version: Option<u64>,
         expires_epoch: i64,
     ) -> impl Future<Output = Result<Saved, PortError>> + Send;
+}
+
+/// Pre-signs links to report objects (S3), for the messages that show them.
+pub trait Presigner: Send + Sync {
+    /// A URL that lets whoever holds it GET `key` of `bucket` for `expires` (at most 7 days, the
+    /// most SigV4 allows). Signed with the function's own temporary credentials, the URL stops
+    /// working when they expire too, whichever comes first: the messages are re-rendered with a
+    /// fresh link on every update.
+    fn presign_get(
+        &self,
+        bucket: &str,
+        key: &str,
+        expires: std::time::Duration,
+    ) -> impl Future<Output = Result<String, PortError>> + Send;
+}
+
+/// No presigner: messages carry no report link.
+#[derive(Debug, Clone, Copy)]
+pub enum NoPresigner {}
+
+impl Presigner for NoPresigner {
+    async fn presign_get(
+        &self,
+        _: &str,
+        _: &str,
+        _: std::time::Duration,
+    ) -> Result<String, PortError> {
+        match *self {}
+    }
 }
 
 /// The configured chat targets. Their secrets are read when first needed (an SSM call cannot run

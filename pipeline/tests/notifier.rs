@@ -13,7 +13,7 @@ use eks_remedy_chat::{BoxFuture, DeliveryError};
 use eks_remedy_core::notify::noise::{Mute, RateLimit, Summary};
 use eks_remedy_core::notify::{Change, IncidentView, Status};
 use eks_remedy_pipeline::events::{parse, Inbound};
-use eks_remedy_pipeline::fakes::FakeViewStore;
+use eks_remedy_pipeline::fakes::{FakePresigner, FakeViewStore};
 use eks_remedy_pipeline::function::{serve, FunctionId, Invocation, Spec};
 use eks_remedy_pipeline::handlers::notifier::{Notifier, Settings};
 use eks_remedy_pipeline::metrics::{validate, Captured, Metric};
@@ -72,6 +72,7 @@ struct Received {
     nodes: usize,
     changes: Vec<Change>,
     update: bool,
+    report_url: Option<String>,
 }
 
 /// A chat target that records what it gets, and fails while told to.
@@ -140,6 +141,7 @@ impl Target for Shared {
                 nodes: view.nodes.len(),
                 changes: changes.to_vec(),
                 update,
+                report_url: view.report_url.clone(),
             });
             Ok(())
         })
@@ -334,11 +336,20 @@ async fn a_thousand_finding_events_stay_within_the_rate() {
     assert_eq!(teams.got().len(), 1, "Teams: the open only");
     assert!(sent <= 2 * limit.messages as usize);
     let state = h.store().view(INCIDENT).unwrap();
-    assert_eq!(state.view.nodes.len(), 1000, "the view has every node");
+    // The view keeps the nodes that say most (the collection budget is 50 at most) and
+    // remembers the ids of the others, up to its bounds.
+    assert_eq!(state.view.nodes.len(), 64);
+    assert_eq!(state.view.nodes_omitted.len(), 256);
+    assert!(
+        state.view.headline().contains("at least 256 more"),
+        "{}",
+        state.view.headline()
+    );
     assert_eq!(
         h.store().writes.load(Ordering::Relaxed),
-        100,
-        "one write per incident and batch"
+        32,
+        "one write per incident and batch while the view changes (64 nodes kept, then 256 ids \
+         remembered), none after"
     );
     // The same 1,000 again: not one message more.
     for chunk in bodies.chunks(10) {
@@ -487,4 +498,272 @@ async fn incidents_held_by_the_rate_are_summed_up_once() {
 
 fn h_summaries(h: &Notifier<FakeViewStore, Summing>) -> Vec<(String, Summary)> {
     h.channels().summaries.lock().unwrap().clone()
+}
+
+/// The time a test's clock shows; the test moves it.
+type Now = Arc<Mutex<DateTime<Utc>>>;
+
+/// [`notifier`] with a clock the test moves.
+fn notifier_at(start: &str) -> (Handler, Arc<Recorder>, Arc<Recorder>, Now) {
+    let (h, slack, teams) = notifier(Settings::default());
+    let now: Now = Arc::new(Mutex::new(
+        DateTime::parse_from_rfc3339(start)
+            .unwrap()
+            .with_timezone(&Utc),
+    ));
+    let c = Arc::clone(&now);
+    (
+        h.with_clock(Arc::new(move || *c.lock().unwrap())),
+        slack,
+        teams,
+        now,
+    )
+}
+
+fn set(now: &Mutex<DateTime<Utc>>, at: &str) {
+    *now.lock().unwrap() = DateTime::parse_from_rfc3339(at)
+        .unwrap()
+        .with_timezone(&Utc);
+}
+
+#[tokio::test]
+async fn a_quiet_incident_resolves_once_and_a_later_event_reopens_it() {
+    // The findings are dated 05:28:02; the quiet period is 60 minutes.
+    let (h, slack, teams, now) = notifier_at("2026-10-19T06:00:00Z");
+    assert!(batch(&h, &[findings("i-1", 0)]).await.is_empty());
+    let checked = h.resolve_check(&inv()).await.unwrap();
+    assert!(
+        checked.incidents.is_empty(),
+        "not quiet for long enough yet"
+    );
+    assert_eq!(h.store().view(INCIDENT).unwrap().view.status, Status::Open);
+
+    set(&now, "2026-10-19T06:30:00Z");
+    let checked = h.resolve_check(&inv()).await.unwrap();
+    assert_eq!(checked.incidents.len(), 1);
+    assert!(!checked.more);
+    assert_eq!(checked.incidents[0].incident_id, INCIDENT);
+    let state = h.store().view(INCIDENT).unwrap();
+    assert_eq!(state.view.status, Status::Resolved);
+    assert_eq!(
+        state.watch(),
+        None,
+        "resolved and delivered: out of the index"
+    );
+    let s = slack.got();
+    assert_eq!(s.len(), 2);
+    assert!(s[1].update, "the bot edits its message to resolved");
+    assert_eq!(
+        (s[1].status, &s[1].changes[..]),
+        (Status::Resolved, &[Change::Resolved][..])
+    );
+    let t = teams.got();
+    assert_eq!(t.len(), 2, "a resolve is a state change: Teams posts it");
+    assert_eq!(t[1].status, Status::Resolved);
+
+    // The next check finds nothing: the resolved incident left the index.
+    set(&now, "2026-10-19T06:35:00Z");
+    let writes = h.store().writes.load(Ordering::Relaxed);
+    assert!(h.resolve_check(&inv()).await.unwrap().incidents.is_empty());
+    assert_eq!(h.store().writes.load(Ordering::Relaxed), writes);
+    assert_eq!((slack.got().len(), teams.got().len()), (2, 2));
+
+    // A replayed old event does not reopen it; a new one does, and says so.
+    assert!(batch(&h, &[findings("i-1", 0)]).await.is_empty());
+    assert_eq!(
+        h.store().view(INCIDENT).unwrap().view.status,
+        Status::Resolved
+    );
+    assert!(batch(&h, &[findings("i-2", 65)]).await.is_empty());
+    let state = h.store().view(INCIDENT).unwrap();
+    assert_eq!(state.view.status, Status::Open);
+    assert!(state.watch().is_some(), "open again: back in the index");
+    let s = slack.got();
+    assert_eq!(s.last().unwrap().status, Status::Open);
+    assert!(
+        s.last().unwrap().changes.contains(&Change::Reopened),
+        "{:?}",
+        s.last()
+    );
+    assert_eq!(teams.got().last().unwrap().status, Status::Open);
+}
+
+#[tokio::test]
+async fn a_resolve_a_target_missed_is_delivered_by_the_next_check() {
+    let (h, slack, teams, now) = notifier_at("2026-10-19T07:00:00Z");
+    assert!(batch(&h, &[findings("i-1", 0)]).await.is_empty());
+    teams.down.store(true, Ordering::Relaxed);
+    let checked = h.resolve_check(&inv()).await.unwrap();
+    assert_eq!(checked.incidents.len(), 1);
+    assert_eq!(checked.incidents[0].failed.len(), 1, "{checked:?}");
+    let state = h.store().view(INCIDENT).unwrap();
+    assert_eq!(
+        state.view.status,
+        Status::Resolved,
+        "saved resolved all the same"
+    );
+    assert!(
+        state.watch().is_some(),
+        "Teams is owed the resolve: kept in the index"
+    );
+    assert_eq!(slack.got().last().unwrap().status, Status::Resolved);
+
+    teams.down.store(false, Ordering::Relaxed);
+    set(&now, "2026-10-19T07:05:00Z");
+    let checked = h.resolve_check(&inv()).await.unwrap();
+    assert_eq!(checked.incidents.len(), 1);
+    assert_eq!(checked.incidents[0].sent, vec!["teams".to_string()]);
+    let t = teams.got();
+    assert_eq!(t.last().unwrap().status, Status::Resolved);
+    assert!(t.last().unwrap().changes.contains(&Change::Resolved));
+    assert_eq!(slack.got().len(), 2, "Slack already had it");
+    assert_eq!(h.store().view(INCIDENT).unwrap().watch(), None);
+    assert!(h.resolve_check(&inv()).await.unwrap().incidents.is_empty());
+}
+
+#[tokio::test]
+async fn a_check_takes_a_bounded_number_of_incidents_and_leaves_the_rest_for_the_next() {
+    let (h, _, _, _) = notifier_at("2026-10-19T08:00:00Z");
+    let bodies: Vec<String> = (0..30)
+        .map(|i| {
+            let mut e: Value = serde_json::from_str(&findings("i-1", 0)).unwrap();
+            e["detail"]["incident_id"] = json!(format!("prod:throttling:{i:02}"));
+            e.to_string()
+        })
+        .collect();
+    assert!(batch(&h, &bodies).await.is_empty());
+    let first = h.resolve_check(&inv()).await.unwrap();
+    assert_eq!((first.incidents.len(), first.more), (25, true));
+    // The open ones first: the five never checked, then retries of those whose resolve the
+    // rate limit held.
+    let second = h.resolve_check(&inv()).await.unwrap();
+    assert_eq!(second.incidents.len(), 25);
+    let firsts: Vec<&str> = second.incidents[..5]
+        .iter()
+        .map(|n| n.incident_id.as_str())
+        .collect();
+    let never_checked: Vec<String> = (25..30)
+        .map(|i| format!("prod:throttling:{i:02}"))
+        .collect();
+    assert_eq!(firsts, never_checked);
+    for i in 0..30 {
+        let id = format!("prod:throttling:{i:02}");
+        assert_eq!(
+            h.store().view(&id).unwrap().view.status,
+            Status::Resolved,
+            "{id}"
+        );
+    }
+    assert_eq!(
+        h.store().queries.load(Ordering::Relaxed),
+        2,
+        "one index query per check"
+    );
+}
+
+#[tokio::test]
+async fn messages_link_the_report_presigned_and_never_store_the_link() {
+    let slack = Recorder::new("slack", TargetKind::Slack);
+    let targets: Vec<Box<dyn Target>> = vec![Box::new(Shared(Arc::clone(&slack)))];
+    let settings = Settings {
+        report_link_hours: 48,
+        ..Settings::default()
+    };
+    let h = Notifier::new(FakeViewStore::default(), targets, settings)
+        .with_presigner(FakePresigner::default());
+    assert!(serve(spec(), &h, sqs(&[findings("i-1", 0)]), &inv())
+        .await
+        .is_ok());
+    let got = slack.got();
+    let url = got[0].report_url.as_deref().expect("a report link");
+    assert_eq!(
+        url,
+        "https://eks-remedy-bundles-111122223333.s3.test/bundles/prod-cluster/i-0abc12345def67890/\
+         prod-cluster.us-east-1.111122223333:throttling:20261019T0500/report.html?X-Amz-Expires=172800"
+    );
+    let stored = h.store().view(INCIDENT).unwrap();
+    assert_eq!(
+        stored.view.report_url, None,
+        "a signed link is never stored"
+    );
+    assert!(stored.view.console_url.as_deref().unwrap().starts_with(
+        "https://us-east-1.console.aws.amazon.com/eks/home?region=us-east-1#/clusters/prod-cluster"
+    ));
+    // The link is no part of the fingerprint: what Slack got is what is recorded as delivered.
+    assert_eq!(got[0].fingerprint, stored.view.fingerprint());
+    assert_eq!(
+        stored.outbox.targets["slack"].fingerprint.as_deref(),
+        Some(got[0].fingerprint.as_str())
+    );
+
+    // Signing fails (no credentials): the message goes without the link.
+    h.presigner().unwrap().broken.store(true, Ordering::Relaxed);
+    assert!(serve(spec(), &h, sqs(&[findings("i-2", 1)]), &inv())
+        .await
+        .is_ok());
+    let got = slack.got();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].report_url, None);
+}
+
+#[tokio::test]
+async fn the_schedule_runs_the_resolve_check_through_the_entry_point() {
+    let (h, slack, _, _) = notifier_at("2026-10-19T07:00:00Z");
+    assert!(batch(&h, &[findings("i-1", 0)]).await.is_empty());
+    // The rule's constant input, as EventBridge invokes the function with it.
+    let answer = serve(spec(), &h, json!({"schedule": "resolve-check"}), &inv())
+        .await
+        .unwrap();
+    let result = &answer["result"];
+    assert_eq!(result["incidents"][0]["incident_id"], INCIDENT, "{answer}");
+    assert_eq!(result["more"], false);
+    assert_eq!(
+        h.store().view(INCIDENT).unwrap().view.status,
+        Status::Resolved
+    );
+    assert_eq!(slack.got().last().unwrap().changes, vec![Change::Resolved]);
+    // The next run: nothing left to resolve, nothing sent.
+    let answer = serve(spec(), &h, json!({"schedule": "resolve-check"}), &inv())
+        .await
+        .unwrap();
+    assert_eq!(answer["result"]["incidents"], json!([]), "{answer}");
+    assert_eq!(slack.got().len(), 2);
+    // The other schedule is not the notifier's.
+    assert!(
+        Spec::for_kind(parse(r#"{"schedule": "follow"}"#).unwrap().kind())
+            .is_some_and(|s| s.name != "notifier")
+    );
+}
+
+#[tokio::test]
+async fn a_hostile_incident_with_targets_down_stays_within_the_item_limit() {
+    let (h, slack, teams) = notifier(Settings::default());
+    slack.down.store(true, Ordering::Relaxed);
+    teams.down.store(true, Ordering::Relaxed);
+    let long = "\u{202e}<!channel> `x` ".repeat(700);
+    let bodies: Vec<String> = (0..500)
+        .map(|i| {
+            let mut e: Value = serde_json::from_str(&findings(&format!("i-{i:017x}"), i)).unwrap();
+            for f in e["detail"]["findings"].as_array_mut().unwrap() {
+                f["title"] = json!(long);
+                f["summary"] = json!(long);
+            }
+            e["detail"]["root_cause"]["summary"] = json!(long);
+            e.to_string()
+        })
+        .collect();
+    for chunk in bodies.chunks(10) {
+        // Both targets fail: the state is saved all the same (the batch fails while it changes).
+        batch(&h, chunk).await;
+    }
+    let state = h.store().view(INCIDENT).unwrap();
+    let stored = serde_json::to_string(&state).unwrap().len();
+    eprintln!("stored state: {stored} bytes");
+    // What the DynamoDB adapter writes at most (eks_remedy_aws::views::MAX_STATE_BYTES).
+    assert!(stored <= 380 * 1024, "{stored} bytes");
+    let pending = state.outbox.targets["slack"].pending.len();
+    eprintln!("slack: {pending} changes pending");
+    assert!(pending > 1, "the changes wait for the target");
+    assert_eq!(state.view.nodes.len(), 64);
+    assert!(state.view.findings[0].root_cause);
 }

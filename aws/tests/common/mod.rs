@@ -52,24 +52,43 @@ pub async fn sdk() -> aws_config::SdkConfig {
     eks_remedy_aws::load_config().await
 }
 
-/// Creates a DynamoDB table like the template's (key `pk`, TTL on `expires_at`).
+/// Creates a DynamoDB table like the template's (key `pk`, TTL on `expires_at`, the notifier's
+/// sparse index of watched views).
 pub async fn table(sdk: &aws_config::SdkConfig) -> String {
     use aws_sdk_dynamodb::types::*;
     let name = unique("incidents");
     let c = aws_sdk_dynamodb::Client::new(sdk);
+    let key = |name: &str, key_type| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build()
+            .unwrap()
+    };
+    let string = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
     c.create_table()
         .table_name(&name)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
+        .key_schema(key("pk", KeyType::Hash))
+        .attribute_definitions(string("pk"))
+        .attribute_definitions(string("watch"))
+        .attribute_definitions(string("last_event"))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(eks_remedy_aws::views::QUIET_INDEX)
+                .key_schema(key("watch", KeyType::Hash))
+                .key_schema(key("last_event", KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::Include)
+                        .non_key_attributes("expires_at")
+                        .build(),
+                )
                 .build()
                 .unwrap(),
         )

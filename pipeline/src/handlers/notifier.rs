@@ -13,24 +13,34 @@
 //! A target that fails keeps its changes pending and fails the incident's messages (SQS retries
 //! them, then moves them to the dead-letter queue); the view is saved either way, so the next
 //! delivery that gets through sends the incident as it is then and announces what was missed.
+//!
+//! A schedule runs the resolve check ([`Notifier::resolve_check`]): the incidents whose latest
+//! event is older than the quiet period (found through the store's index, never a scan) get a
+//! resolve folded in and delivered like any other change; a later event opens them again. An
+//! incident that still owes a target a change stays in the index, so the next check retries it.
+//!
+//! The report's pre-signed link is added when rendering, never stored (it changes with every
+//! signature, and is no part of the fingerprint).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use eks_remedy_chat::outbox::{Outbox, Outcome, TargetState};
 use eks_remedy_chat::target::{is_state_change, Target, TargetKind};
 use eks_remedy_chat::DeliveryError;
+use eks_remedy_core::notify::event::ResolvedDetail;
 use eks_remedy_core::notify::noise::{self, Limiter, Mute, Outgoing, RateLimit, Summary};
 use eks_remedy_core::notify::{Change, IncidentView, NotifyEvent};
 use serde::Serialize;
 use tracing::Instrument;
 
 use super::{expiry, unexpected};
-use crate::events::Inbound;
+use crate::events::{Inbound, Task};
 use crate::function::{settle, Handler, Invocation};
 use crate::metrics::Metric;
-use crate::ports::{Channels, NotifyState, Saved, ViewStore};
+use crate::ports::{Channels, NoPresigner, NotifyState, Presigner, Saved, ViewStore};
 use crate::telemetry::{event_span, record, EventField};
 use crate::{HandlerError, PortError};
 
@@ -41,6 +51,16 @@ const MAX_ROUNDS: usize = 4;
 /// gets later shows the whole state; these only feed its thread reply).
 const MAX_HELD_CHANGES: usize = 100;
 
+/// Most incidents one resolve check takes; the rest wait for the next check.
+const MAX_RESOLVES_PER_CHECK: usize = 25;
+
+/// Time after which a resolve check starts no further incident (half the function's timeout: a
+/// target that times out costs about half a minute per incident).
+const CHECK_BUDGET: Duration = Duration::from_secs(60);
+
+/// Longest life of a report link: SigV4 pre-signed URLs last at most 7 days.
+pub const MAX_REPORT_LINK_HOURS: u32 = 168;
+
 /// The notifier's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -50,6 +70,11 @@ pub struct Settings {
     pub rate: RateLimit,
     /// Days the incident's state is kept after its last event.
     pub ttl_days: u32,
+    /// Minutes without a new event after which the resolve check resolves an incident.
+    pub quiet_minutes: u32,
+    /// Hours a report link stays valid (at most [`MAX_REPORT_LINK_HOURS`]; a link signed with
+    /// the function's temporary credentials stops working when they expire, if that is sooner).
+    pub report_link_hours: u32,
 }
 
 impl Default for Settings {
@@ -58,14 +83,17 @@ impl Default for Settings {
             mutes: Vec::new(),
             rate: RateLimit::default(),
             ttl_days: crate::Config::default().ttl_days,
+            quiet_minutes: 60,
+            report_link_hours: 24,
         }
     }
 }
 
 impl Settings {
     /// Reads `NOTIFY_MUTES` (a JSON list of mutes: `[{"cluster": "dev-*", "until":
-    /// "2026-12-01T00:00:00Z"}]`), `RATE_LIMIT_MESSAGES` and `RATE_LIMIT_SECONDS` (per channel) and
-    /// `TTL_DAYS` through `get`.
+    /// "2026-12-01T00:00:00Z"}]`), `RATE_LIMIT_MESSAGES` and `RATE_LIMIT_SECONDS` (per channel),
+    /// `TTL_DAYS`, `QUIET_MINUTES` (up to 30 days) and `REPORT_LINK_HOURS` (1 to 168) through
+    /// `get`.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Settings, HandlerError> {
         let d = Settings::default();
         let mutes = match get("NOTIFY_MUTES").filter(|v| !v.trim().is_empty()) {
@@ -96,6 +124,12 @@ impl Settings {
                 per_seconds: num("RATE_LIMIT_SECONDS", d.rate.per_seconds, 86_400)?,
             },
             ttl_days: num("TTL_DAYS", d.ttl_days, 365)?,
+            quiet_minutes: num("QUIET_MINUTES", d.quiet_minutes, 43_200)?,
+            report_link_hours: num(
+                "REPORT_LINK_HOURS",
+                d.report_link_hours,
+                MAX_REPORT_LINK_HOURS,
+            )?,
         })
     }
 }
@@ -120,15 +154,38 @@ pub struct Notified {
     pub summaries: Vec<String>,
 }
 
+/// What one resolve check did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Checked {
+    /// Each quiet incident taken, as handling its resolve left it.
+    pub incidents: Vec<Notified>,
+    /// Incidents that could not be handled (a store error), with the reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    /// More quiet incidents wait for the next check.
+    pub more: bool,
+}
+
+/// The notifier's answer: to bus events, or to a scheduled resolve check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    /// An incident's events.
+    Notified(Notified),
+    /// A resolve check.
+    Checked(Checked),
+}
+
 /// The current time, injectable so tests control the rate limit.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
-/// The handler.
-pub struct Notifier<S, C> {
+/// The handler; `P` signs the report links (none: messages carry no report link).
+pub struct Notifier<S, C, P = NoPresigner> {
     store: S,
     channels: C,
     settings: Settings,
     clock: Clock,
+    presigner: Option<P>,
 }
 
 /// What one target got.
@@ -148,16 +205,30 @@ struct Admission {
 }
 
 impl<S: ViewStore, C: Channels> Notifier<S, C> {
-    /// Builds the handler.
+    /// Builds the handler, without report links.
     pub fn new(store: S, channels: C, settings: Settings) -> Self {
         Notifier {
             store,
             channels,
             settings,
             clock: Arc::new(Utc::now),
+            presigner: None,
         }
     }
 
+    /// Links each message to its report, pre-signed by `presigner`.
+    pub fn with_presigner<P: Presigner>(self, presigner: P) -> Notifier<S, C, P> {
+        Notifier {
+            store: self.store,
+            channels: self.channels,
+            settings: self.settings,
+            clock: self.clock,
+            presigner: Some(presigner),
+        }
+    }
+}
+
+impl<S: ViewStore, C: Channels, P: Presigner> Notifier<S, C, P> {
     /// Replaces the clock (tests).
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
@@ -174,6 +245,85 @@ impl<S: ViewStore, C: Channels> Notifier<S, C> {
     #[cfg(any(test, feature = "test-support"))]
     pub fn channels(&self) -> &C {
         &self.channels
+    }
+
+    /// The presigner, for tests.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn presigner(&self) -> Option<&P> {
+        self.presigner.as_ref()
+    }
+
+    /// Resolves the incidents that went quiet: each whose latest event is older than the quiet
+    /// period gets a resolve, dated by that event (so an event the index has not seen yet keeps
+    /// the incident open), delivered like any other change. At most
+    /// [`MAX_RESOLVES_PER_CHECK`] incidents, and none started after [`CHECK_BUDGET`]: the rest
+    /// waits for the next check. A delivery that fails leaves the incident owing its target,
+    /// which keeps it in the index for the next check; it fails nothing else.
+    pub async fn resolve_check(&self, inv: &Invocation) -> Result<Checked, HandlerError> {
+        let started = Instant::now();
+        let now = (self.clock)();
+        let before = now - TimeDelta::minutes(i64::from(self.settings.quiet_minutes));
+        let mut quiet = self
+            .store
+            .quiet_views(before, MAX_RESOLVES_PER_CHECK + 1)
+            .await?;
+        let mut done = Checked {
+            more: quiet.len() > MAX_RESOLVES_PER_CHECK,
+            ..Checked::default()
+        };
+        quiet.truncate(MAX_RESOLVES_PER_CHECK);
+        for (i, q) in quiet.iter().enumerate() {
+            if started.elapsed() > CHECK_BUDGET {
+                done.more = true;
+                tracing::info!(
+                    left = quiet.len() - i,
+                    "resolve check out of time; the rest waits"
+                );
+                break;
+            }
+            let event = NotifyEvent::Resolved(ResolvedDetail {
+                incident_id: q.incident_id.clone(),
+                at: Some(q.last_event_at),
+            });
+            let span = event_span(inv.function, "resolve-check");
+            record(&span, EventField::IncidentId, &q.incident_id);
+            match self
+                .notify(&q.incident_id, std::slice::from_ref(&event), inv)
+                .instrument(span)
+                .await
+            {
+                Ok((n, _)) => done.incidents.push(n),
+                Err(e) => {
+                    tracing::warn!(error = %e, incident = %q.incident_id, "resolve not recorded; the next check retries");
+                    done.errors.push(format!("{}: {e}", q.incident_id));
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// Adds the report's link to `view` (when a presigner is set and the view has a
+    /// `report.html` to link). The console link needs no signature: the fold builds it from
+    /// checked names.
+    async fn link(&self, view: &mut IncidentView) {
+        view.report_url = None;
+        let Some(p) = &self.presigner else { return };
+        // Only the reports the function may read (its role grants `*/report.html`): a link
+        // signed for anything else would only answer 403.
+        let Some((bucket, key)) = view
+            .report_key()
+            .filter(|(_, k)| k.ends_with("/report.html"))
+            .cloned()
+        else {
+            return;
+        };
+        let expires = Duration::from_secs(u64::from(self.settings.report_link_hours) * 3600);
+        match p.presign_get(&bucket, &key, expires).await {
+            Ok(url) => view.report_url = Some(url),
+            Err(e) => {
+                tracing::warn!(error = %e, "report link not signed; the message goes without it")
+            }
+        }
     }
 
     /// Folds `events` (all of `incident_id`) into the incident and brings every target up to
@@ -214,7 +364,10 @@ impl<S: ViewStore, C: Channels> Notifier<S, C> {
             if let Some(c) = &state.view.cluster {
                 record(&span, EventField::Cluster, c);
             }
-            let seen = self.seen(&state.view, now);
+            let mut seen = self.seen(&state.view, now);
+            if let Some(v) = &mut seen {
+                self.link(v).await;
+            }
             let mut done = Notified {
                 incident_id: incident_id.to_string(),
                 events: events.len(),
@@ -452,12 +605,16 @@ pub fn delivery_error(e: DeliveryError) -> HandlerError {
     })
 }
 
-impl<S: ViewStore, C: Channels> Handler for Notifier<S, C> {
-    type Answer = Notified;
+impl<S: ViewStore, C: Channels, P: Presigner> Handler for Notifier<S, C, P> {
+    type Answer = Answer;
 
-    async fn handle(&self, event: Inbound, inv: &Invocation) -> Result<Notified, HandlerError> {
-        let Inbound::Notify(e) = event else {
-            return Err(unexpected(&event));
+    async fn handle(&self, event: Inbound, inv: &Invocation) -> Result<Answer, HandlerError> {
+        let e = match event {
+            Inbound::Notify(e) => e,
+            Inbound::Scheduled(Task::ResolveCheck) => {
+                return Ok(Answer::Checked(self.resolve_check(inv).await?));
+            }
+            other => return Err(unexpected(&other)),
         };
         record(
             &tracing::Span::current(),
@@ -468,7 +625,7 @@ impl<S: ViewStore, C: Channels> Handler for Notifier<S, C> {
             .notify(e.incident_id(), std::slice::from_ref(&*e), inv)
             .await?
         {
-            (done, None) => Ok(done),
+            (done, None) => Ok(Answer::Notified(done)),
             (_, Some(failure)) => Err(delivery_error(failure)),
         }
     }
@@ -544,6 +701,26 @@ mod tests {
         let e = Settings::from_env(env(&[("NOTIFY_MUTES", "dev-*")])).unwrap_err();
         assert!(e.to_string().contains("NOTIFY_MUTES"), "{e}");
         assert!(Settings::from_env(env(&[("RATE_LIMIT_SECONDS", "0")])).is_err());
+    }
+
+    #[test]
+    fn settings_read_the_quiet_period_and_the_link_life_within_sigv4s_week() {
+        let get = |k: &'static str, v: &'static str| move |n: &str| (n == k).then(|| v.to_string());
+        let d = Settings::default();
+        assert_eq!((d.quiet_minutes, d.report_link_hours), (60, 24));
+        let s = Settings::from_env(get("QUIET_MINUTES", "15")).unwrap();
+        assert_eq!(s.quiet_minutes, 15);
+        let s = Settings::from_env(get("REPORT_LINK_HOURS", "168")).unwrap();
+        assert_eq!(s.report_link_hours, MAX_REPORT_LINK_HOURS);
+        for (k, v) in [
+            ("REPORT_LINK_HOURS", "169"),
+            ("REPORT_LINK_HOURS", "0"),
+            ("QUIET_MINUTES", "0"),
+            ("QUIET_MINUTES", "an hour"),
+        ] {
+            let e = Settings::from_env(get(k, v)).unwrap_err();
+            assert!(e.to_string().contains(k), "{e}");
+        }
     }
 
     #[test]

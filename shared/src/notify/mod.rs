@@ -273,8 +273,12 @@ pub struct IncidentView {
     pub region: Option<String>,
     /// Cluster.
     pub cluster: Option<String>,
-    /// Nodes by instance id.
+    /// Nodes by instance id (at most 64: the ones that say most, see [`IncidentView::apply`]).
     pub nodes: BTreeMap<String, NodeView>,
+    /// Nodes of the incident left out of [`IncidentView::nodes`] for size (at most 256 ids are
+    /// remembered; their reports hold their findings).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub nodes_omitted: BTreeSet<String>,
     /// Findings merged across nodes: root causes first, then by severity and count.
     pub findings: Vec<FindingView>,
     /// The longest cause-and-effect chain seen (rule ids).
@@ -554,8 +558,13 @@ impl IncidentView {
         } else {
             String::new()
         };
+        let omitted = match self.nodes_omitted.len() {
+            0 => String::new(),
+            n if n >= fold::MAX_OMITTED_IDS => format!(" (and at least {n} more not shown)"),
+            n => format!(" (and {n} more not shown)"),
+        };
         plain(&format!(
-            "[{sev}] {state}{where_}: {} finding{} on {} node{}.{failed}{chain}",
+            "[{sev}] {state}{where_}: {} finding{} on {} node{}{omitted}.{failed}{chain}",
             self.findings.len(),
             plural(self.findings.len()),
             self.nodes.len(),
@@ -732,7 +741,10 @@ pub(crate) mod tests {
                 v.updated_at = DateTime::from_timestamp(1, 0);
                 v.last_event_at = v.updated_at;
             }),
-            ("links", &|v| v.report_url = Some("https://x".into())),
+            ("links", &|v| {
+                v.report_url = Some("https://x".into());
+                v.console_url = None;
+            }),
             ("chain", &|v| v.chain.clear()),
             ("order", &|v| v.findings.reverse()),
             ("who", &|v| {
