@@ -980,7 +980,7 @@ async fn the_dynamodb_ledger_keeps_remediation_state_with_conditional_writes() {
 async fn with_a_support_plan_the_rate_limit_case_is_opened_once_through_the_support_api() {
     use eks_remedy_aws::remedy::support::Support;
 
-    let e = env("ca-central-1").await;
+    let e = env("eu-south-1").await;
     let support = Support::new(&e.sdk);
     let mut s = settings("auto");
     s.plan.support_plan = true;
