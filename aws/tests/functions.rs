@@ -782,8 +782,8 @@ async fn remediator_binary_plans_and_executes_approvals_from_the_url_and_slack()
     // Findings from the queue: a plan, announced on the bus; approve mode writes nothing.
     let resp = response(f.api.call(&sqs_event(&[findings.to_string()])));
     assert_eq!(resp["batchItemFailures"], json!([]));
-    let out: Vec<Value> = receive_all(&sdk, &bus_out)
-        .await
+    let planned = receive_all(&sdk, &bus_out).await;
+    let out: Vec<Value> = planned
         .iter()
         .map(|b| serde_json::from_str(b).unwrap())
         .collect();
@@ -800,6 +800,47 @@ async fn remediator_binary_plans_and_executes_approvals_from_the_url_and_slack()
         .position(|a| a["kind"] == "vpc-cni-addon")
         .unwrap();
     assert_eq!(answered("eks:UpdateAddon"), updates);
+
+    // The notifier posts the incident with its plan to a local Slack API (its buttons name the
+    // plan and the action's index).
+    let slack_api = eks_remedy_chat::testing::RecordingServer::start();
+    let message_ts = "1700000000.000200";
+    slack_api.set_default(eks_remedy_chat::testing::Reply::json(
+        &json!({"ok": true, "channel": "C0123ABCD", "ts": message_ts}),
+    ));
+    let token = format!("/{}/slack-bot-token", unique("eks-remedy"));
+    aws_sdk_ssm::Client::new(&sdk)
+        .put_parameter()
+        .name(&token)
+        .value("xoxb-test-token")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    let api_url = slack_api.url("/api/");
+    let notifier = start(
+        "notifier",
+        &st,
+        &[
+            ("SLACK_BOT_TOKEN_PARAM", &token),
+            ("SLACK_CHANNEL", "C0123ABCD"),
+            ("SLACK_API_URL", &api_url),
+        ],
+    );
+    let mut opened = vec![findings.to_string()];
+    opened.extend(planned);
+    let resp = response(notifier.api.call(&sqs_event(&opened)));
+    assert_eq!(resp["batchItemFailures"], json!([]));
+    let posted = slack_api.requests();
+    assert_eq!(posted.len(), 1, "one message for the incident");
+    assert_eq!(posted[0].url, "/api/chat.postMessage");
+    assert!(
+        posted[0]
+            .json()
+            .to_string()
+            .contains(&format!("approve:{cni}")),
+        "the Approve button"
+    );
 
     // A Slack click, through the interactivity binary: verified, then queued for the remediator.
     let secret = "8f742231b10e8888abcd99yyyzzz85a5";
@@ -858,8 +899,8 @@ async fn remediator_binary_plans_and_executes_approvals_from_the_url_and_slack()
     let resp = response(f.api.call(&sqs_event(&queued)));
     assert_eq!(resp["batchItemFailures"], json!([]));
     assert_eq!(answered("eks:UpdateAddon"), updates + 1);
-    let out: Vec<Value> = receive_all(&sdk, &bus_out)
-        .await
+    let decided = receive_all(&sdk, &bus_out).await;
+    let out: Vec<Value> = decided
         .iter()
         .map(|b| serde_json::from_str(b).unwrap())
         .collect();
@@ -869,6 +910,20 @@ async fn remediator_binary_plans_and_executes_approvals_from_the_url_and_slack()
         .collect();
     assert!(types.contains(&"eks-remedy approval"), "{types:?}");
     assert!(types.contains(&"eks-remedy audit"), "{types:?}");
+
+    // The notifier updates the same message: who decided, and that it started.
+    let resp = response(notifier.api.call(&sqs_event(&decided)));
+    assert_eq!(resp["batchItemFailures"], json!([]));
+    let update = slack_api
+        .requests()
+        .into_iter()
+        .rfind(|r| r.url == "/api/chat.update")
+        .expect("the message is updated in place");
+    assert_eq!(update.json()["ts"], message_ts);
+    assert!(
+        update.json().to_string().contains("U0APPROVER"),
+        "who decided"
+    );
 
     // Through the IAM URL (`eks-remedy approve`): the same action again is refused, once decided.
     let body =
