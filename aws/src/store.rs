@@ -50,6 +50,90 @@ pub(crate) fn refused(e: impl std::fmt::Display) -> PortError {
     }
 }
 
+/// Largest versioned document written: DynamoDB items hold 400 KB, and a refusal would send the
+/// event to a dead-letter queue instead of saving what can be saved.
+pub const MAX_STATE_BYTES: usize = 380 * 1024;
+
+/// Reads a versioned document (`state` as JSON text, `version`), absent when expired.
+pub(crate) async fn load_versioned<T: serde::de::DeserializeOwned>(
+    client: &Client,
+    table: &str,
+    pk: &str,
+) -> Result<Option<eks_remedy_pipeline::ports::Versioned<T>>, PortError> {
+    let Some(item) = get_item(client, table, pk).await? else {
+        return Ok(None);
+    };
+    if expired(&item) {
+        return Ok(None);
+    }
+    let version = item
+        .get("version")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(|| refused(format!("{pk}: no version")))?;
+    let state = item
+        .get("state")
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| refused(format!("{pk}: no state")))?;
+    let value =
+        serde_json::from_str(state).map_err(|e| refused(format!("{pk}: unreadable state: {e}")))?;
+    Ok(Some(eks_remedy_pipeline::ports::Versioned {
+        value,
+        version,
+    }))
+}
+
+/// Writes a versioned document as version `version + 1` if the stored one is still `version`
+/// (`None`: if there is none, or it expired), with `extra` attributes beside it. A conflict is
+/// [`Saved::Conflict`](eks_remedy_pipeline::ports::Saved), for the caller to reload and retry.
+pub(crate) async fn save_versioned<T: serde::Serialize>(
+    client: &Client,
+    table: &str,
+    pk: &str,
+    value: &T,
+    version: Option<u64>,
+    expires_epoch: i64,
+    extra: Vec<(&str, AttributeValue)>,
+) -> Result<eks_remedy_pipeline::ports::Saved, PortError> {
+    use eks_remedy_pipeline::ports::Saved;
+    let state = serde_json::to_string(value)
+        .map_err(|e| refused(format!("{pk}: state not serializable: {e}")))?;
+    if state.len() > MAX_STATE_BYTES {
+        return Err(refused(format!(
+            "{pk}: state is {} bytes, over the {MAX_STATE_BYTES} an item can hold",
+            state.len()
+        )));
+    }
+    let mut put = client
+        .put_item()
+        .table_name(table)
+        .item("pk", s(pk))
+        .item("state", s(state))
+        .item("version", n(version.unwrap_or(0) + 1))
+        .item("expires_at", n(expires_epoch));
+    for (name, v) in extra {
+        put = put.item(name, v);
+    }
+    put = match version {
+        None => put
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+            .expression_attribute_values(":now", n(now())),
+        Some(v) => put
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", n(v)),
+    };
+    match put.send().await {
+        Ok(_) => Ok(Saved::Written),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+        {
+            Ok(Saved::Conflict)
+        }
+        Err(e) => Err(classify("dynamodb", e)),
+    }
+}
+
 /// Reads one item by `pk` (consistent read), expired or not.
 pub(crate) async fn get_item(
     client: &Client,

@@ -28,10 +28,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::classify;
+use crate::store::{load_versioned, save_versioned};
 
-/// Largest `state` written: DynamoDB refuses items over 400 KB, and a refusal would send the
-/// incident's events to the dead-letter queue instead of saving what can be saved.
-pub const MAX_STATE_BYTES: usize = 380 * 1024;
+pub use crate::store::MAX_STATE_BYTES;
 
 /// The sparse index of the views the resolve check watches (partition `watch`, sort
 /// `last_event`; it projects `expires_at` too).
@@ -50,13 +49,6 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn refused(message: String) -> PortError {
-    PortError::Refused {
-        service: "dynamodb",
-        message,
-    }
-}
-
 impl Views {
     /// Wraps a client and the table name.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
@@ -67,31 +59,7 @@ impl Views {
     }
 
     async fn load<T: DeserializeOwned>(&self, pk: &str) -> Result<Option<Versioned<T>>, PortError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk.to_string()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("dynamodb", e))?;
-        let Some(item) = out.item else {
-            return Ok(None);
-        };
-        if number(&item, "expires_at").is_some_and(|t| t < now()) {
-            return Ok(None);
-        }
-        let version = number(&item, "version")
-            .and_then(|v| u64::try_from(v).ok())
-            .ok_or_else(|| refused(format!("{pk}: no version")))?;
-        let state = item
-            .get("state")
-            .and_then(|v| v.as_s().ok())
-            .ok_or_else(|| refused(format!("{pk}: no state")))?;
-        let value = serde_json::from_str(state)
-            .map_err(|e| refused(format!("{pk}: unreadable state: {e}")))?;
-        Ok(Some(Versioned { value, version }))
+        load_versioned(&self.client, &self.table, pk).await
     }
 
     /// Writes `value` under `pk` if its version is still `version`; `watch` puts it in the
@@ -104,46 +72,23 @@ impl Views {
         expires_epoch: i64,
         watch: Option<(Watch, DateTime<Utc>)>,
     ) -> Result<Saved, PortError> {
-        let state = serde_json::to_string(value)
-            .map_err(|e| refused(format!("{pk}: state not serializable: {e}")))?;
-        if state.len() > MAX_STATE_BYTES {
-            return Err(refused(format!(
-                "{pk}: state is {} bytes, over the {MAX_STATE_BYTES} an item can hold",
-                state.len()
-            )));
-        }
-        let next = version.unwrap_or(0) + 1;
-        let mut put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", AttributeValue::S(pk.to_string()))
-            .item("state", AttributeValue::S(state))
-            .item("version", AttributeValue::N(next.to_string()))
-            .item("expires_at", AttributeValue::N(expires_epoch.to_string()));
-        if let Some((watch, last)) = watch {
-            put = put
-                .item("watch", AttributeValue::S(watch.as_str().into()))
-                .item("last_event", AttributeValue::S(index_time(last)));
-        }
-        put = match version {
-            None => put
-                .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
-                .expression_attribute_values(":now", AttributeValue::N(now().to_string())),
-            Some(v) => put
-                .condition_expression("version = :v")
-                .expression_attribute_values(":v", AttributeValue::N(v.to_string())),
+        let extra = match watch {
+            Some((watch, last)) => vec![
+                ("watch", AttributeValue::S(watch.as_str().into())),
+                ("last_event", AttributeValue::S(index_time(last))),
+            ],
+            None => Vec::new(),
         };
-        match put.send().await {
-            Ok(_) => Ok(Saved::Written),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Saved::Conflict)
-            }
-            Err(e) => Err(classify("dynamodb", e)),
-        }
+        save_versioned(
+            &self.client,
+            &self.table,
+            pk,
+            value,
+            version,
+            expires_epoch,
+            extra,
+        )
+        .await
     }
 }
 

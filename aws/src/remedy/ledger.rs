@@ -32,7 +32,7 @@ use eks_remedy_pipeline::remedy::{AuditRecord, PendingApproval};
 use eks_remedy_pipeline::PortError;
 
 use crate::classify;
-use crate::store::{get_item, n, put_if_absent, refused, s};
+use crate::store::{get_item, load_versioned, n, put_if_absent, refused, s, save_versioned};
 
 /// The adapter.
 pub struct Ledger {
@@ -357,8 +357,6 @@ impl AuditLog for Ledger {
     }
 }
 
-/// Largest remediation state written: DynamoDB items hold 400 KB.
-pub const MAX_STATE_BYTES: usize = 380 * 1024;
 /// The one item listing the incidents with something to follow (a string set: `ADD` / `DELETE`
 /// are atomic, so concurrent invocations need no version).
 const FOLLOWING_KEY: &str = "remedy#following";
@@ -376,20 +374,7 @@ impl RemedyStore for Ledger {
         &self,
         incident_id: &str,
     ) -> Result<Option<Versioned<RemedyState>>, PortError> {
-        let pk = state_key(incident_id);
-        let Some(item) = self.get(&pk).await?.filter(|i| live(i, Utc::now())) else {
-            return Ok(None);
-        };
-        let version = number(&item, "version")
-            .and_then(|v| u64::try_from(v).ok())
-            .ok_or_else(|| refused(format!("{pk}: no version")))?;
-        let state = item
-            .get("state")
-            .and_then(|v| v.as_s().ok())
-            .ok_or_else(|| refused(format!("{pk}: no state")))?;
-        let value = serde_json::from_str(state)
-            .map_err(|e| refused(format!("{pk}: unreadable state: {e}")))?;
-        Ok(Some(Versioned { value, version }))
+        load_versioned(&self.client, &self.table, &state_key(incident_id)).await
     }
 
     async fn save_state(
@@ -398,41 +383,18 @@ impl RemedyStore for Ledger {
         state: &RemedyState,
         version: Option<u64>,
     ) -> Result<Saved, PortError> {
+        let expires = (Utc::now() + self.keep).timestamp();
         let pk = state_key(incident_id);
-        let body = serde_json::to_string(state).map_err(|e| refused(format!("{pk}: {e}")))?;
-        if body.len() > MAX_STATE_BYTES {
-            return Err(refused(format!(
-                "{pk}: state is {} bytes, over the {MAX_STATE_BYTES} an item can hold",
-                body.len()
-            )));
-        }
-        let now = Utc::now();
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(pk))
-            .item("state", s(body))
-            .item("version", n(version.unwrap_or(0) + 1))
-            .item("expires_at", n((now + self.keep).timestamp()));
-        let put = match version {
-            None => put
-                .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
-                .expression_attribute_values(":now", n(now.timestamp())),
-            Some(v) => put
-                .condition_expression("version = :v")
-                .expression_attribute_values(":v", n(v)),
-        };
-        match put.send().await {
-            Ok(_) => Ok(Saved::Written),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Saved::Conflict)
-            }
-            Err(e) => Err(classify("dynamodb", e)),
-        }
+        save_versioned(
+            &self.client,
+            &self.table,
+            &pk,
+            state,
+            version,
+            expires,
+            Vec::new(),
+        )
+        .await
     }
 
     async fn index_plan(&self, plan_id: &str, index: &PlanIndex) -> Result<(), PortError> {
