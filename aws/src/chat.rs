@@ -126,21 +126,7 @@ impl ChatTargets {
 
     /// The decrypted value of a SecureString parameter.
     async fn secret(&self, parameter: &str) -> Result<Secret, PortError> {
-        let out = self
-            .ssm
-            .get_parameter()
-            .name(parameter)
-            .with_decryption(true)
-            .send()
-            .await
-            .map_err(|e| classify("ssm", e))?;
-        out.parameter
-            .and_then(|p| p.value)
-            .map(Secret::new)
-            .ok_or_else(|| PortError::Refused {
-                service: "ssm",
-                message: format!("parameter {parameter} has no value"),
-            })
+        secure_string(&self.ssm, parameter).await
     }
 
     async fn build(&self) -> Result<Ready, PortError> {
@@ -283,6 +269,29 @@ impl Channels for ChatTargets {
         }
         Ok(true)
     }
+}
+
+/// The decrypted value of the SecureString parameter `name` (never logged); an empty one is
+/// refused like an absent one.
+pub(crate) async fn secure_string(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+) -> Result<Secret, PortError> {
+    let out = ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| classify("ssm", e))?;
+    out.parameter
+        .and_then(|p| p.value)
+        .filter(|v| !v.is_empty())
+        .map(Secret::new)
+        .ok_or_else(|| PortError::Refused {
+            service: "ssm",
+            message: format!("parameter {name} has no value"),
+        })
 }
 
 #[cfg(test)]

@@ -33,22 +33,7 @@ impl SecretParameter {
 
 impl SigningSecret for SecretParameter {
     async fn signing_secret(&self) -> Result<Secret, PortError> {
-        let out = self
-            .client
-            .get_parameter()
-            .name(&self.name)
-            .with_decryption(true)
-            .send()
-            .await
-            .map_err(|e| classify("ssm", e))?;
-        out.parameter
-            .and_then(|p| p.value)
-            .filter(|v| !v.is_empty())
-            .map(Secret::new)
-            .ok_or_else(|| PortError::Refused {
-                service: "ssm",
-                message: format!("parameter {} has no value", self.name),
-            })
+        crate::chat::secure_string(&self.client, &self.name).await
     }
 }
 
