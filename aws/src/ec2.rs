@@ -15,8 +15,17 @@ use crate::classify;
 /// The adapter. `DescribeInstanceTypes` answers are cached for the container's life.
 pub struct Ec2 {
     client: Client,
-    types: Mutex<HashMap<String, Option<(u32, u32)>>>,
+    types: Mutex<HashMap<String, TypeInfo>>,
     calls: AtomicU64,
+}
+
+/// What the pipeline reads of an instance type (`None` fields: EC2 did not say).
+#[derive(Debug, Clone, Copy, Default)]
+struct TypeInfo {
+    /// (ENIs, IPv4 addresses per ENI).
+    limits: Option<(u32, u32)>,
+    /// Default vCPUs.
+    vcpus: Option<u32>,
 }
 
 impl Ec2 {
@@ -31,6 +40,44 @@ impl Ec2 {
 
     fn count(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One `DescribeInstanceTypes` per type for the container's life.
+    async fn type_info(&self, instance_type: &str) -> Result<TypeInfo, PortError> {
+        if let Some(hit) = self
+            .types
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(instance_type)
+        {
+            return Ok(*hit);
+        }
+        self.count();
+        let out = self
+            .client
+            .describe_instance_types()
+            .instance_types(InstanceType::from(instance_type))
+            .send()
+            .await
+            .map_err(|e| classify("ec2", e))?;
+        let t = out.instance_types().first();
+        let info = TypeInfo {
+            limits: t.and_then(|t| t.network_info()).and_then(|n| {
+                Some((
+                    u32::try_from(n.maximum_network_interfaces()?).ok()?,
+                    u32::try_from(n.ipv4_addresses_per_interface()?).ok()?,
+                ))
+            }),
+            vcpus: t
+                .and_then(|t| t.v_cpu_info())
+                .and_then(|v| v.default_v_cpus())
+                .and_then(|v| u32::try_from(v).ok()),
+        };
+        self.types
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(instance_type.to_string(), info);
+        Ok(info)
     }
 
     async fn describe(
@@ -138,36 +185,10 @@ impl Ec2Directory for Ec2 {
     }
 
     async fn type_limits(&self, instance_type: &str) -> Result<Option<(u32, u32)>, PortError> {
-        if let Some(hit) = self
-            .types
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(instance_type)
-        {
-            return Ok(*hit);
-        }
-        self.count();
-        let out = self
-            .client
-            .describe_instance_types()
-            .instance_types(InstanceType::from(instance_type))
-            .send()
-            .await
-            .map_err(|e| classify("ec2", e))?;
-        let limits = out
-            .instance_types()
-            .first()
-            .and_then(|t| t.network_info())
-            .and_then(|n| {
-                Some((
-                    u32::try_from(n.maximum_network_interfaces()?).ok()?,
-                    u32::try_from(n.ipv4_addresses_per_interface()?).ok()?,
-                ))
-            });
-        self.types
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(instance_type.to_string(), limits);
-        Ok(limits)
+        Ok(self.type_info(instance_type).await?.limits)
+    }
+
+    async fn vcpus(&self, instance_type: &str) -> Result<Option<u32>, PortError> {
+        Ok(self.type_info(instance_type).await?.vcpus)
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use aws_sdk_eks::Client;
 use eks_remedy_pipeline::model::ClusterContext;
-use eks_remedy_pipeline::ports::ClusterDirectory;
+use eks_remedy_pipeline::ports::{ClusterDirectory, NodegroupFacts};
 use eks_remedy_pipeline::PortError;
 
 use crate::classify;
@@ -72,11 +72,7 @@ impl ClusterDirectory for Eks {
         Ok(self.issuers().await?.get(issuer).cloned())
     }
 
-    async fn nodegroup_health(
-        &self,
-        cluster: &str,
-        nodegroup: &str,
-    ) -> Result<Vec<String>, PortError> {
+    async fn nodegroup(&self, cluster: &str, nodegroup: &str) -> Result<NodegroupFacts, PortError> {
         let out = self
             .client
             .describe_nodegroup()
@@ -85,22 +81,28 @@ impl ClusterDirectory for Eks {
             .send()
             .await
             .map_err(|e| classify("eks", e))?;
-        Ok(out
-            .nodegroup()
-            .and_then(|n| n.health())
-            .map(|h| {
-                h.issues()
-                    .iter()
-                    .map(|i| {
-                        format!(
-                            "{}: {}",
-                            i.code().map_or("unknown", |c| c.as_str()),
-                            i.message().unwrap_or_default()
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default())
+        let Some(ng) = out.nodegroup() else {
+            return Ok(NodegroupFacts::default());
+        };
+        Ok(NodegroupFacts {
+            health: ng
+                .health()
+                .map(|h| {
+                    h.issues()
+                        .iter()
+                        .map(|i| {
+                            format!(
+                                "{}: {}",
+                                i.code().map_or("unknown", |c| c.as_str()),
+                                i.message().unwrap_or_default()
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            instance_types: ng.instance_types().to_vec(),
+            spot: ng.capacity_type().is_some_and(|c| c.as_str() == "SPOT"),
+        })
     }
 
     async fn describe(&self, cluster: &str) -> Result<ClusterContext, PortError> {

@@ -97,7 +97,17 @@ async fn ec2_finds_nodes_by_ip_and_id_and_caches_type_limits() {
     );
     let calls = ec2.calls();
     assert_eq!(ec2.type_limits("m5.large").await.unwrap(), Some((3, 10)));
-    assert_eq!(ec2.calls(), calls, "DescribeInstanceTypes is cached");
+    assert_eq!(
+        ec2.vcpus("m5.large").await.unwrap(),
+        Some(2),
+        "moto's VCpuInfo"
+    );
+    assert_eq!(
+        ec2.calls(),
+        calls,
+        "DescribeInstanceTypes is cached, limits and vCPUs alike"
+    );
+    assert_eq!(ec2.vcpus("m5.4xlarge").await.unwrap(), Some(16));
 }
 
 #[tokio::test]
@@ -182,6 +192,34 @@ async fn eks_describes_cluster_addon_and_default_version() {
         eks.describe("no-such-cluster").await,
         Err(PortError::NotFound { .. })
     ));
+}
+
+#[tokio::test]
+async fn eks_reads_a_node_groups_instance_types_and_capacity() {
+    // Its own Region: the OIDC test above maps moto's one issuer to the only cluster it sees.
+    let sdk = sdk()
+        .await
+        .to_builder()
+        .region(aws_config::Region::new("me-south-1"))
+        .build();
+    let c = aws_sdk_eks::Client::new(&sdk);
+    let name = unique("prod");
+    eks_cluster(&sdk, &name, true).await;
+    c.create_nodegroup()
+        .cluster_name(&name)
+        .nodegroup_name("workers")
+        .node_role("arn:aws:iam::123456789012:role/node")
+        .subnets("subnet-0a1b2c3d4e5f60718")
+        .instance_types("m5.xlarge")
+        .instance_types("m5a.xlarge")
+        .capacity_type(aws_sdk_eks::types::CapacityTypes::Spot)
+        .send()
+        .await
+        .unwrap();
+    let facts = Eks::new(c).nodegroup(&name, "workers").await.unwrap();
+    assert_eq!(facts.instance_types, ["m5.xlarge", "m5a.xlarge"]);
+    assert!(facts.spot);
+    assert!(facts.health.is_empty());
 }
 
 #[tokio::test]

@@ -446,6 +446,15 @@ pub struct LaunchFailureNotice {
     /// EKS node group health issues seen with it.
     #[serde(default)]
     pub health_issues: Vec<String>,
+    /// The instance type the group launches (its first), when known.
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    /// Its vCPUs, when known.
+    #[serde(default)]
+    pub vcpus: Option<u32>,
+    /// The group launches Spot capacity.
+    #[serde(default)]
+    pub spot: bool,
 }
 
 /// Largest function URL body read (an approval is a few hundred bytes; Slack's are a few KB).

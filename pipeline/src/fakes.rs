@@ -11,8 +11,8 @@ use eks_remedy_core::notify::noise::Limiter;
 
 use crate::ports::{
     ClusterDirectory, CollectionQueue, CommandRunner, Ec2Directory, FindingsPublisher, GroupInfo,
-    IncidentStore, Lifecycle, NodeLock, NotifyState, ObjectStore, Presigner, Quiet, Saved,
-    Versioned, ViewStore, Watch,
+    IncidentStore, Lifecycle, NodeLock, NodegroupFacts, NotifyState, ObjectStore, Presigner, Quiet,
+    Saved, Versioned, ViewStore, Watch,
 };
 use crate::PortError;
 
@@ -53,6 +53,18 @@ impl Ec2Directory for FakeEc2 {
         self.calls.fetch_add(1, Ordering::Relaxed);
         Ok(self.volumes.iter().find(|v| v.volume_id == id).cloned())
     }
+    async fn vcpus(&self, instance_type: &str) -> Result<Option<u32>, PortError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        // The sizes EC2 documents for the families the tests use.
+        let size = instance_type.rsplit('.').next().unwrap_or_default();
+        Ok(match size {
+            "large" => Some(2),
+            "xlarge" => Some(4),
+            "2xlarge" => Some(8),
+            "4xlarge" => Some(16),
+            _ => None,
+        })
+    }
     async fn type_limits(&self, instance_type: &str) -> Result<Option<(u32, u32)>, PortError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         Ok(eks_remedy_core::eni::limits(instance_type))
@@ -69,24 +81,22 @@ pub struct FakeEks {
     pub oidc: HashMap<String, String>,
     /// Cluster → info.
     pub clusters: HashMap<String, ClusterContext>,
-    /// (cluster, node group) → health issues.
-    pub health: HashMap<(String, String), Vec<String>>,
+    /// (cluster, node group) → what `DescribeNodegroup` says.
+    pub nodegroups: HashMap<(String, String), NodegroupFacts>,
 }
 
 impl ClusterDirectory for FakeEks {
     async fn cluster_for_oidc(&self, provider_arn: &str) -> Result<Option<String>, PortError> {
         Ok(self.oidc.get(provider_arn).cloned())
     }
-    async fn nodegroup_health(
-        &self,
-        cluster: &str,
-        nodegroup: &str,
-    ) -> Result<Vec<String>, PortError> {
-        Ok(self
-            .health
+    async fn nodegroup(&self, cluster: &str, nodegroup: &str) -> Result<NodegroupFacts, PortError> {
+        self.nodegroups
             .get(&(cluster.to_string(), nodegroup.to_string()))
             .cloned()
-            .unwrap_or_default())
+            .ok_or_else(|| PortError::NotFound {
+                service: "eks",
+                message: format!("{cluster}/{nodegroup}"),
+            })
     }
     async fn describe(&self, cluster: &str) -> Result<ClusterContext, PortError> {
         self.clusters

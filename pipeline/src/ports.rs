@@ -43,6 +43,11 @@ pub trait Ec2Directory: Send + Sync {
         &self,
         instance_type: &str,
     ) -> impl Future<Output = Result<Option<(u32, u32)>, PortError>> + Send;
+    /// vCPUs of an instance type (`DescribeInstanceTypes` → `VCpuInfo.DefaultVCpus`).
+    fn vcpus(
+        &self,
+        instance_type: &str,
+    ) -> impl Future<Output = Result<Option<u32>, PortError>> + Send;
     /// EC2 API calls made so far: the pipeline must not add much to the throttling it reacts to.
     fn calls(&self) -> u64 {
         0
@@ -61,13 +66,24 @@ pub trait ClusterDirectory: Send + Sync {
         &self,
         cluster: &str,
     ) -> impl Future<Output = Result<ClusterContext, PortError>> + Send;
-    /// A managed node group's health issues (`DescribeNodegroup` → `health.issues`), as
-    /// `<code>: <message>`.
-    fn nodegroup_health(
+    /// A managed node group as `DescribeNodegroup` shows it: health issues, instance types,
+    /// capacity type.
+    fn nodegroup(
         &self,
         cluster: &str,
         nodegroup: &str,
-    ) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
+    ) -> impl Future<Output = Result<NodegroupFacts, PortError>> + Send;
+}
+
+/// What a failed scale-up's node group says about it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NodegroupFacts {
+    /// Health issues (`health.issues`), as `<code>: <message>`.
+    pub health: Vec<String>,
+    /// Instance types it launches (`instanceTypes`), first preferred.
+    pub instance_types: Vec<String>,
+    /// `capacityType` is `SPOT`.
+    pub spot: bool,
 }
 
 /// Incident state (DynamoDB): conditional writes, TTL honoured on read.

@@ -1093,9 +1093,13 @@ fn scale_up_watcher_with_groups(
         },
     );
     let mut e = eks();
-    e.health.insert(
+    e.nodegroups.insert(
         ("prod-cluster".into(), "payments".into()),
-        vec!["AsgInstanceLaunchFailures: You've reached your quota for maximum Fleet Requests for this account.".into()],
+        eks_remedy_pipeline::ports::NodegroupFacts {
+            health: vec!["AsgInstanceLaunchFailures: You've reached your quota for maximum Fleet Requests for this account.".into()],
+            instance_types: vec!["m5.xlarge".into(), "m5a.xlarge".into()],
+            spot: false,
+        },
     );
     ScaleUpWatcher::new(
         ec2(),
@@ -1150,6 +1154,14 @@ async fn launch_failure_on_a_quota_folds_into_the_scale_up_incident_and_is_publi
     assert_eq!(published[0].0, "eks-remedy launch failure");
     assert_eq!(published[0].1["error"], "VcpuLimitExceeded");
     assert_eq!(published[0].1["quota"], true);
+    // What sizes the quota request: the group's first instance type and its vCPUs.
+    assert_eq!(published[0].1["instance_type"], "m5.xlarge");
+    assert_eq!(published[0].1["vcpus"], 4);
+    assert_eq!(published[0].1["spot"], false);
+    // The published detail is exactly what the remediation function reads.
+    let notice: eks_remedy_pipeline::events::LaunchFailureNotice =
+        serde_json::from_value(published[0].1.clone()).unwrap();
+    assert_eq!(notice.vcpus, Some(4));
     assert_eq!(
         published[0].1["event_id"],
         "7d4f1b2a-9c3e-4e1f-8a6b-2c5d7e9f0a1b"

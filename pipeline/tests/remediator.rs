@@ -573,3 +573,34 @@ async fn regression_a_failure_after_acting_is_retried_and_acts_once() {
     assert_eq!(writes, 1);
     assert!(detail_types(&bus).contains(&"eks-remedy audit".to_string()));
 }
+
+#[tokio::test]
+async fn a_quota_request_is_sized_by_what_the_scale_up_lacked() {
+    let (f, bus) = remediator("dry-run");
+    // Twenty m5.xlarge the group could not launch: 80 vCPUs short of a limit of 32.
+    let notices: Vec<Value> = (0..20)
+        .map(|i| {
+            let mut n = fixture("events/eks-remedy-launch-failure.json");
+            n["detail"]["event_id"] = json!(format!("launch-{i}"));
+            n
+        })
+        .collect();
+    assert_eq!(
+        call(&f, sqs(&notices)).await.unwrap(),
+        json!({"batchItemFailures": []})
+    );
+    let plan = last_plan(&bus);
+    let quota = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "service-quota")
+        .unwrap_or_else(|| panic!("{plan}"));
+    let desired = quota["change"]["after"]["DesiredValue"].as_f64().unwrap();
+    // max(32 + 4 × 20, 32 × 1.5) = 112, within 4 × 32.
+    assert!((112.0..=128.0).contains(&desired), "{quota}");
+    // The same notices again add nothing.
+    call(&f, sqs(&notices)).await.unwrap();
+    let again = last_plan(&bus);
+    assert_eq!(again["plan_id"], plan["plan_id"]);
+}

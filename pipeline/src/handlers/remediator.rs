@@ -275,16 +275,30 @@ where
             if !ctx.node_groups.contains(&group) {
                 ctx.node_groups.push(group.clone());
             }
-            if ctx.launch_failures.len() < MAX_LAUNCH_FAILURES {
-                ctx.launch_failures.push(LaunchFailure {
-                    code: n.error.clone(),
-                    message: n.message.clone(),
-                    group: Some(group),
-                    // EC2's message names neither the type nor the shortfall: the quota is sized
-                    // by the configured factor instead (the planner says so in its notes).
-                    instances_short: 1,
-                    ..LaunchFailure::default()
-                });
+            // Each event is one instance the group could not launch: the shortfall is their count.
+            let room = ctx.launch_failures.len() < MAX_LAUNCH_FAILURES;
+            let same = ctx
+                .launch_failures
+                .iter_mut()
+                .find(|f| f.group.as_deref() == Some(group.as_str()) && f.code == n.error);
+            match same {
+                Some(f) => {
+                    f.instances_short = f.instances_short.saturating_add(1);
+                    f.instance_type = f.instance_type.take().or_else(|| n.instance_type.clone());
+                    f.vcpus = f.vcpus.or(n.vcpus);
+                }
+                None if room => {
+                    ctx.launch_failures.push(LaunchFailure {
+                        code: n.error.clone(),
+                        message: n.message.clone(),
+                        group: Some(group),
+                        instance_type: n.instance_type.clone(),
+                        vcpus: n.vcpus,
+                        instances_short: 1,
+                        spot: n.spot,
+                    });
+                }
+                None => {}
             }
             true
         })

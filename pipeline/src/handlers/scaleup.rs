@@ -16,6 +16,7 @@ use crate::model::notes::LAUNCH_FAILED;
 use crate::model::{ClusterKey, CollectionRequest, IncidentKey, IncidentKind};
 use crate::ports::{
     ClusterDirectory, CollectionQueue, Ec2Directory, FindingsPublisher, IncidentStore, Lifecycle,
+    NodegroupFacts,
 };
 use crate::{Config, HandlerError};
 
@@ -154,12 +155,22 @@ impl<
             tracing::info!(incident = %id, "launch failure seen before; its note and event are sent again in case the first delivery failed after the fold");
         }
         // Health issues say what EKS saw of the same failure; their absence is no reason to stop.
-        let health = match &group.nodegroup {
-            Some(ng) => self.eks.nodegroup_health(&cluster, ng).await.unwrap_or_else(|e| {
-                tracing::warn!(error = %e, nodegroup = %ng, "DescribeNodegroup failed; no health issues");
-                Vec::new()
+        let facts = match &group.nodegroup {
+            Some(ng) => self.eks.nodegroup(&cluster, ng).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, nodegroup = %ng, "DescribeNodegroup failed; no health issues or instance types");
+                NodegroupFacts::default()
             }),
-            None => Vec::new(),
+            None => NodegroupFacts::default(),
+        };
+        let health = &facts.health;
+        // The quota request is sized from what the group launches: its first instance type.
+        let instance_type = facts.instance_types.first();
+        let vcpus = match instance_type {
+            Some(t) => self.ec2.vcpus(t).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, instance_type = %t, "DescribeInstanceTypes failed; vCPUs unknown");
+                None
+            }),
+            None => None,
         };
         let message: String = f.message.chars().take(300).collect();
         let mut note = format!(
@@ -193,6 +204,9 @@ impl<
             "zone": f.zone,
             "subnet": f.subnet,
             "health_issues": health.iter().take(5).collect::<Vec<_>>(),
+            "instance_type": instance_type,
+            "vcpus": vcpus,
+            "spot": facts.spot,
         });
         self.publisher
             .publish(LAUNCH_FAILURE_DETAIL_TYPE, &detail)
