@@ -5,30 +5,23 @@
 //! MODE `analyze` (default) runs the whole analysis and prints the findings' rule ids and counts;
 //! `inflate` reads every member through the same reader and discards it (the floor).
 
-use std::io::Read;
+use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use eks_remedy_core::analyze::{Analyzer, Options};
-use eks_remedy_core::bundle::{read_bundle, Limits, MemberSink, SinkResult};
+use eks_remedy_core::bundle::{drain, read_bundle, Limits, MemberSink, SinkResult};
 
-/// Reads each member to its end into one reused buffer.
+/// Reads each member to its end where the reader holds it, as the scanner does.
 struct Discard {
-    buf: Vec<u8>,
     bytes: u64,
 }
 
 impl MemberSink for Discard {
-    fn member(&mut self, _path: &str, data: &mut dyn Read) -> SinkResult {
-        loop {
-            match data.read(&mut self.buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => self.bytes += n as u64,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+    fn member(&mut self, _path: &str, data: &mut dyn BufRead) -> SinkResult {
+        self.bytes += drain(data)?;
+        Ok(())
     }
 }
 
@@ -65,10 +58,7 @@ fn main() -> ExitCode {
             }
         }
         Some("inflate") => {
-            let mut sink = Discard {
-                buf: vec![0; eks_remedy_core::scan::SCAN_BUFFER_BYTES],
-                bytes: 0,
-            };
+            let mut sink = Discard { bytes: 0 };
             if let Err(e) = read_bundle(&path, &Limits::default(), &mut sink, None) {
                 eprintln!("{e}");
                 return ExitCode::FAILURE;
