@@ -4,7 +4,9 @@
 //! Teddy, the searcher ripgrep uses for `-F -f`) of every signature's literal runs over each buffer,
 //! and only a buffer position that matches is widened to its line, numbered (newlines counted since
 //! the previous hit) and checked against the signatures' regexes. Lines that match nothing cost only
-//! that search. Memory is one buffer per member.
+//! that search. The buffers are the reader's own (the inflating thread's chunks, a file's read
+//! buffer), searched where they are; only a line split between two of them is copied, at most
+//! `max_line` bytes.
 //!
 //! Kubelet lines show twice on AL2 (`kubelet/kubelet.log` and `var_log/messages`): they are counted
 //! once, by a hash of the text after the syslog tag. Kernel lines show in several views (`dmesg`,
@@ -12,38 +14,48 @@
 //!
 //! # Where the time goes
 //!
-//! `perf record` of `eks-remedy analyze` (`--profile profiling`) on the 1 GiB generated bundle
-//! (`bench/analyzer.sh`), share of all CPU samples:
+//! `perf record` of the analysis (`cargo build --profile profiling -p eks-remedy-core --bench
+//! analyze`, the same code as `eks-remedy analyze` without the CLI) on the 1 GiB generated bundles
+//! of `bench/analyzer.sh`, share of all CPU samples, on the shared 2-core machine under load:
 //!
-//! | | extracted folder, before | folder, now | `.tar.gz`, before | `.tar.gz`, now |
+//! | | folder, plain | folder, look-alike | `.tar.gz`, plain | `.tar.gz`, look-alike |
 //! |---|---|---|---|---|
-//! | literal search over the buffers | 80 % (automaton walk) | 42 % (Teddy) | 57 % | 25 % |
-//! | inflate (zlib-rs) incl. CRC-32 | 5 % (rotated `.gz` members) | 9 % | 37 % | 63 % |
-//! | kernel: `read` copies from the page cache | 10 % | 30 % | 2 % | 2 % |
-//! | newline counting (`memchr` count) | 1.5 % | 3.6 % | 1 % | 1.9 % |
-//! | copy inflater thread → scanner buffer | – | – | 2.4 % | 4.4 % |
-//! | widening to lines, regex confirmation, kubelet de-duplication hashing, per-member set-up | < 0.5 % | < 0.5 % | < 0.5 % | < 0.5 % |
+//! | kernel: `read` copies out of the page cache | 53 % | 51 % | 5 % | 8 % |
+//! | literal search over the buffers (fat Teddy, 40 literals) | 28 % | 28 % | 23 % | 22 % |
+//! | inflate (zlib-rs) incl. CRC-32 | 6 % (rotated `.gz`) | 6 % | 58 % | 55 % |
+//! | copy inflater chunk → scanner buffer (`memmove`) | – | – | 5.7 % | 3.0 % |
+//! | newline counting (`memchr` count) | 2.3 % | 2.5 % | 1.9 % | 2.3 % |
+//! | candidate lines: overlapping literal search, regex confirmation | < 0.5 % | 1.5 % | < 0.5 % | 1.0 % |
+//! | widening to lines, kubelet de-duplication hashing, per-member set-up | < 0.5 % | < 0.5 % | < 0.5 % | < 0.5 % |
 //!
-//! ("now" includes zlib-rs with runtime CPU detection: AVX2 inflate and PCLMULQDQ CRC-32; before,
-//! its table CRC alone was 7 % of the `.tar.gz` run.) On the look-alike bundle (2 % of lines hold a
-//! literal but match no signature) the overlapping search inside candidate lines adds ~5 %.
+//! That was before this module scanned the reader's buffers in place: the copy from the inflating
+//! thread's chunks into a scanner buffer is gone (`memmove` now 0.8 % / 1.0 % of the `.tar.gz`
+//! runs: lines that straddle two chunks and zlib's window), and unscanned members are drained
+//! without a copy. Large files of a folder are read ahead on a second thread (`bundle`), which
+//! takes the kernel's copy off the scanning thread when a core is free. A line that holds a literal
+//! but matches no signature costs its overlapping search and the signatures' regexes: about 1 %
+//! at 2 % of lines, so the look-alike case needs no more work.
 //!
-//! Before, the buffer search was a standard-semantics automaton, which aho-corasick runs without
-//! its SIMD prefilter (that prefilter exists only for leftmost match kinds): every byte walked the
-//! automaton, ~550 MB/s of CPU. The search is now leftmost-first (Teddy) and the standard automaton
-//! is kept only for the overlapping search inside a candidate line. Candidate lines are rare even in
-//! the look-alike bundle (2 % of lines), so the per-line work does not show. The copy from the
-//! inflating thread's chunks into this buffer is the one copy left: removing it needs the sink to
-//! scan the pipe's chunks in place (a `BufRead` sink), for about 4 % of the `.tar.gz` CPU.
+//! What is left is ripgrep's own work: the same Teddy search (ripgrep builds the same searcher for
+//! `-F -f`), and the kernel's copy, which `rg` pays as well. Folding the literals into at most 32
+//! needles (slim Teddy, 32 bytes per step instead of 16) was measured slower on these logs (1.4
+//! against 1.6 GB/s of CPU: more literals share each bucket), so the search keeps every literal.
+//! Against `rg` on a folder the analysis also inflates the rotated `.gz` members (`rg` without `-z`
+//! searches their compressed bytes) and numbers lines for evidence.
+//!
+//! Earlier (issue 12), the buffer search was a standard-semantics automaton, which aho-corasick runs
+//! without its SIMD prefilter (that prefilter exists only for leftmost match kinds): every byte
+//! walked the automaton, ~550 MB/s of CPU. The search is leftmost-first (Teddy) and the standard
+//! automaton is kept only for the overlapping search inside a candidate line.
 
 use std::collections::{BTreeMap, HashSet};
 use std::hash::BuildHasher;
-use std::io::{self, Read};
+use std::io::{self, BufRead};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex::bytes::Regex;
 
-use crate::bundle::{strip_gz, MemberSink, SinkResult};
+use crate::bundle::{drain, strip_gz, MemberSink, SinkResult};
 use crate::facts::{Facts, KUBELET_START};
 use crate::occurrences::{Occurrences, Sample};
 use crate::report::excerpt;
@@ -52,8 +64,6 @@ use crate::signature::Signature;
 use crate::source::SourceKind;
 use crate::stamp::{parse_line, Stamp};
 
-/// Bytes read per refill of a member's buffer.
-pub const SCAN_BUFFER_BYTES: usize = 256 << 10;
 /// Distinct kubelet lines remembered per signature for de-duplication; past it, lines are counted
 /// without de-duplication (an over-count, never a miss).
 pub const MAX_DEDUP_KEYS: usize = 1 << 16;
@@ -273,62 +283,92 @@ impl<'e> Scanner<'e> {
         (Counted { markers, rules }, self.facts, self.lines_cut)
     }
 
-    fn scan_log(&mut self, path: &str, kind: SourceKind, data: &mut dyn Read) -> SinkResult {
-        let mut buf = std::mem::take(&mut self.buf);
-        // Invariant: after each round fewer than `max_line` unfinished bytes remain, so a refill always
-        // has at least SCAN_BUFFER_BYTES of room and the buffer never grows.
-        buf.resize(SCAN_BUFFER_BYTES + self.max_line, 0);
+    /// Scans a member where the reader holds it: whole lines of each of the reader's buffers are
+    /// searched in place; only a line that runs past the end of one buffer is copied, to be
+    /// completed from the next. A line still unfinished after `max_line` bytes is cut there (its
+    /// rest is dropped), so nothing is ever buffered whole.
+    fn scan_log(&mut self, path: &str, kind: SourceKind, data: &mut dyn BufRead) -> SinkResult {
+        let mut carry = std::mem::take(&mut self.buf);
+        carry.clear();
+        let max_line = self.max_line;
         let mut ctx = MemberCtx {
             path,
             kind,
             line_no: 0,
             kubelet_start: None,
         };
-        let mut len = 0usize;
         let mut skipping = false; // dropping the rest of a line cut at the limit
         let result = loop {
-            let n = match data.read(&mut buf[len..]) {
-                Ok(n) => n,
+            let chunk = match data.fill_buf() {
+                Ok([]) => break Ok(()),
+                Ok(chunk) => chunk,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => break Err(e),
             };
-            if n == 0 {
-                break Ok(());
-            }
-            let fresh = len;
-            len += n;
+            let n = chunk.len();
+            let newline = memchr::memchr(b'\n', chunk);
             if skipping {
-                match memchr::memchr(b'\n', &buf[fresh..len]) {
+                skipping = newline.is_none();
+                data.consume(newline.map_or(n, |i| i + 1));
+                continue;
+            }
+            if !carry.is_empty() {
+                // Complete the line begun in the previous buffer.
+                let room = max_line - carry.len();
+                match newline {
+                    Some(i) if i <= room => {
+                        carry.extend_from_slice(&chunk[..=i]);
+                        self.scan_block(&mut ctx, &carry);
+                        carry.clear();
+                        data.consume(i + 1);
+                    }
                     Some(i) => {
-                        buf.copy_within(fresh + i + 1..len, 0);
-                        len -= fresh + i + 1;
-                        skipping = false;
+                        self.cut_line(&mut ctx, &mut carry, &chunk[..room]);
+                        data.consume(i + 1);
+                    }
+                    None if n < room => {
+                        carry.extend_from_slice(chunk);
+                        data.consume(n);
                     }
                     None => {
-                        len = 0;
-                        continue;
+                        self.cut_line(&mut ctx, &mut carry, &chunk[..room]);
+                        skipping = true;
+                        data.consume(n);
                     }
                 }
+                continue;
             }
-            if let Some(last) = memchr::memrchr(b'\n', &buf[..len]) {
-                self.scan_block(&mut ctx, &buf[..=last]);
-                buf.copy_within(last + 1..len, 0);
-                len -= last + 1;
-            }
-            if len >= self.max_line {
-                self.lines_cut += 1;
-                buf[self.max_line] = b'\n';
-                self.scan_block(&mut ctx, &buf[..=self.max_line]);
-                len = 0;
+            let rest = match newline.and_then(|_| memchr::memrchr(b'\n', chunk)) {
+                Some(last) => {
+                    self.scan_block(&mut ctx, &chunk[..=last]);
+                    &chunk[last + 1..]
+                }
+                None => chunk,
+            };
+            if rest.len() >= max_line {
+                self.cut_line(&mut ctx, &mut carry, &rest[..max_line]);
                 skipping = true;
+            } else {
+                carry.extend_from_slice(rest);
             }
+            data.consume(n);
         };
         // The unterminated last line, also when damage ended the member early.
-        if len > 0 && !skipping {
-            self.scan_block(&mut ctx, &buf[..len]);
+        if !carry.is_empty() && !skipping {
+            self.scan_block(&mut ctx, &carry);
         }
-        self.buf = buf;
+        carry.clear();
+        self.buf = carry;
         result
+    }
+
+    /// Scans `head` + `tail` as one line cut at the line limit, and counts the cut.
+    fn cut_line(&mut self, ctx: &mut MemberCtx<'_>, head: &mut Vec<u8>, tail: &[u8]) {
+        self.lines_cut += 1;
+        head.extend_from_slice(tail);
+        head.push(b'\n');
+        self.scan_block(ctx, head);
+        head.clear();
     }
 
     /// Scans complete lines (a trailing newline is optional on the last one).
@@ -336,7 +376,9 @@ impl<'e> Scanner<'e> {
         let mut counted_to = 0usize; // newlines before this offset are in ctx.line_no
         let mut next_line = 0usize; // lines before this offset are done
         if ctx.line_no < HEAD_LINES {
-            for line in block
+            // Without the final newline, so that no empty line is made up after it.
+            let lines = block.strip_suffix(b"\n").unwrap_or(block);
+            for line in lines
                 .split(|&c| c == b'\n')
                 .take((HEAD_LINES - ctx.line_no) as usize)
             {
@@ -514,30 +556,19 @@ fn kubelet_key(line: &[u8]) -> &[u8] {
 }
 
 impl MemberSink for Scanner<'_> {
-    fn member(&mut self, path: &str, data: &mut dyn Read) -> SinkResult {
+    fn member(&mut self, path: &str, data: &mut dyn BufRead) -> SinkResult {
         let kind = SourceKind::classify(strip_gz(path));
         self.facts.saw(kind, path);
         if kind.is_structured() {
-            self.facts.ingest_stream(kind, path, data, self.max_line)?;
-            return drain(data);
+            let mut reader: &mut dyn BufRead = &mut *data;
+            self.facts
+                .ingest_stream(kind, path, &mut reader, self.max_line)?;
+            return drain(data).map(drop);
         }
         if self.engine.scanned[kind_index(kind)] {
             return self.scan_log(path, kind, data);
         }
-        drain(data)
-    }
-}
-
-/// Reads a member to its end without looking at it (the tar stream must be consumed anyway).
-fn drain(data: &mut dyn Read) -> SinkResult {
-    let mut sink = [0u8; 64 << 10];
-    loop {
-        match data.read(&mut sink) {
-            Ok(0) => return Ok(()),
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+        drain(data).map(drop)
     }
 }
 

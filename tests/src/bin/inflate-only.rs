@@ -3,12 +3,12 @@
 //! any scanner. It is the floor `eks-remedy analyze` is measured against in `bench/analyzer.sh`:
 //! the analysis costs what it adds to this.
 
-use std::io::Read;
+use std::io::BufRead;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use eks_remedy_core::bundle::{read_bundle, Limits, MemberSink, SinkResult};
+use eks_remedy_core::bundle::{drain, read_bundle, Limits, MemberSink, SinkResult};
 
 #[derive(Parser)]
 struct Args {
@@ -16,31 +16,23 @@ struct Args {
     bundle: PathBuf,
 }
 
-/// Reads each member to its end into one reused buffer, as the scanner's refills do.
+/// Reads each member to its end where the reader holds it, as the scanner does.
 struct Discard {
-    buf: Vec<u8>,
     bytes: u64,
     members: u64,
 }
 
 impl MemberSink for Discard {
-    fn member(&mut self, _path: &str, data: &mut dyn Read) -> SinkResult {
+    fn member(&mut self, _path: &str, data: &mut dyn BufRead) -> SinkResult {
         self.members += 1;
-        loop {
-            match data.read(&mut self.buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => self.bytes += n as u64,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        self.bytes += drain(data)?;
+        Ok(())
     }
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut sink = Discard {
-        buf: vec![0; eks_remedy_core::scan::SCAN_BUFFER_BYTES],
         bytes: 0,
         members: 0,
     };
