@@ -604,3 +604,34 @@ async fn a_quota_request_is_sized_by_what_the_scale_up_lacked() {
     let again = last_plan(&bus);
     assert_eq!(again["plan_id"], plan["plan_id"]);
 }
+
+#[tokio::test]
+async fn regression_a_storm_of_failed_launches_keeps_the_state_bounded() {
+    let (f, _) = remediator("dry-run");
+    let notices: Vec<Value> = (0..3_000)
+        .map(|i| {
+            let mut n = fixture("events/eks-remedy-launch-failure.json");
+            n["detail"]["event_id"] = json!(format!("storm-{i}"));
+            n
+        })
+        .collect();
+    for chunk in notices.chunks(10) {
+        assert_eq!(
+            call(&f, sqs(chunk)).await.unwrap(),
+            json!({"batchItemFailures": []})
+        );
+    }
+    let states = f.ledger().states.lock().unwrap();
+    let (_, state) = states.values().next().unwrap();
+    let size = serde_json::to_vec(state).unwrap().len();
+    assert!(size < 200 * 1024, "{size} bytes");
+    assert_eq!(
+        state.incident.context.launch_failures.len(),
+        1,
+        "one per group and code"
+    );
+    assert_eq!(
+        state.incident.context.launch_failures[0].instances_short,
+        3_000
+    );
+}

@@ -49,6 +49,8 @@ use crate::{HandlerError, PortError};
 pub const MAX_REPORT_BYTES: u64 = 8 << 20;
 /// Launch failures kept per incident: enough to size quota requests, bounded whatever arrives.
 const MAX_LAUNCH_FAILURES: usize = 20;
+/// Event ids kept per incident to make replays no-ops (about 60 bytes each in the state).
+const MAX_MERGED_EVENTS: usize = 2_000;
 /// Incidents followed per scheduled run; the rest wait for the next run.
 const FOLLOW_PER_RUN: usize = 50;
 /// Nodes whose volumes are read for EBS actions (one `DescribeVolumes` each).
@@ -264,8 +266,14 @@ where
         let merged_key = format!("launch:{}", n.event_id);
         let n = n.clone();
         self.update(&n.incident_id.clone(), move |s| {
-            if !s.merged.insert(merged_key.clone()) {
+            if s.merged.contains(&merged_key) {
                 return false;
+            }
+            // A storm of failed launches must not outgrow the state's item: past the bound the
+            // ids are no longer kept, so a replay of those could count an instance twice, which
+            // the request's cap (a multiple of the current value) bounds anyway.
+            if s.merged.len() < MAX_MERGED_EVENTS {
+                s.merged.insert(merged_key.clone());
             }
             let ctx = &mut s.incident.context;
             ctx.cluster = ctx.cluster.take().or_else(|| Some(n.cluster.clone()));
