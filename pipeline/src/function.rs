@@ -280,6 +280,8 @@ pub async fn serve<H: Handler>(
     payload: Value,
     inv: &Invocation,
 ) -> Result<Value, HandlerError> {
+    // Known before parsing: a function URL request that does not parse still gets an HTTP answer.
+    let url_request = payload.get("requestContext").is_some() && payload.get("rawPath").is_some();
     match Input::parse(payload) {
         Ok(Input::One(event)) => {
             let kind = event.kind();
@@ -343,6 +345,9 @@ pub async fn serve<H: Handler>(
             inv.count(Metric::EventsReceived, 1);
             inv.count(Metric::EventsFailed, 1);
             let e = HandlerError::Event(e);
+            if url_request {
+                return Ok(http_answer::<Value>(Err(e), &tracing::Span::current()));
+            }
             settle("direct", &e);
             Err(e)
         }
@@ -448,6 +453,32 @@ mod tests {
         kinds.dedup();
         assert_eq!(kinds.len(), n, "a kind is taken by two functions");
         assert!(Spec::for_kind(Kind::Foreign).is_none());
+    }
+
+    /// Regression: a function URL request whose body cannot be decoded got a Lambda error, which
+    /// the caller (Slack, `eks-remedy approve`) sees as a bare 502.
+    #[tokio::test]
+    async fn regression_an_undecodable_url_request_gets_an_http_400() {
+        struct Never;
+        impl Handler for Never {
+            type Answer = Value;
+            async fn handle(&self, _: Inbound, _: &Invocation) -> Result<Value, HandlerError> {
+                Ok(Value::Null)
+            }
+        }
+        let mut req: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/events/function-url-approve.json"
+        ))
+        .unwrap_or_default();
+        req["body"] = json!("%%% not base64");
+        let spec = FunctionId::Remediator.spec();
+        let out = serve(spec, &Never, req, &Invocation::default()).await;
+        let out = out.unwrap_or_default();
+        assert_eq!(out["statusCode"], 400, "{out}");
+        assert!(
+            out["body"].as_str().unwrap_or_default().contains("base64"),
+            "{out}"
+        );
     }
 
     #[test]
