@@ -364,9 +364,15 @@ pub enum Task {
 
 impl Task {
     fn parse(v: &Value) -> Result<Task, EventError> {
-        serde_json::from_value(v.clone()).map_err(|_| EventError::Invalid {
-            what: "scheduled task",
-            reason: format!("unknown schedule {v}; expected \"resolve-check\" or \"follow\""),
+        serde_json::from_value(v.clone()).map_err(|_| {
+            // The value is the caller's: named, but cut, in the error and the logs.
+            let shown: String = v.to_string().chars().take(80).collect();
+            EventError::Invalid {
+                what: "scheduled task",
+                reason: format!(
+                    "unknown schedule {shown}; expected \"resolve-check\" or \"follow\""
+                ),
+            }
         })
     }
 }
