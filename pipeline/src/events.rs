@@ -461,6 +461,15 @@ pub struct LaunchFailureNotice {
     /// The group launches Spot capacity.
     #[serde(default)]
     pub spot: bool,
+    /// The managed node group's `maxSize`, on a `NodegroupAtMaxSize` notice.
+    #[serde(default)]
+    pub max_size: Option<u32>,
+    /// Availability Zone of the failed launch.
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// Subnet of the failed launch.
+    #[serde(default)]
+    pub subnet: Option<String>,
 }
 
 /// Largest function URL body read (an approval is a few hundred bytes; Slack's are a few KB).

@@ -442,6 +442,71 @@ async fn a_launch_failure_on_a_quota_plans_a_quota_request_never_for_capacity() 
     assert!(f.apis().quotas.requests.lock().unwrap().is_empty());
 }
 
+/// A node group at its maxSize fails no launch; the watcher's notice makes the plan: a request for
+/// `Nodes per managed node group` when maxSize is already at the quota, otherwise (maxSize below
+/// it) a recommendation to raise maxSize and no request.
+#[tokio::test]
+async fn a_node_group_at_its_max_size_raises_the_quota_only_when_max_size_is_at_it() {
+    let nodes_quota = QuotaInfo {
+        service_code: "eks".into(),
+        quota_code: "L-BD136A63".into(),
+        name: "Nodes per managed node group".into(),
+        value: 450.0,
+        adjustable: true,
+    };
+    let at_max = fixture("events/eks-remedy-nodegroup-at-max-size.json");
+
+    let (f, bus) = remediator("auto");
+    f.apis()
+        .quotas
+        .defaults
+        .lock()
+        .unwrap()
+        .push(nodes_quota.clone());
+    // Every sampled launch of the window sends the same notice: one instance short, once.
+    for _ in 0..3 {
+        call(&f, sqs(std::slice::from_ref(&at_max))).await.unwrap();
+    }
+    let requests = f.apis().quotas.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(
+        (requests[0].quota_code.as_str(), requests[0].desired_value),
+        ("L-BD136A63", 700.0),
+        "450 × 1.5 = 675, rounded to 700"
+    );
+    let plan = last_plan(&bus);
+    let quota = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "service-quota")
+        .unwrap_or_else(|| panic!("{plan}"));
+    assert_eq!(quota["target"]["service_code"], "eks");
+
+    let (f, bus) = remediator("auto");
+    f.apis().quotas.defaults.lock().unwrap().push(nodes_quota);
+    let mut below = at_max;
+    below["detail"]["max_size"] = json!(60);
+    call(&f, sqs(&[below])).await.unwrap();
+    assert!(f.apis().quotas.requests.lock().unwrap().is_empty());
+    let plan = last_plan(&bus);
+    let rec = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "recommendation:nodegroup-at-max-size")
+        .unwrap_or_else(|| panic!("{plan}"));
+    assert_eq!(rec["target"]["groups"][0]["nodegroup"], "ng-workers");
+    assert_eq!(rec["target"]["groups"][0]["suggested_max_size"], 90.0);
+    assert!(
+        rec["change"]["after"][0]
+            .as_str()
+            .unwrap()
+            .contains("--nodegroup-name ng-workers --scaling-config maxSize=90"),
+        "{rec}"
+    );
+}
+
 #[tokio::test]
 async fn the_url_answers_http_even_for_bad_requests() {
     let (f, _) = remediator("approve");

@@ -294,6 +294,7 @@ where
                     f.instances_short = f.instances_short.saturating_add(1);
                     f.instance_type = f.instance_type.take().or_else(|| n.instance_type.clone());
                     f.vcpus = f.vcpus.or(n.vcpus);
+                    f.max_size = n.max_size.or(f.max_size);
                 }
                 None if room => {
                     ctx.launch_failures.push(LaunchFailure {
@@ -304,6 +305,7 @@ where
                         vcpus: n.vcpus,
                         instances_short: 1,
                         spot: n.spot,
+                        max_size: n.max_size,
                     });
                 }
                 None => {}

@@ -474,6 +474,7 @@ pub mod fixtures {
             vcpus: Some(4),
             instances_short: 3,
             spot: false,
+            max_size: None,
         }
     }
 

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Map, Value};
 
 use super::{
-    recommendation, ActionKind, Change, Context, Decision, GuardCheck, Mode, PlannedAction,
+    recommendation, shell_quote, ActionKind, Change, Context, Decision, GuardCheck, Mode,
+    PlannedAction,
 };
 use crate::facts::ClusterContext;
 use crate::report::{Finding, Fix, FixTarget};
@@ -311,16 +312,6 @@ fn kubectl_set_env(patch: &BTreeMap<String, Option<String>>) -> String {
         "kubectl set env daemonset aws-node -n kube-system {}",
         args.join(" ")
     )
-}
-
-fn shell_quote(v: &str) -> String {
-    if v.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./:".contains(c))
-    {
-        v.to_string()
-    } else {
-        format!("'{}'", v.replace('\'', r"'\''"))
-    }
 }
 
 #[cfg(test)]

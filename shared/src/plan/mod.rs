@@ -213,6 +213,8 @@ pub struct LaunchFailure {
     pub instances_short: u32,
     /// Spot or On-Demand.
     pub spot: bool,
+    /// The managed node group's `maxSize` when it was seen at it (`NodegroupAtMaxSize`).
+    pub max_size: Option<u32>,
 }
 
 /// What is known of the incident beyond its findings. Everything is optional: the planner plans
@@ -504,6 +506,18 @@ impl Draft {
 }
 
 /// A recommendation action (never executed).
+/// A value as one shell word: names in snippets come from tags and events, which anyone with
+/// write access to them chose.
+pub(crate) fn shell_quote(v: &str) -> String {
+    if v.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./:".contains(c))
+    {
+        v.to_string()
+    } else {
+        format!("'{}'", v.replace('\'', r"'\''"))
+    }
+}
+
 pub(crate) fn recommendation(
     rule: &str,
     summary: &str,
@@ -664,6 +678,7 @@ mod tests {
                 vcpus: Some(2),
                 instances_short: 4,
                 spot: false,
+                max_size: None,
             })
             .collect();
         let p = plan(&findings, &ctx, &auto_everywhere(), &GuardState::default());
@@ -731,6 +746,7 @@ mod tests {
             vcpus: Some(2),
             instances_short: 3,
             spot: false,
+            max_size: None,
         }];
         let p = plan(
             &[eni_quota(), throttling()],

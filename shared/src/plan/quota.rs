@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{
-    recommendation, ActionKind, Change, Context, Decision, GuardCheck, LaunchFailure, Mode,
-    PlannedAction, Settings,
+    recommendation, shell_quote, ActionKind, Change, Context, Decision, GuardCheck, LaunchFailure,
+    Mode, PlannedAction, Settings,
 };
 use crate::report::{Action, Finding, Fix, FixTarget};
 
@@ -84,6 +84,16 @@ pub enum Classified {
 
 const STANDARD: &str = "Standard (A, C, D, H, I, M, R, T, Z)";
 
+/// The code the scale-up watcher gives a managed node group seen at its `maxSize`. No launch fails
+/// there (Auto Scaling never asks for more), so nothing else says the group could not grow.
+pub const NODEGROUP_AT_MAX_SIZE: &str = "NodegroupAtMaxSize";
+
+const NODES_PER_GROUP: &str = "L-BD136A63";
+const NODES_PER_GROUP_NAME: &str = "Nodes per managed node group";
+/// The documented default of `Nodes per managed node group`: only used to choose between a larger
+/// `maxSize` and a quota request when the live value was not read (an offline plan).
+const NODES_PER_GROUP_DEFAULT: f64 = 450.0;
+
 /// Classifies a launch failure by its EC2 error code.
 pub fn classify(f: &LaunchFailure) -> Classified {
     classify_code(&f.code, f.instance_type.as_deref(), f.spot)
@@ -112,6 +122,12 @@ pub fn classify_code(code: &str, instance_type: Option<&str>, is_spot: bool) -> 
             service_code: "vpc",
             quota_code: Some("L-DF5E4CA3"),
             name: "Network interfaces per Region".into(),
+            unit: Unit::Instance,
+        }),
+        NODEGROUP_AT_MAX_SIZE => Classified::Quota(QuotaHint {
+            service_code: "eks",
+            quota_code: Some(NODES_PER_GROUP),
+            name: NODES_PER_GROUP_NAME.into(),
             unit: Unit::Instance,
         }),
         "VolumeLimitExceeded" => Classified::Quota(QuotaHint {
@@ -249,6 +265,72 @@ fn push_once(v: &mut Vec<String>, s: &str) {
     }
 }
 
+/// The facts read for the hint's quota: by its code, else by its exact name (the live code wins).
+fn facts_for<'a>(ctx: &'a Context, code: Option<&str>, name: &str) -> Option<&'a QuotaFacts> {
+    code.and_then(|c| ctx.quotas.get(c))
+        .or_else(|| ctx.quotas.values().find(|q| q.name == name))
+}
+
+/// A node group stopped by its own `maxSize` below the nodes-per-group quota: what it needs is a
+/// larger `maxSize`, not more quota. `(maxSize, quota)`.
+fn capped_below_quota(f: &LaunchFailure, ctx: &Context) -> Option<(u32, f64)> {
+    if f.code != NODEGROUP_AT_MAX_SIZE {
+        return None;
+    }
+    let max = f.max_size?;
+    let quota = facts_for(ctx, Some(NODES_PER_GROUP), NODES_PER_GROUP_NAME)
+        .and_then(|q| q.value)
+        .unwrap_or(NODES_PER_GROUP_DEFAULT);
+    (f64::from(max) < quota).then_some((max, quota))
+}
+
+/// Raising `maxSize` is the node group owner's decision (it may be a cost cap), so it is only ever
+/// recommended, with the command and the quota it must stay within.
+fn max_size_recommendation(
+    capped: &BTreeMap<String, (u32, f64)>,
+    ctx: &Context,
+    settings: &Settings,
+) -> PlannedAction {
+    let cluster = ctx
+        .cluster
+        .as_deref()
+        .map_or_else(|| "CLUSTER_NAME".to_string(), shell_quote);
+    let mut groups = Vec::new();
+    let mut steps = Vec::new();
+    for (group, &(max, quota)) in capped {
+        let larger = desired_value(f64::from(max), 1.0, &settings.quota).min(quota);
+        groups.push(json!({"nodegroup": group, "max_size": max, "quota": quota, "suggested_max_size": larger}));
+        // A storm over many groups stays a readable plan: the target lists them all.
+        if steps.len() < 10 {
+            steps.push(Fix {
+                target: FixTarget::Cluster,
+                instruction: format!(
+                    "Raise maxSize of node group `{group}` from {max} (autoscalers stop there); `{NODES_PER_GROUP_NAME}` allows up to {quota}."
+                ),
+                snippet: Some(format!(
+                    "aws eks update-nodegroup-config --cluster-name {cluster} --nodegroup-name {} --scaling-config maxSize={larger}",
+                    shell_quote(group)
+                )),
+            });
+        }
+    }
+    let named: Vec<String> = capped
+        .iter()
+        .take(5)
+        .map(|(g, (max, _))| format!("`{g}` ({max})"))
+        .collect();
+    recommendation(
+        "nodegroup-at-max-size",
+        &format!(
+            "Node groups at their maxSize cannot grow: {}{}; raise maxSize if the scale-up needs more nodes",
+            named.join(", "),
+            if capped.len() > named.len() { ", ..." } else { "" }
+        ),
+        json!({"cluster": ctx.cluster, "groups": groups}),
+        steps,
+    )
+}
+
 /// One action per quota, whatever the number of failures and findings behind it.
 pub(crate) fn plan_quotas(
     failures: &[LaunchFailure],
@@ -261,7 +343,12 @@ pub(crate) fn plan_quotas(
     // A storm repeats the same failure: per group keep the largest shortfall, never the sum.
     let mut by_quota: BTreeMap<QuotaHint, Shortfall> = BTreeMap::new();
     let mut capacity_groups = Vec::new();
+    let mut capped = BTreeMap::new();
     for f in failures {
+        if let Some(limits) = capped_below_quota(f, ctx) {
+            capped.insert(f.group.clone().unwrap_or_else(|| "(group)".into()), limits);
+            continue;
+        }
         match classify(f) {
             Classified::Capacity => {
                 capacity_groups.push(f.group.clone().unwrap_or_else(|| "(group)".into()))
@@ -320,6 +407,9 @@ pub(crate) fn plan_quotas(
             ],
         ));
     }
+    if !capped.is_empty() {
+        out.push(max_size_recommendation(&capped, ctx, settings));
+    }
     for (
         hint,
         Shortfall {
@@ -332,10 +422,7 @@ pub(crate) fn plan_quotas(
     ) in by_quota
     {
         let needed: f64 = groups.values().sum();
-        let facts = hint
-            .quota_code
-            .and_then(|c| ctx.quotas.get(c))
-            .or_else(|| ctx.quotas.values().find(|q| q.name == hint.name));
+        let facts = facts_for(ctx, hint.quota_code, &hint.name);
         let code = facts
             .map(|q| q.quota_code.clone())
             .or_else(|| hint.quota_code.map(str::to_string));
@@ -345,8 +432,14 @@ pub(crate) fn plan_quotas(
         let findings: Vec<String> = rules.iter().chain(codes.iter()).cloned().collect();
         let rule = findings.first().cloned().unwrap_or_default();
         let mut because = Vec::new();
-        if !codes.is_empty() {
-            because.push(format!("launches failed with {}", codes.join(", ")));
+        let (at_max, launch_codes): (Vec<_>, Vec<_>) =
+            codes.iter().partition(|c| *c == NODEGROUP_AT_MAX_SIZE);
+        if !launch_codes.is_empty() {
+            let launch_codes: Vec<&str> = launch_codes.iter().map(|c| c.as_str()).collect();
+            because.push(format!("launches failed with {}", launch_codes.join(", ")));
+        }
+        if !at_max.is_empty() {
+            because.push("a node group reached a maxSize at the quota".to_string());
         }
         if !rules.is_empty() {
             because.push(format!(
@@ -441,6 +534,7 @@ mod tests {
             vcpus: Some(vcpus),
             instances_short: short,
             spot: false,
+            max_size: None,
         }
     }
 
@@ -574,5 +668,140 @@ mod tests {
             "{a:?}"
         );
         assert_eq!(a.len(), 1);
+    }
+
+    fn at_max(group: &str, max: u32) -> LaunchFailure {
+        LaunchFailure {
+            code: NODEGROUP_AT_MAX_SIZE.into(),
+            message: format!("node group {group} is at its maxSize {max}"),
+            group: Some(group.into()),
+            instance_type: Some("m5.large".into()),
+            vcpus: Some(2),
+            instances_short: 1,
+            spot: false,
+            max_size: Some(max),
+        }
+    }
+
+    fn nodes_quota(value: f64) -> Context {
+        let mut ctx = Context {
+            cluster: Some("prod".into()),
+            ..Context::default()
+        };
+        ctx.quotas.insert(
+            NODES_PER_GROUP.into(),
+            QuotaFacts {
+                service_code: "eks".into(),
+                quota_code: NODES_PER_GROUP.into(),
+                name: NODES_PER_GROUP_NAME.into(),
+                value: Some(value),
+                adjustable: Some(true),
+                open_request: None,
+            },
+        );
+        ctx
+    }
+
+    #[test]
+    fn a_group_at_a_max_size_below_the_quota_is_told_to_raise_max_size_never_the_quota() {
+        let fails = vec![at_max("ng-b", 40), at_max("ng-a", 10), at_max("ng-a", 10)];
+        let (a, _) = plan_quotas(&fails, &[], &nodes_quota(450.0), &Settings::default());
+        assert_eq!(a.len(), 1, "{a:?}");
+        let r = &a[0];
+        assert_eq!(r.kind, ActionKind::Recommendation);
+        assert_eq!(r.id, "recommendation:nodegroup-at-max-size");
+        assert_eq!(r.target["groups"][0]["nodegroup"], "ng-a");
+        assert_eq!(r.target["groups"][0]["suggested_max_size"], 15.0);
+        assert_eq!(r.target["groups"][1]["suggested_max_size"], 60.0);
+        assert_eq!(
+            r.steps[0].snippet.as_deref(),
+            Some("aws eks update-nodegroup-config --cluster-name prod --nodegroup-name ng-a --scaling-config maxSize=15")
+        );
+        assert!(r.summary.contains("`ng-a` (10)"), "{}", r.summary);
+    }
+
+    #[test]
+    fn a_larger_max_size_never_passes_the_quota() {
+        let (a, _) = plan_quotas(
+            &[at_max("ng", 400)],
+            &[],
+            &nodes_quota(450.0),
+            &Settings::default(),
+        );
+        assert_eq!(a[0].target["groups"][0]["suggested_max_size"], 450.0);
+    }
+
+    #[test]
+    fn a_group_at_max_size_at_the_quota_asks_for_more_nodes_per_group() {
+        let (a, _) = plan_quotas(
+            &[at_max("ng-a", 450)],
+            &[],
+            &nodes_quota(450.0),
+            &Settings::default(),
+        );
+        assert_eq!(a.len(), 1, "{a:?}");
+        let q = &a[0];
+        assert_eq!(q.kind, ActionKind::ServiceQuota);
+        assert_eq!(q.target["service_code"], "eks");
+        assert_eq!(q.target["quota_code"], NODES_PER_GROUP);
+        assert_eq!(q.change.before["value"], 450.0);
+        assert_eq!(
+            q.change.after["DesiredValue"], 700.0,
+            "450 × 1.5 = 675 → 700"
+        );
+        assert!(q.summary.contains("maxSize at the quota"), "{}", q.summary);
+        assert!(!q.summary.contains("launches failed"), "{}", q.summary);
+    }
+
+    #[test]
+    fn offline_a_group_at_max_size_is_judged_against_the_documented_default() {
+        let (a, _) = plan_quotas(
+            &[at_max("ng", 100)],
+            &[],
+            &Context::default(),
+            &Settings::default(),
+        );
+        assert_eq!(a[0].kind, ActionKind::Recommendation);
+        let snippet = a[0].steps[0].snippet.clone().unwrap_or_default();
+        assert!(snippet.contains("--cluster-name CLUSTER_NAME"), "{snippet}");
+        let (a, _) = plan_quotas(
+            &[at_max("ng", 450)],
+            &[],
+            &Context::default(),
+            &Settings::default(),
+        );
+        assert_eq!(a[0].kind, ActionKind::ServiceQuota);
+        assert!(
+            a[0].guards
+                .iter()
+                .any(|g| g.guard == "prerequisite" && !g.ok),
+            "the live value is read before a request: {:?}",
+            a[0].guards
+        );
+    }
+
+    #[test]
+    fn a_hostile_node_group_name_is_one_shell_word_in_the_snippet() {
+        let (a, _) = plan_quotas(
+            &[at_max("ng; rm -rf / #'", 10)],
+            &[],
+            &nodes_quota(450.0),
+            &Settings::default(),
+        );
+        let snippet = a[0].steps[0].snippet.clone().unwrap_or_default();
+        assert!(
+            snippet.contains(r#"--nodegroup-name 'ng; rm -rf / #'\''' --scaling"#),
+            "{snippet}"
+        );
+    }
+
+    #[test]
+    fn a_max_size_notice_reads_the_nodes_per_group_quota() {
+        let hints = quota_hints(&[at_max("ng", 10)], &[]);
+        assert_eq!(hints.len(), 1);
+        assert_eq!(
+            (hints[0].service_code, hints[0].quota_code),
+            ("eks", Some(NODES_PER_GROUP))
+        );
     }
 }
