@@ -102,6 +102,15 @@ impl ClusterDirectory for Eks {
                 .unwrap_or_default(),
             instance_types: ng.instance_types().to_vec(),
             spot: ng.capacity_type().is_some_and(|c| c.as_str() == "SPOT"),
+            // Negative sizes are not EKS's; a value that cannot be one is no value.
+            desired_size: ng
+                .scaling_config()
+                .and_then(|c| c.desired_size())
+                .and_then(|n| u32::try_from(n).ok()),
+            max_size: ng
+                .scaling_config()
+                .and_then(|c| c.max_size())
+                .and_then(|n| u32::try_from(n).ok()),
         })
     }
 

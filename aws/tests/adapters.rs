@@ -213,6 +213,13 @@ async fn eks_reads_a_node_groups_instance_types_and_capacity() {
         .instance_types("m5.xlarge")
         .instance_types("m5a.xlarge")
         .capacity_type(aws_sdk_eks::types::CapacityTypes::Spot)
+        .scaling_config(
+            aws_sdk_eks::types::NodegroupScalingConfig::builder()
+                .min_size(2)
+                .desired_size(60)
+                .max_size(60)
+                .build(),
+        )
         .send()
         .await
         .unwrap();
@@ -220,6 +227,8 @@ async fn eks_reads_a_node_groups_instance_types_and_capacity() {
     assert_eq!(facts.instance_types, ["m5.xlarge", "m5a.xlarge"]);
     assert!(facts.spot);
     assert!(facts.health.is_empty());
+    // What tells the scale-up watcher the group cannot grow.
+    assert_eq!((facts.desired_size, facts.max_size), (Some(60), Some(60)));
 }
 
 #[tokio::test]

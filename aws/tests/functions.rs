@@ -292,6 +292,137 @@ async fn scaleup_watcher_binary_schedules_and_completes_lifecycle() {
     );
 }
 
+/// A managed node group at its maxSize fails no launch. The watcher binary sees it on a sampled
+/// launch (DescribeTags on the group, DescribeNodegroup on moto), the notice goes over the bus, and
+/// the remediator binary, with maxSize already at "Nodes per managed node group", requests more.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_group_at_its_max_size_reaches_the_remediator_through_the_bus() {
+    let (sdk, st) = stack().await;
+    let cluster = unique("prod");
+    eks_cluster(&sdk, &cluster, true).await;
+    aws_sdk_eks::Client::new(&sdk)
+        .create_nodegroup()
+        .cluster_name(&cluster)
+        .nodegroup_name("workers")
+        .node_role("arn:aws:iam::123456789012:role/node")
+        .subnets("subnet-0a1b2c3d4e5f60718")
+        .instance_types("m5.xlarge")
+        .scaling_config(
+            aws_sdk_eks::types::NodegroupScalingConfig::builder()
+                .min_size(3)
+                .desired_size(450)
+                .max_size(450)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let lt = unique("lt");
+    ec2.create_launch_template()
+        .launch_template_name(&lt)
+        .launch_template_data(
+            aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                .image_id("ami-12c6146b")
+                .instance_type(aws_sdk_ec2::types::InstanceType::M5Xlarge)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let asg = unique("eks-workers");
+    let tag = |k: &str, v: &str| {
+        aws_sdk_autoscaling::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .resource_id(&asg)
+            .resource_type("auto-scaling-group")
+            .propagate_at_launch(true)
+            .build()
+    };
+    aws_sdk_autoscaling::Client::new(&sdk)
+        .create_auto_scaling_group()
+        .auto_scaling_group_name(&asg)
+        .launch_template(
+            aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
+                .launch_template_name(&lt)
+                .build(),
+        )
+        .min_size(0)
+        .max_size(0)
+        .availability_zones("us-east-1a")
+        .tags(tag("eks:cluster-name", &cluster))
+        .tags(tag("eks:nodegroup-name", "workers"))
+        .send()
+        .await
+        .unwrap();
+    let (node_id, _) = node(&sdk, Some(&cluster), "m5.xlarge").await;
+    let bus_out = rule_to_queue(
+        &sdk,
+        &st.bus,
+        &unique("at-max-out"),
+        r#"{"source":["eks-remedy"]}"#,
+    )
+    .await;
+
+    let watcher = start("scaleup-watcher", &st, &[]);
+    let mut launch = fixture("asg-launch-successful.json");
+    launch["id"] = json!(unique("launch"));
+    launch["detail"]["EC2InstanceId"] = json!(node_id);
+    launch["detail"]["AutoScalingGroupName"] = json!(asg);
+    let resp = response(watcher.api.call(&launch));
+    assert_eq!(resp["result"]["outcome"], "scheduled", "{resp}");
+    let published = receive_all(&sdk, &bus_out).await;
+    assert_eq!(published.len(), 1, "{published:?}");
+    let notice: Value = serde_json::from_str(&published[0]).unwrap();
+    assert_eq!(notice["detail-type"], "eks-remedy launch failure");
+    assert_eq!(notice["detail"]["error"], "NodegroupAtMaxSize");
+    assert_eq!(notice["detail"]["max_size"], 450);
+    assert_eq!(notice["detail"]["vcpus"], 4);
+
+    let remediator = start(
+        "remediator",
+        &st,
+        &[
+            ("REMEDY_MODES", "service-quota=auto"),
+            ("ALLOW_ACCOUNTS", "*"),
+            ("ALLOW_CLUSTERS", "*"),
+            ("ALLOW_NODE_GROUPS", "*"),
+            ("ALLOW_QUOTA_CODES", "L-BD136A63"),
+        ],
+    );
+    let before = answered("service-quotas:RequestServiceQuotaIncrease");
+    let resp = response(remediator.api.call(&sqs_event(&published)));
+    assert_eq!(resp["batchItemFailures"], json!([]), "{resp}");
+    assert_eq!(
+        answered("service-quotas:RequestServiceQuotaIncrease"),
+        before + 1
+    );
+    let out: Vec<Value> = receive_all(&sdk, &bus_out)
+        .await
+        .iter()
+        .map(|b| serde_json::from_str(b).unwrap())
+        .collect();
+    let plan = &out
+        .iter()
+        .find(|e| e["detail-type"] == "eks-remedy plan")
+        .unwrap_or_else(|| panic!("no plan event: {out:?}"))["detail"]["plan"];
+    let quota = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "service-quota")
+        .unwrap_or_else(|| panic!("{plan}"));
+    assert_eq!(quota["target"]["quota_code"], "L-BD136A63", "{quota}");
+    assert_eq!(quota["change"]["after"]["DesiredValue"], 700.0, "{quota}");
+    // The same notice again (another sampled launch): no second request.
+    response(remediator.api.call(&sqs_event(&published)));
+    assert_eq!(
+        answered("service-quotas:RequestServiceQuotaIncrease"),
+        before + 1
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn ebs_alarm_watcher_binary_reaches_the_node() {
     let (sdk, st) = stack().await;

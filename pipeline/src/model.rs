@@ -180,6 +180,8 @@ pub mod notes {
     pub const ANALYSIS_SKIPPED: &str = "analysis-skipped:";
     /// EC2 refused a launch of the incident's group (the rest: error, group, message).
     pub const LAUNCH_FAILED: &str = "launch-failed:";
+    /// The incident's managed node group is at its `maxSize` (the rest: group, desired and max).
+    pub const AT_MAX_SIZE: &str = "at-max-size:";
 }
 
 /// Where a node's bundle sits: `bundles/<cluster>/<instance-id>/<incident>/<file>`. The collector

@@ -67,7 +67,7 @@ pub trait ClusterDirectory: Send + Sync {
         cluster: &str,
     ) -> impl Future<Output = Result<ClusterContext, PortError>> + Send;
     /// A managed node group as `DescribeNodegroup` shows it: health issues, instance types,
-    /// capacity type.
+    /// capacity type, desired and maximum size.
     fn nodegroup(
         &self,
         cluster: &str,
@@ -84,6 +84,12 @@ pub struct NodegroupFacts {
     pub instance_types: Vec<String>,
     /// `capacityType` is `SPOT`.
     pub spot: bool,
+    /// `scalingConfig.desiredSize`.
+    #[serde(default)]
+    pub desired_size: Option<u32>,
+    /// `scalingConfig.maxSize`.
+    #[serde(default)]
+    pub max_size: Option<u32>,
 }
 
 /// Incident state (DynamoDB): conditional writes, TTL honoured on read.

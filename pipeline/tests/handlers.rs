@@ -1099,6 +1099,8 @@ fn scale_up_watcher_with_groups(
             health: vec!["AsgInstanceLaunchFailures: You've reached your quota for maximum Fleet Requests for this account.".into()],
             instance_types: vec!["m5.xlarge".into(), "m5a.xlarge".into()],
             spot: false,
+            desired_size: Some(50),
+            max_size: Some(60),
         },
     );
     ScaleUpWatcher::new(
@@ -1110,6 +1112,67 @@ fn scale_up_watcher_with_groups(
         FakePublisher::default(),
         cfg(),
     )
+}
+
+/// A managed node group at its maxSize fails no launch, so nothing else would say the scale-up was
+/// cut short: sampled launches look, and every look publishes the same notice (one id per
+/// incident). Below the maximum, or when DescribeNodegroup fails, nothing is published and the
+/// collection goes ahead.
+#[tokio::test]
+async fn a_scale_up_that_reaches_max_size_publishes_one_notice_for_remediation() {
+    let launches = |w| async move {
+        let w: &ScaleUpWatcher<_, _, _, _, _, _> = w;
+        let mut scheduled = 0;
+        for i in 0..5 {
+            let mut e = json("asg-launch-successful.json");
+            e["id"] = serde_json::json!(format!("launch-{i}"));
+            e["detail"]["EC2InstanceId"] = serde_json::json!(format!("i-0{i:016x}"));
+            if let LaunchOutcome::Scheduled { .. } = one(w, e).await.unwrap() {
+                scheduled += 1;
+            }
+        }
+        scheduled
+    };
+    // Below the maximum: nothing to say.
+    let w = scale_up_watcher_with_groups();
+    assert_eq!(launches(&w).await, 2);
+    assert!(w.publisher().events.lock().unwrap().is_empty());
+
+    let mut w = scale_up_watcher_with_groups();
+    for facts in w.eks_mut().nodegroups.values_mut() {
+        facts.desired_size = Some(60);
+    }
+    assert_eq!(launches(&w).await, 2, "the check never costs a collection");
+    let published = w.publisher().events.lock().unwrap().clone();
+    assert_eq!(published.len(), 2, "one per sampled launch");
+    assert_eq!(
+        published[0], published[1],
+        "the same event, for consumers to drop"
+    );
+    let (kind, detail) = &published[0];
+    assert_eq!(kind, "eks-remedy launch failure");
+    let notice: eks_remedy_pipeline::events::LaunchFailureNotice =
+        serde_json::from_value(detail.clone()).unwrap();
+    assert_eq!(notice.error, "NodegroupAtMaxSize");
+    assert_eq!(
+        notice.event_id,
+        format!("{}/NodegroupAtMaxSize", notice.incident_id)
+    );
+    assert_eq!(
+        (notice.nodegroup.as_deref(), notice.max_size, notice.vcpus),
+        (Some("payments"), Some(60), Some(4))
+    );
+    let (_, _, _, notes) = w.store().summary(&notice.incident_id).unwrap();
+    assert_eq!(
+        notes,
+        ["at-max-size: node group payments is at its maxSize: desiredSize 60 of maxSize 60"]
+    );
+
+    // DescribeNodegroup failing (here: the group is gone) skips the check, not the collection.
+    let mut w = scale_up_watcher_with_groups();
+    w.eks_mut().nodegroups.clear();
+    assert_eq!(launches(&w).await, 2);
+    assert!(w.publisher().events.lock().unwrap().is_empty());
 }
 
 /// A launch refused for a vCPU quota folds into the group's scale-up incident (noted with the node

@@ -8,17 +8,20 @@
 //! error (`VcpuLimitExceeded`, `InsufficientInstanceCapacity`, ...) is counted and noted with the
 //! managed node group's health issues (`DescribeNodegroup`), and a launch-failure event goes on the
 //! bus for remediation (a quota request where a quota is the cause, a recommendation otherwise).
+//! A sampled launch into a managed node group whose `desiredSize` has reached `maxSize` is published
+//! the same way, as `NodegroupAtMaxSize`: at its maximum a group fails no launch.
 
 use super::{cluster_of, fold_one, unexpected, OneEvent, Opened};
-use crate::events::{Inbound, Launch, LaunchError, LaunchFailure};
+use crate::events::{Inbound, Launch, LaunchError, LaunchFailure, LaunchFailureNotice};
 use crate::function::{Handler, Invocation};
-use crate::model::notes::LAUNCH_FAILED;
+use crate::model::notes::{AT_MAX_SIZE, LAUNCH_FAILED};
 use crate::model::{ClusterKey, CollectionRequest, IncidentKey, IncidentKind};
 use crate::ports::{
     ClusterDirectory, CollectionQueue, Ec2Directory, FindingsPublisher, IncidentStore, Lifecycle,
     NodegroupFacts,
 };
 use crate::{Config, HandlerError};
+use eks_remedy_core::plan::quota::NODEGROUP_AT_MAX_SIZE;
 
 /// What happened to one launch.
 /// Serialized as `{"outcome": "<snake_case variant>", ...fields}` in function answers.
@@ -108,6 +111,12 @@ impl<
         &self.publisher
     }
 
+    /// The node group directory, for tests that change what it says.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn eks_mut(&mut self) -> &mut C {
+        &mut self.eks
+    }
+
     async fn launch_failed(
         &self,
         f: &LaunchFailure,
@@ -165,13 +174,7 @@ impl<
         let health = &facts.health;
         // The quota request is sized from what the group launches: its first instance type.
         let instance_type = facts.instance_types.first();
-        let vcpus = match instance_type {
-            Some(t) => self.ec2.vcpus(t).await.unwrap_or_else(|e| {
-                tracing::warn!(error = %e, instance_type = %t, "DescribeInstanceTypes failed; vCPUs unknown");
-                None
-            }),
-            None => None,
-        };
+        let vcpus = self.vcpus(instance_type.map(String::as_str)).await;
         let message: String = f.message.chars().take(300).collect();
         let mut note = format!(
             "{LAUNCH_FAILED} {} in {}{}: {message}",
@@ -189,29 +192,111 @@ impl<
             ));
         }
         self.store.note(&id, &note).await?;
-        // At least once: a retry publishes again under the same event id, for consumers to drop.
-        let detail = serde_json::json!({
-            "event_id": f.event_id,
-            "incident_id": id,
-            "account": f.account,
-            "region": f.region,
-            "cluster": cluster,
-            "asg": f.asg,
-            "nodegroup": group.nodegroup,
-            "error": f.error.as_str(),
-            "quota": f.error.is_quota(),
-            "message": message,
-            "zone": f.zone,
-            "subnet": f.subnet,
-            "health_issues": health.iter().take(5).collect::<Vec<_>>(),
-            "instance_type": instance_type,
-            "vcpus": vcpus,
-            "spot": facts.spot,
-        });
+        let notice = LaunchFailureNotice {
+            event_id: f.event_id.clone(),
+            incident_id: id,
+            account: f.account.clone(),
+            region: f.region.clone(),
+            cluster,
+            asg: f.asg.clone(),
+            nodegroup: group.nodegroup,
+            error: f.error.as_str().to_string(),
+            quota: f.error.is_quota(),
+            message,
+            health_issues: health.iter().take(5).cloned().collect(),
+            instance_type: instance_type.cloned(),
+            vcpus,
+            spot: facts.spot,
+            max_size: None,
+            zone: f.zone.clone(),
+            subnet: f.subnet.clone(),
+        };
+        self.notify(&notice).await?;
+        Ok(outcome)
+    }
+
+    /// The vCPUs of the type a group launches, which size a quota request; unknown is no reason to
+    /// stop.
+    async fn vcpus(&self, instance_type: Option<&str>) -> Option<u32> {
+        let t = instance_type?;
+        self.ec2.vcpus(t).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, instance_type = %t, "DescribeInstanceTypes failed; vCPUs unknown");
+            None
+        })
+    }
+
+    /// At least once: a retry publishes again under the same event id, for consumers to drop.
+    async fn notify(&self, notice: &LaunchFailureNotice) -> Result<(), HandlerError> {
+        let detail = serde_json::to_value(notice)
+            .map_err(|e| HandlerError::Internal(format!("launch failure notice: {e}")))?;
         self.publisher
             .publish(LAUNCH_FAILURE_DETAIL_TYPE, &detail)
             .await?;
-        Ok(outcome)
+        Ok(())
+    }
+
+    /// A managed node group at its `maxSize` fails no launch: Auto Scaling never asks for more, so
+    /// no failure event says the scale-up was cut short. A sampled launch is when to look, as
+    /// autoscalers set `desiredSize` before the launches it causes; the notice's id is the
+    /// incident's, so however many sampled launches see it, the remediator counts it once.
+    async fn check_max_size(
+        &self,
+        l: &Launch,
+        cluster: &ClusterKey,
+        incident_id: &str,
+    ) -> Result<(), HandlerError> {
+        // The check is advice on top of the collection: a failed read skips it, it never fails
+        // the launch.
+        let group = match self.lifecycle.group(&l.asg).await {
+            Ok(g) => g.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = %e, asg = %l.asg, "reading the group's tags failed; maxSize not checked");
+                return Ok(());
+            }
+        };
+        let Some(ng) = group.nodegroup else {
+            return Ok(());
+        };
+        let facts = match self.eks.nodegroup(&cluster.cluster, &ng).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(error = %e, nodegroup = %ng, "DescribeNodegroup failed; maxSize not checked");
+                return Ok(());
+            }
+        };
+        let (Some(desired), Some(max)) = (facts.desired_size, facts.max_size) else {
+            return Ok(());
+        };
+        if desired < max {
+            return Ok(());
+        }
+        let message =
+            format!("node group {ng} is at its maxSize: desiredSize {desired} of maxSize {max}");
+        self.store
+            .note(incident_id, &format!("{AT_MAX_SIZE} {message}"))
+            .await?;
+        let instance_type = facts.instance_types.first().cloned();
+        let vcpus = self.vcpus(instance_type.as_deref()).await;
+        self.notify(&LaunchFailureNotice {
+            event_id: format!("{incident_id}/{NODEGROUP_AT_MAX_SIZE}"),
+            incident_id: incident_id.to_string(),
+            account: cluster.account.clone(),
+            region: cluster.region.clone(),
+            cluster: cluster.cluster.clone(),
+            asg: l.asg.clone(),
+            nodegroup: Some(ng),
+            error: NODEGROUP_AT_MAX_SIZE.to_string(),
+            quota: true,
+            message,
+            health_issues: facts.health.iter().take(5).cloned().collect(),
+            instance_type,
+            vcpus,
+            spot: facts.spot,
+            max_size: Some(max),
+            zone: None,
+            subnet: None,
+        })
+        .await
     }
 
     async fn launch(&self, l: &Launch, inv: &Invocation) -> Result<LaunchOutcome, HandlerError> {
@@ -262,6 +347,7 @@ impl<
             .unwrap_or(900)
             .min(900);
         self.queue.enqueue(&req, delay).await?;
+        self.check_max_size(l, &key.cluster, &id).await?;
         Ok(LaunchOutcome::Scheduled { incident_id: id })
     }
 }
