@@ -553,34 +553,8 @@ async fn ssm_automation_starts_the_runbook_with_instance_bucket_and_role() {
 #[tokio::test]
 async fn lifecycle_actions_are_completed_with_continue() {
     let sdk = sdk().await;
-    let ec2 = aws_sdk_ec2::Client::new(&sdk);
-    let lt = unique("lt");
-    ec2.create_launch_template()
-        .launch_template_name(&lt)
-        .launch_template_data(
-            aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
-                .image_id("ami-12c6146b")
-                .instance_type(aws_sdk_ec2::types::InstanceType::M5Large)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
     let asg = aws_sdk_autoscaling::Client::new(&sdk);
-    let group = unique("eks-ng");
-    asg.create_auto_scaling_group()
-        .auto_scaling_group_name(&group)
-        .launch_template(
-            aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
-                .launch_template_name(&lt)
-                .build(),
-        )
-        .min_size(0)
-        .max_size(1)
-        .availability_zones("us-east-1a")
-        .send()
-        .await
-        .unwrap();
+    let group = auto_scaling_group(&sdk, "eks-ng", "m5.large", &[]).await;
     let token = "87654321-4321-4321-4321-210987654321";
     AutoScaling::new(asg.clone())
         .proceed(&group, "eks-remedy-launch", token, "i-0abc12345def67891")

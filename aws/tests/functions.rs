@@ -317,45 +317,16 @@ async fn a_node_group_at_its_max_size_reaches_the_remediator_through_the_bus() {
         .send()
         .await
         .unwrap();
-    let ec2 = aws_sdk_ec2::Client::new(&sdk);
-    let lt = unique("lt");
-    ec2.create_launch_template()
-        .launch_template_name(&lt)
-        .launch_template_data(
-            aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
-                .image_id("ami-12c6146b")
-                .instance_type(aws_sdk_ec2::types::InstanceType::M5Xlarge)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let asg = unique("eks-workers");
-    let tag = |k: &str, v: &str| {
-        aws_sdk_autoscaling::types::Tag::builder()
-            .key(k)
-            .value(v)
-            .resource_id(&asg)
-            .resource_type("auto-scaling-group")
-            .propagate_at_launch(true)
-            .build()
-    };
-    aws_sdk_autoscaling::Client::new(&sdk)
-        .create_auto_scaling_group()
-        .auto_scaling_group_name(&asg)
-        .launch_template(
-            aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
-                .launch_template_name(&lt)
-                .build(),
-        )
-        .min_size(0)
-        .max_size(0)
-        .availability_zones("us-east-1a")
-        .tags(tag("eks:cluster-name", &cluster))
-        .tags(tag("eks:nodegroup-name", "workers"))
-        .send()
-        .await
-        .unwrap();
+    let asg = auto_scaling_group(
+        &sdk,
+        "eks-workers",
+        "m5.xlarge",
+        &[
+            ("eks:cluster-name", &cluster),
+            ("eks:nodegroup-name", "workers"),
+        ],
+    )
+    .await;
     let (node_id, _) = node(&sdk, Some(&cluster), "m5.xlarge").await;
     let bus_out = rule_to_queue(
         &sdk,

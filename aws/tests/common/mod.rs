@@ -306,6 +306,54 @@ pub async fn eks_cluster(sdk: &aws_config::SdkConfig, name: &str, private_access
         .unwrap();
 }
 
+/// An empty Auto Scaling group (`name-*`, min and max 0) launching `itype` from its own launch
+/// template, tagged with `tags` as EKS tags a node group's group. Returns its name.
+pub async fn auto_scaling_group(
+    sdk: &aws_config::SdkConfig,
+    name: &str,
+    itype: &str,
+    tags: &[(&str, &str)],
+) -> String {
+    let lt = unique("lt");
+    aws_sdk_ec2::Client::new(sdk)
+        .create_launch_template()
+        .launch_template_name(&lt)
+        .launch_template_data(
+            aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                .image_id("ami-12c6146b")
+                .instance_type(aws_sdk_ec2::types::InstanceType::from(itype))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let group = unique(name);
+    let mut req = aws_sdk_autoscaling::Client::new(sdk)
+        .create_auto_scaling_group()
+        .auto_scaling_group_name(&group)
+        .launch_template(
+            aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
+                .launch_template_name(&lt)
+                .build(),
+        )
+        .min_size(0)
+        .max_size(0)
+        .availability_zones("us-east-1a");
+    for (k, v) in tags {
+        req = req.tags(
+            aws_sdk_autoscaling::types::Tag::builder()
+                .key(*k)
+                .value(*v)
+                .resource_id(&group)
+                .resource_type("auto-scaling-group")
+                .propagate_at_launch(true)
+                .build(),
+        );
+    }
+    req.send().await.unwrap();
+    group
+}
+
 /// The vpc-cni managed add-on v1.18.3-eksbuild.1 on `cluster`, with `configuration` if given.
 pub async fn vpc_cni_addon(
     sdk: &aws_config::SdkConfig,
