@@ -216,31 +216,42 @@ pub const DEFAULT_MAX_BUNDLE_BYTES: u64 = 1 << 30;
 /// Default inflation bound: log text compresses 5-20x, a gzip bomb about 1000x.
 pub const DEFAULT_MAX_INFLATION_RATIO: u64 = 100;
 
+/// One numeric setting: `default` when unset, else a number within `range`, or a configuration
+/// error naming the variable, what it holds and what it should. NaN and infinities are never in a
+/// range, so a float setting cannot switch a comparison off.
+pub fn setting<T>(
+    key: &str,
+    value: Option<&str>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, HandlerError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    let Some(v) = value else {
+        return Ok(default);
+    };
+    v.trim()
+        .parse::<T>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            HandlerError::Config(format!(
+                "{key}={v:?}: expected a number from {} to {}",
+                range.start(),
+                range.end()
+            ))
+        })
+}
+
 impl Config {
     /// Reads `BUCKET`, `WINDOW_MINUTES`, `MAX_COLLECTIONS`, `SAMPLE_PER_GROUP`, `SETTLE_DELAY_SECONDS`,
     /// `TTL_DAYS`, `COLLECTION_METHOD` (`run-command` | `automation`), `MAX_BUNDLE_BYTES`,
     /// `MAX_INFLATION_RATIO` through `get`.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, HandlerError> {
         let d = Config::default();
-        let big = |k: &str, default: u64, max: u64| -> Result<u64, HandlerError> {
-            match get(k) {
-                None => Ok(default),
-                Some(v) => v
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| (1..=max).contains(n))
-                    .ok_or_else(|| {
-                        HandlerError::Config(format!(
-                            "{k}={v:?}: expected a whole number from 1 to {max}"
-                        ))
-                    }),
-            }
-        };
-        let num = |k: &str, default: u32, max: u32| -> Result<u32, HandlerError> {
-            // Bounded by a u32 `max`, so the narrowing cannot fail.
-            big(k, u64::from(default), u64::from(max)).map(|n| u32::try_from(n).unwrap_or(max))
-        };
+        let big = |k: &str, default: u64, max: u64| setting(k, get(k).as_deref(), default, 1..=max);
+        let num = |k: &str, default: u32, max: u32| setting(k, get(k).as_deref(), default, 1..=max);
         let method = match get("COLLECTION_METHOD").as_deref() {
             None | Some("run-command") => CollectionMethod::RunCommand,
             Some("automation") => CollectionMethod::Automation,

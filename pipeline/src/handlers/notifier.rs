@@ -102,20 +102,8 @@ impl Settings {
                 HandlerError::Config(format!("NOTIFY_MUTES: expected a JSON list of mutes: {e}"))
             })?,
         };
-        let num = |k: &str, default: u32, max: u32| -> Result<u32, HandlerError> {
-            match get(k) {
-                None => Ok(default),
-                Some(v) => v
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=max).contains(n))
-                    .ok_or_else(|| {
-                        HandlerError::Config(format!(
-                            "{k}={v:?}: expected a whole number from 1 to {max}"
-                        ))
-                    }),
-            }
+        let num = |k: &str, default: u32, max: u32| {
+            crate::setting(k, get(k).as_deref(), default, 1..=max)
         };
         Ok(Settings {
             mutes,

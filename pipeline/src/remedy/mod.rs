@@ -140,15 +140,15 @@ impl StepError {
 impl RemedySettings {
     /// The remediation function's settings, from the environment the template sets:
     ///
-    /// | variable | example | default |
-    /// |---|---|---|
-    /// | `REMEDY_MODES` | `service-quota=approve,vpc-cni-addon=auto` | every kind `dry-run` |
-    /// | `ALLOW_ACCOUNTS`, `ALLOW_CLUSTERS`, `ALLOW_NODE_GROUPS`, `ALLOW_QUOTA_CODES`, `ALLOW_ADDONS` | `prod-*,staging` | empty: nothing in `auto` |
-    /// | `BUDGET_PER_HOUR`, `BUDGET_PER_DAY` | `5`, `20` | 5, 20 |
-    /// | `BREAKER_FAILURES`, `BREAKER_WINDOW_MINUTES` | `3`, `60` | 3, 60 |
-    /// | `QUOTA_FACTOR`, `QUOTA_MAX_FACTOR` | `1.5`, `4` | 1.5, 4 |
-    /// | `QUOTA_CEILINGS` | `L-1216C47A=2048` | none |
-    /// | `EBS_MAX_IOPS`, `EBS_MAX_THROUGHPUT` | `4000`, `500` | 4000, 500 |
+    /// | variable | example | default | accepted |
+    /// |---|---|---|---|
+    /// | `REMEDY_MODES` | `service-quota=approve,vpc-cni-addon=auto` | every kind `dry-run` | |
+    /// | `ALLOW_ACCOUNTS`, `ALLOW_CLUSTERS`, `ALLOW_NODE_GROUPS`, `ALLOW_QUOTA_CODES`, `ALLOW_ADDONS` | `prod-*,staging` | empty: nothing in `auto` | |
+    /// | `BUDGET_PER_HOUR`, `BUDGET_PER_DAY` | `5`, `20` | 5, 20 | 0–10,000, 0–100,000 |
+    /// | `BREAKER_FAILURES`, `BREAKER_WINDOW_MINUTES` | `3`, `60` | 3, 60 | 1–1,000, 1–10,080 |
+    /// | `QUOTA_FACTOR`, `QUOTA_MAX_FACTOR` | `1.5`, `4` | 1.5, 4 | 1–100, factor ≤ max |
+    /// | `QUOTA_CEILINGS` | `L-1216C47A=2048` | none | 1–10⁹ each |
+    /// | `EBS_MAX_IOPS`, `EBS_MAX_THROUGHPUT` | `4000`, `500` | 4000, 500 | 3,000–256,000, 125–4,000 |
     /// | `APPROVERS` | `arn:aws:iam::111122223333:role/OnCall,slack:U0123` | nobody |
     /// | `SUPPORT_PLAN` | `true` | `false` |
     ///
@@ -173,18 +173,8 @@ impl RemedySettings {
                 })
                 .unwrap_or_default()
         };
-        fn num<T: std::str::FromStr>(
-            k: &str,
-            v: Option<String>,
-            default: T,
-        ) -> Result<T, crate::HandlerError> {
-            match v {
-                None => Ok(default),
-                Some(v) => v
-                    .parse()
-                    .map_err(|_| Config(format!("{k}={v:?} is not a number"))),
-            }
-        }
+        let num = |k: &str, default, range| crate::setting(k, get(k).as_deref(), default, range);
+        let ratio = |k: &str, default| crate::setting(k, get(k).as_deref(), default, 1.0..=100.0);
         let mut s = RemedySettings::default();
         for spec in list("REMEDY_MODES") {
             s.plan
@@ -198,21 +188,18 @@ impl RemedySettings {
         allow.quota_codes = list("ALLOW_QUOTA_CODES");
         allow.addons = list("ALLOW_ADDONS");
         let g = &mut s.plan.guards;
-        g.budget.per_hour = num("BUDGET_PER_HOUR", get("BUDGET_PER_HOUR"), g.budget.per_hour)?;
-        g.budget.per_day = num("BUDGET_PER_DAY", get("BUDGET_PER_DAY"), g.budget.per_day)?;
-        g.breaker.max_failures = num(
-            "BREAKER_FAILURES",
-            get("BREAKER_FAILURES"),
-            g.breaker.max_failures,
-        )?;
+        // A budget of 0 is a kind that never acts; the other limits need at least 1 to mean anything.
+        g.budget.per_hour = num("BUDGET_PER_HOUR", g.budget.per_hour, 0..=10_000)?;
+        g.budget.per_day = num("BUDGET_PER_DAY", g.budget.per_day, 0..=100_000)?;
+        g.breaker.max_failures = num("BREAKER_FAILURES", g.breaker.max_failures, 1..=1_000)?;
         g.breaker.window_minutes = num(
             "BREAKER_WINDOW_MINUTES",
-            get("BREAKER_WINDOW_MINUTES"),
             g.breaker.window_minutes,
+            1..=7 * 24 * 60,
         )?;
         let q = &mut s.plan.quota;
-        q.factor = num("QUOTA_FACTOR", get("QUOTA_FACTOR"), q.factor)?;
-        q.max_factor = num("QUOTA_MAX_FACTOR", get("QUOTA_MAX_FACTOR"), q.max_factor)?;
+        q.factor = ratio("QUOTA_FACTOR", q.factor)?;
+        q.max_factor = ratio("QUOTA_MAX_FACTOR", q.max_factor)?;
         if !(q.factor >= 1.0 && q.max_factor >= q.factor) {
             return Err(Config(format!(
                 "QUOTA_FACTOR {} and QUOTA_MAX_FACTOR {} must satisfy 1 <= factor <= max",
@@ -223,16 +210,13 @@ impl RemedySettings {
             let (code, value) = spec
                 .split_once('=')
                 .ok_or_else(|| Config(format!("QUOTA_CEILINGS: `{spec}` is not CODE=VALUE")))?;
-            let value: f64 = num("QUOTA_CEILINGS", Some(value.trim().to_string()), 0.0)?;
+            let value = crate::setting("QUOTA_CEILINGS", Some(value), 0.0, 1.0..=1e9)?;
             s.quota_ceilings.insert(code.trim().to_string(), value);
         }
         let e = &mut s.plan.ebs;
-        e.max_iops = num("EBS_MAX_IOPS", get("EBS_MAX_IOPS"), e.max_iops)?;
-        e.max_throughput = num(
-            "EBS_MAX_THROUGHPUT",
-            get("EBS_MAX_THROUGHPUT"),
-            e.max_throughput,
-        )?;
+        // Below gp3's baseline (3,000 IOPS, 125 MiB/s) no change could be made at all.
+        e.max_iops = num("EBS_MAX_IOPS", e.max_iops, 3_000..=256_000)?;
+        e.max_throughput = num("EBS_MAX_THROUGHPUT", e.max_throughput, 125..=4_000)?;
         s.approvers = list("APPROVERS");
         s.plan.support_plan = match get("SUPPORT_PLAN").as_deref() {
             None | Some("false") => false,
@@ -294,6 +278,15 @@ mod settings_tests {
             (&[("BUDGET_PER_DAY", "many")][..], "BUDGET_PER_DAY"),
             (&[("QUOTA_CEILINGS", "L-1216C47A")][..], "QUOTA_CEILINGS"),
             (&[("QUOTA_FACTOR", "0.5")][..], "QUOTA_FACTOR"),
+            // Not numbers a comparison can use: each would silently switch a cap off.
+            (&[("QUOTA_FACTOR", "NaN")][..], "QUOTA_FACTOR"),
+            (&[("QUOTA_MAX_FACTOR", "inf")][..], "QUOTA_MAX_FACTOR"),
+            (
+                &[("QUOTA_CEILINGS", "L-1216C47A=NaN")][..],
+                "QUOTA_CEILINGS",
+            ),
+            (&[("BREAKER_FAILURES", "0")][..], "BREAKER_FAILURES"),
+            (&[("EBS_MAX_IOPS", "-1")][..], "EBS_MAX_IOPS"),
             (&[("SUPPORT_PLAN", "yes")][..], "SUPPORT_PLAN"),
         ] {
             let e = RemedySettings::from_env(env(bad))
