@@ -103,6 +103,10 @@ impl ClusterDirectory for Eks {
             instance_types: ng.instance_types().to_vec(),
             spot: ng.capacity_type().is_some_and(|c| c.as_str() == "SPOT"),
             // Negative sizes are not EKS's; a value that cannot be one is no value.
+            min_size: ng
+                .scaling_config()
+                .and_then(|c| c.min_size())
+                .and_then(|n| u32::try_from(n).ok()),
             desired_size: ng
                 .scaling_config()
                 .and_then(|c| c.desired_size())

@@ -228,7 +228,10 @@ async fn eks_reads_a_node_groups_instance_types_and_capacity() {
     assert!(facts.spot);
     assert!(facts.health.is_empty());
     // What tells the scale-up watcher the group cannot grow.
-    assert_eq!((facts.desired_size, facts.max_size), (Some(60), Some(60)));
+    assert_eq!(
+        (facts.min_size, facts.desired_size, facts.max_size),
+        (Some(2), Some(60), Some(60))
+    );
 }
 
 #[tokio::test]

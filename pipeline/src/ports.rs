@@ -84,6 +84,9 @@ pub struct NodegroupFacts {
     pub instance_types: Vec<String>,
     /// `capacityType` is `SPOT`.
     pub spot: bool,
+    /// `scalingConfig.minSize`.
+    #[serde(default)]
+    pub min_size: Option<u32>,
     /// `scalingConfig.desiredSize`.
     #[serde(default)]
     pub desired_size: Option<u32>,

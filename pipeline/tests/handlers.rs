@@ -1099,6 +1099,7 @@ fn scale_up_watcher_with_groups(
             health: vec!["AsgInstanceLaunchFailures: You've reached your quota for maximum Fleet Requests for this account.".into()],
             instance_types: vec!["m5.xlarge".into(), "m5a.xlarge".into()],
             spot: false,
+            min_size: Some(3),
             desired_size: Some(50),
             max_size: Some(60),
         },
@@ -1167,6 +1168,15 @@ async fn a_scale_up_that_reaches_max_size_publishes_one_notice_for_remediation()
         notes,
         ["at-max-size: node group payments is at its maxSize: desiredSize 60 of maxSize 60"]
     );
+
+    // A fixed-size group (minSize = maxSize) is always at its maximum: replacing a node is no
+    // scale-up cut short.
+    let mut w = scale_up_watcher_with_groups();
+    for facts in w.eks_mut().nodegroups.values_mut() {
+        (facts.min_size, facts.desired_size) = (Some(60), Some(60));
+    }
+    assert_eq!(launches(&w).await, 2);
+    assert!(w.publisher().events.lock().unwrap().is_empty());
 
     // DescribeNodegroup failing (here: the group is gone) skips the check, not the collection.
     let mut w = scale_up_watcher_with_groups();

@@ -267,7 +267,9 @@ impl<
         let (Some(desired), Some(max)) = (facts.desired_size, facts.max_size) else {
             return Ok(());
         };
-        if desired < max {
+        // A group with minSize = maxSize is sized by hand, not scaled: its launches replace nodes,
+        // and "at the maximum" is its normal state.
+        if desired < max || facts.min_size.is_some_and(|min| min >= max) {
             return Ok(());
         }
         let message =
