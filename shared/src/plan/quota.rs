@@ -322,9 +322,18 @@ fn max_size_recommendation(
     recommendation(
         "nodegroup-at-max-size",
         &format!(
-            "Node groups at their maxSize cannot grow: {}{}; raise maxSize if the scale-up needs more nodes",
+            "{}: {}{}; raise maxSize if the scale-up needs more nodes",
+            if capped.len() == 1 {
+                "A node group at its maxSize cannot grow"
+            } else {
+                "Node groups at their maxSize cannot grow"
+            },
             named.join(", "),
-            if capped.len() > named.len() { ", ..." } else { "" }
+            if capped.len() > named.len() {
+                ", ..."
+            } else {
+                ""
+            }
         ),
         json!({"cluster": ctx.cluster, "groups": groups}),
         steps,
