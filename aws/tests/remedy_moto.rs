@@ -309,10 +309,11 @@ async fn auto_acts_once_keeps_the_users_keys_and_a_replay_is_a_no_op() {
     assert_eq!(addon.status, "UPDATING");
     let vol = e.volumes.volume(&e.volume_id).await.unwrap().unwrap();
     assert_eq!(vol.volume_type, "gp3");
-    // The replay: same incident, same plan.
+    // The replay (the remediator's retry after a failure past the writes): same incident, same
+    // plan. It writes nothing and reports each execution as it was, from the claim's record.
     let replay = e.executor(&s).run(&p, &ctx, e.now()).await.unwrap();
     for kind in ACTING {
-        assert_eq!(record(&replay, kind).outcome, Outcome::Held, "{kind:?}");
+        assert_eq!(record(&replay, kind), record(&r, kind), "{kind:?}");
     }
     for op in &WRITES[..3] {
         assert_eq!(e.write_count(op), 1, "replay wrote {op}");
@@ -773,8 +774,25 @@ async fn the_dynamodb_ledger_claims_budgets_counts_failures_and_decides_once() {
         "a second claim fails"
     );
     assert!(ledger.claimed("inc-1#a").await.unwrap());
+    // What an execution did is kept on its claim for a retry to report, and goes with it.
+    let done: AuditRecord = serde_json::from_value(serde_json::json!({
+        "at": at, "plan_id": "plan-1", "incident_id": "inc-1", "action_id": "a",
+        "kind": "vpc-cni-addon", "mode": "auto", "who": "eks-remedy", "what": {}, "why": "",
+        "findings": [], "before": {}, "after": {}, "outcome": "executed", "detail": "update u-1",
+        "request_ids": ["u-1"], "guards": []
+    }))
+    .unwrap();
+    assert_eq!(ledger.settled("inc-1#a").await.unwrap(), None);
+    ledger.settle("inc-1#a", &done).await.unwrap();
+    assert_eq!(ledger.settled("inc-1#a").await.unwrap(), Some(done.clone()));
+    assert!(
+        ledger.settle("inc-1#none", &done).await.is_err(),
+        "nothing is kept without a claim"
+    );
+    assert_eq!(ledger.settled("inc-1#none").await.unwrap(), None);
     ledger.release("inc-1#a").await.unwrap();
     assert!(!ledger.claimed("inc-1#a").await.unwrap());
+    assert_eq!(ledger.settled("inc-1#a").await.unwrap(), None);
     assert!(ledger.claim("inc-1#a", at).await.unwrap());
     // Budgets: per UTC hour and day, the limit in the write's condition.
     let kind = ActionKind::EbsVolume;
@@ -1017,12 +1035,9 @@ async fn with_a_support_plan_the_rate_limit_case_is_opened_once_through_the_supp
         opened.subject(),
         Some("Request an increase in my Amazon EC2 API throttling limits")
     );
-    // A replay opens nothing more.
+    // A replay opens nothing more; it reports the case opened the first time.
     let again = ex.run(&p, &ctx, e.now()).await.unwrap();
-    assert_ne!(
-        record(&again, ActionKind::SupportCase).outcome,
-        Outcome::Executed
-    );
+    assert_eq!(record(&again, ActionKind::SupportCase), case);
     let n = client
         .describe_cases()
         .send()

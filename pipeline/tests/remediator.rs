@@ -636,7 +636,24 @@ async fn regression_a_failure_after_acting_is_retried_and_acts_once() {
         .writes
         .load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(writes, 1);
-    assert!(detail_types(&bus).contains(&"eks-remedy audit".to_string()));
+    // The retry reports the executions as they were, not "held" on their own claims: the trail
+    // says what was done, and the add-on update and volume change are followed.
+    let audits: Vec<Value> = bus
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(t, _)| t == "eks-remedy audit")
+        .map(|(_, d)| d.clone())
+        .collect();
+    assert!(audits.iter().all(|a| a["outcome"] != "held"), "{audits:#?}");
+    assert!(
+        audits.iter().any(|a| a["outcome"] == "started"),
+        "{audits:#?}"
+    );
+    let states = f.ledger().states.lock().unwrap();
+    let (_, state) = states.values().next().expect("the incident's state");
+    assert_eq!(state.tracked.len(), 2, "{:#?}", state.tracked);
 }
 
 #[tokio::test]

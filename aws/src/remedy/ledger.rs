@@ -3,7 +3,7 @@
 //!
 //! | item | `pk` | holds |
 //! |---|---|---|
-//! | claim | `remedy#claim#<incident>#<action>` | `at`: the execution's idempotency claim |
+//! | claim | `remedy#claim#<incident>#<action>` | `at`: the execution's idempotency claim; `record` (JSON): what it did, once done |
 //! | budget | `remedy#budget#<kind>#H#<yyyymmddhh>` / `#D#<yyyymmdd>` | `n`: actions in that UTC hour / day |
 //! | failures | `remedy#failures#<kind>#<yyyymmdd>` | `at`: epoch seconds of each failed write |
 //! | pending | `remedy#pending#<plan>#<action>` | `pending` (JSON), then `decided_by`, `approved`, `decided_at` |
@@ -41,6 +41,9 @@ pub struct Ledger {
     /// How long claims, pending approvals and audit records are kept.
     keep: TimeDelta,
 }
+
+/// Largest execution record kept on a claim (an item is at most 400 KB; records are a few KB).
+const MAX_SETTLED_BYTES: usize = 64 << 10;
 
 fn number(item: &HashMap<String, AttributeValue>, key: &str) -> Option<i64> {
     item.get(key)?.as_n().ok()?.parse().ok()
@@ -143,6 +146,49 @@ impl ActionLedger for Ledger {
             .get(&format!("remedy#claim#{key}"))
             .await?
             .is_some_and(|i| live(&i, Utc::now())))
+    }
+
+    async fn settle(&self, key: &str, record: &AuditRecord) -> Result<(), PortError> {
+        let json = serde_json::to_string(record).map_err(|e| PortError::Refused {
+            service: "dynamodb",
+            message: format!("audit record not serializable: {e}"),
+        })?;
+        if json.len() > MAX_SETTLED_BYTES {
+            return Err(PortError::Refused {
+                service: "dynamodb",
+                message: format!("audit record of {} bytes not kept on its claim", json.len()),
+            });
+        }
+        // Only on the claim this execution holds: a released or expired one keeps nothing.
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("remedy#claim#{key}")))
+            .update_expression("SET #record = :record")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#record", "record")
+            .expression_attribute_values(":record", s(json))
+            .send()
+            .await
+            .map_err(|e| classify("dynamodb", e))?;
+        Ok(())
+    }
+
+    async fn settled(&self, key: &str) -> Result<Option<AuditRecord>, PortError> {
+        let Some(item) = self.get(&format!("remedy#claim#{key}")).await? else {
+            return Ok(None);
+        };
+        let Some(json) = item
+            .get("record")
+            .and_then(|v| v.as_s().ok())
+            .filter(|_| live(&item, Utc::now()))
+        else {
+            return Ok(None);
+        };
+        // A record this version cannot read is treated as none kept: the retry holds on the claim.
+        Ok(serde_json::from_str(json)
+            .inspect_err(|e| tracing::warn!(error = %e, %key, "kept record unreadable"))
+            .ok())
     }
 
     async fn spend(

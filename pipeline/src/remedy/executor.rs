@@ -347,6 +347,12 @@ where
     ) -> Result<AuditRecord, PortError> {
         let ledger = self.ports.ledger;
         let key = key(plan, action);
+        if let Some(done) = ledger.settled(&key).await? {
+            // Acted before, and something after the write failed (the audit item, the state
+            // save): the event was retried. Report that execution again, unchanged (same audit
+            // key), so the trail and what is followed complete rather than hold on the claim.
+            return Ok(done);
+        }
         let (checks, held) = self.guards(action, ctx, &key, now).await?;
         let mut base = self.base(plan, action, now).guards(checks);
         base.who = who.to_string();
@@ -381,7 +387,7 @@ where
                 return Ok(settled(base, prepared));
             }
             // Done or not for machines: the claim stays, so a replay is a no-op.
-            other => return Ok(settled(base, other)),
+            other => return Ok(self.keep(&key, settled(base, other)).await),
         }
         let spent = match ledger
             .spend(action.kind, now, self.settings.plan.guards.budget)
@@ -415,9 +421,9 @@ where
             }) => {
                 let mut r = base.state(before, after).outcome(Outcome::Executed, detail);
                 r.request_ids = request_ids;
-                Ok(r)
+                Ok(self.keep(&key, r).await)
             }
-            Ok(other) => Ok(settled(base, other)),
+            Ok(other) => Ok(self.keep(&key, settled(base, other)).await),
             Err(e) => {
                 if e.write {
                     // The breaker may miss one failure; the claim must still be given back.
@@ -429,6 +435,15 @@ where
                 Ok(base.outcome(Outcome::Failed, e.error.to_string()))
             }
         }
+    }
+
+    /// Keeps `record` on its claim for a retry to report. Failing to keep it costs only that: a
+    /// retry after a later failure holds on the claim instead, and the write itself stands.
+    async fn keep(&self, key: &str, record: AuditRecord) -> AuditRecord {
+        if let Err(e) = self.ports.ledger.settle(key, &record).await {
+            tracing::warn!(error = %e, %key, "execution not kept on its claim");
+        }
+        record
     }
 
     /// Every guard's verdict, live, and the first failure as the reason to hold.

@@ -264,6 +264,7 @@ type Pending = (PendingApproval, Option<(String, bool)>);
 #[derive(Default)]
 struct LedgerState {
     claims: BTreeMap<String, DateTime<Utc>>,
+    settled: BTreeMap<String, AuditRecord>,
     spent: BTreeMap<ActionKind, Vec<DateTime<Utc>>>,
     failures: BTreeMap<ActionKind, Vec<DateTime<Utc>>>,
     pending: BTreeMap<(String, String), Pending>,
@@ -291,11 +292,27 @@ impl ActionLedger for MemoryLedger {
         Ok(true)
     }
     async fn release(&self, key: &str) -> Result<(), PortError> {
-        lock(&self.state).claims.remove(key);
+        let mut s = lock(&self.state);
+        s.claims.remove(key);
+        s.settled.remove(key);
         Ok(())
     }
     async fn claimed(&self, key: &str) -> Result<bool, PortError> {
         Ok(lock(&self.state).claims.contains_key(key))
+    }
+    async fn settle(&self, key: &str, record: &AuditRecord) -> Result<(), PortError> {
+        let mut s = lock(&self.state);
+        if s.claims.contains_key(key) {
+            s.settled.insert(key.into(), record.clone());
+        }
+        Ok(())
+    }
+    async fn settled(&self, key: &str) -> Result<Option<AuditRecord>, PortError> {
+        let s = lock(&self.state);
+        Ok(s.claims
+            .contains_key(key)
+            .then(|| s.settled.get(key).cloned())
+            .flatten())
     }
     async fn spend(
         &self,

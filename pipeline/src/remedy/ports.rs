@@ -333,6 +333,19 @@ pub trait ActionLedger: Send + Sync {
     fn release(&self, key: &str) -> impl Future<Output = Result<(), PortError>> + Send;
     /// Whether `key` is claimed.
     fn claimed(&self, key: &str) -> impl Future<Output = Result<bool, PortError>> + Send;
+    /// Keeps what the claimed execution did on its claim. A failure after the write (the audit
+    /// item, the state save) retries the event; the retry then reports this record again instead
+    /// of holding on its own claim, so the execution is never missing from the audit trail.
+    fn settle(
+        &self,
+        key: &str,
+        record: &AuditRecord,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// The record kept on a live claim, if any.
+    fn settled(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<AuditRecord>, PortError>> + Send;
     /// Takes one unit of `kind`'s budget for the hour and the day before `at`; false (and nothing
     /// taken) when either is spent.
     fn spend(

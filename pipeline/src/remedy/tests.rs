@@ -234,7 +234,7 @@ fn observe_does_not_even_read() {
 }
 
 #[test]
-fn auto_acts_once_and_a_replay_is_a_no_op() {
+fn auto_acts_once_and_a_replay_reports_the_same_execution_without_writing() {
     let w = World::new();
     let ctx = context("inc-1");
     let s = settings("auto");
@@ -249,6 +249,8 @@ fn auto_acts_once_and_a_replay_is_a_no_op() {
         assert_eq!(record(&first, kind).request_ids.len(), 1);
     }
     assert_eq!(w.writes(), [1, 1, 1, 0]);
+    // The remediator only runs an action again when something after the write failed (the audit
+    // item, the state save): the retry reports the execution as it was, under the same audit key.
     let replay = run(&w, &s, &p, &ctx, now() + TimeDelta::minutes(1));
     assert_eq!(w.writes(), [1, 1, 1, 0], "a replay writes nothing");
     for kind in [
@@ -256,10 +258,27 @@ fn auto_acts_once_and_a_replay_is_a_no_op() {
         ActionKind::VpcCniAddon,
         ActionKind::EbsVolume,
     ] {
-        let r = record(&replay, kind);
-        assert_eq!(r.outcome, Outcome::Held, "{kind:?}");
-        assert!(r.detail.starts_with("idempotency"), "{}", r.detail);
+        assert_eq!(record(&replay, kind), record(&first, kind), "{kind:?}");
     }
+}
+
+#[test]
+fn a_released_claim_keeps_no_execution_for_a_later_run() {
+    let mut w = World::new();
+    let ctx = context("inc-1");
+    let s = settings("auto");
+    let p = make_plan(&[throttling()], &ctx, &s);
+    // The write fails: the claim is given back, and with it anything kept on it.
+    w.addons.fail_updates = Some(PortError::Refused {
+        service: "eks",
+        message: "ResourceInUseException".into(),
+    });
+    let failed = run(&w, &s, &p, &ctx, now());
+    assert_eq!(outcome(&failed, ActionKind::VpcCniAddon), Outcome::Failed);
+    w.addons.fail_updates = None;
+    let again = run(&w, &s, &p, &ctx, now() + TimeDelta::minutes(1));
+    assert_eq!(outcome(&again, ActionKind::VpcCniAddon), Outcome::Executed);
+    assert_eq!(w.addons.updates.lock().unwrap().len(), 1);
 }
 
 #[test]
