@@ -7,9 +7,6 @@
 
 use std::collections::BTreeMap;
 
-use aws_lambda_events::event::cloudwatch_alarms::{
-    CloudWatchAlarmData, CloudWatchMetricAlarmConfiguration,
-};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
 use aws_lambda_events::event::sqs::SqsEvent;
@@ -1032,35 +1029,90 @@ fn parse_launch_failure(value: Value) -> Result<LaunchFailure, EventError> {
     })
 }
 
+/// The parts of an alarm's `detail` the watcher reads. Not `aws_lambda_events`' alarm types: they
+/// require `metricStat` on every metric, `dimensions` on every metric and a `period` that fits in
+/// 16 bits, but CloudWatch's documented events have metric-math entries (`expression`, no
+/// `metricStat`), metrics without dimensions and daily periods (86400), so a metric-math alarm on
+/// an EBS metric, which the rule delivers, was refused as malformed.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AlarmDetail {
+    alarm_name: String,
+    #[serde(default)]
+    state: Option<AlarmState>,
+    #[serde(default)]
+    configuration: Option<AlarmConfiguration>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AlarmState {
+    #[serde(default)]
+    value: Option<String>,
+}
+
+/// A composite alarm's configuration has `alarmRule` and no `metrics`: it names no volume.
+#[derive(Serialize, Deserialize)]
+struct AlarmConfiguration {
+    #[serde(default)]
+    metrics: Option<Vec<AlarmMetric>>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AlarmMetric {
+    /// Absent on expression entries (metric math, anomaly bands, Metrics Insights queries).
+    #[serde(default)]
+    metric_stat: Option<MetricStat>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MetricStat {
+    metric: MetricName,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MetricName {
+    #[serde(default)]
+    namespace: Option<String>,
+    name: String,
+    #[serde(default)]
+    dimensions: Option<BTreeMap<String, String>>,
+}
+
 /// `None`: an alarm on another metric, or a transition to a state other than ALARM.
 fn parse_alarm(value: Value) -> Result<Option<EbsAlarm>, EventError> {
     const WHAT: &str = "CloudWatch alarm state change";
-    let e: EventBridgeEvent<CloudWatchAlarmData<CloudWatchMetricAlarmConfiguration>> =
+    let e: EventBridgeEvent<AlarmDetail> =
         serde_json::from_value(value).map_err(malformed(WHAT))?;
-    let in_alarm = e.detail.state.as_ref().is_some_and(|s| {
-        serde_json::to_value(&s.value)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .as_deref()
-            == Some("ALARM")
-    });
+    let in_alarm = e.detail.state.as_ref().and_then(|s| s.value.as_deref()) == Some("ALARM");
     if !in_alarm {
         return Ok(None);
     }
-    let watched = e.detail.configuration.metrics.iter().find(|m| {
-        let metric = &m.metric_stat.metric;
-        EBS_METRICS
-            .iter()
-            .any(|(ns, name)| metric.namespace.as_deref() == Some(*ns) && metric.name == *name)
-    });
-    let Some(m) = watched else { return Ok(None) };
-    let dims = &m.metric_stat.metric.dimensions;
+    let metrics = e
+        .detail
+        .configuration
+        .and_then(|c| c.metrics)
+        .unwrap_or_default();
+    // A metric-math alarm lists its inputs; the first EBS metric among them names the volume.
+    let watched = metrics
+        .into_iter()
+        .filter_map(|m| m.metric_stat)
+        .map(|s| s.metric)
+        .find(|metric| {
+            EBS_METRICS
+                .iter()
+                .any(|(ns, name)| metric.namespace.as_deref() == Some(*ns) && metric.name == *name)
+        });
+    let Some(metric) = watched else {
+        return Ok(None);
+    };
+    let dims = metric.dimensions.unwrap_or_default();
     let alarm = EbsAlarm {
         event_id: required(WHAT, "id", e.id.clone())?,
         account: required(WHAT, "account", e.account.clone())?,
         region: required(WHAT, "region", e.region.clone())?,
-        alarm: e.detail.alarm_name.clone(),
-        metric: m.metric_stat.metric.name.clone(),
+        alarm: e.detail.alarm_name,
+        metric: metric.name,
         volume_id: dims.get("VolumeId").cloned(),
         instance_id: dims.get("InstanceId").cloned(),
         time: e.time.unwrap_or_else(Utc::now),
@@ -1104,6 +1156,57 @@ mod tests {
             t.oidc_provider.as_deref(),
             Some("arn:aws:iam::1:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X")
         );
+    }
+
+    fn alarm_event(metrics: Value) -> String {
+        serde_json::json!({
+            "source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change",
+            "id": "a", "account": "1", "region": "eu-west-1", "time": "2026-11-30T09:31:12Z",
+            "detail": {
+                "alarmName": "ebs",
+                "state": {"value": "ALARM", "reason": "r", "timestamp": "2026-11-30T09:31:12.806+0000"},
+                "configuration": {"metrics": metrics}
+            }
+        })
+        .to_string()
+    }
+
+    /// CloudWatch documents metric-math alarms with an `expression` entry that has no
+    /// `metricStat`; the crate's alarm type required it on every entry, so an alarm on
+    /// `(read + write) ops` beside `VolumeIOPSExceededCheck`, which the rule delivers, was
+    /// dead-lettered as malformed.
+    #[test]
+    fn regression_metric_math_alarm_on_ebs_metric_is_read() {
+        let body = alarm_event(serde_json::json!([
+            {"id": "e1", "expression": "m1 * 2", "label": "x", "returnData": true},
+            {"id": "m1", "returnData": false, "metricStat": {"period": 60, "stat": "Maximum",
+                "metric": {"namespace": "AWS/EBS", "name": "VolumeIOPSExceededCheck",
+                           "dimensions": {"VolumeId": "vol-1"}}}}
+        ]));
+        let Ok(Inbound::EbsAlarm(a)) = parse(&body) else {
+            panic!("metric-math alarm refused: {:?}", parse(&body))
+        };
+        assert_eq!(a.volume_id.as_deref(), Some("vol-1"));
+    }
+
+    /// Alarm periods go up to a day (86400 s), over the crate's 16-bit `period`.
+    #[test]
+    fn regression_daily_alarm_period_is_accepted() {
+        let body = alarm_event(serde_json::json!([
+            {"id": "m1", "metricStat": {"period": 86400, "stat": "Minimum",
+                "metric": {"namespace": "AWS/EBS", "name": "BurstBalance",
+                           "dimensions": {"VolumeId": "vol-2"}}}}
+        ]));
+        assert!(
+            matches!(parse(&body), Ok(Inbound::EbsAlarm(a)) if a.volume_id.as_deref() == Some("vol-2"))
+        );
+        // A metric without dimensions names nothing to act on: refused, saying why.
+        let body = alarm_event(serde_json::json!([
+            {"id": "m1", "metricStat": {"period": 60,
+                "metric": {"namespace": "AWS/EBS", "name": "BurstBalance"}}}
+        ]));
+        let e = parse(&body).expect_err("no dimensions");
+        assert!(e.to_string().contains("VolumeId"), "{e}");
     }
 
     #[test]
