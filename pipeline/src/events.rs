@@ -1,7 +1,8 @@
 //! Inbound events, parsed from untrusted JSON into what the handlers act on.
 //!
 //! Every trigger arrives as an EventBridge envelope (directly, or as the body of an SQS message), or as
-//! a documented manual payload. Parsing never panics; a payload that is not what it claims to be gets
+//! a documented manual payload; an S3 bucket notification (`Records` of `aws:s3`) is read too, its
+//! form-encoded key decoded. Parsing never panics; a payload that is not what it claims to be gets
 //! an [`EventError`] naming what was wrong, and events for other sources are [`Inbound::Foreign`] so a
 //! handler can acknowledge them without retrying.
 
@@ -851,6 +852,21 @@ pub fn parse_value(value: Value) -> Result<Inbound, EventError> {
             .map(Inbound::Manual)
             .map_err(malformed("manual payload"));
     }
+    // S3 event notifications (S3 → Lambda, or an SQS body of S3 → SQS): not what the template
+    // configures (it uses EventBridge), but the shape S3 documents for a bucket notification,
+    // which a replay or a hand-made bucket configuration delivers.
+    if let Some(records) = value.get("Records").and_then(Value::as_array) {
+        if records
+            .iter()
+            .any(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:s3"))
+        {
+            return parse_s3_notification(value);
+        }
+    }
+    // The message S3 sends once when a notification is configured: nothing to analyse.
+    if value.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+        return Ok(Inbound::Foreign("aws.s3".into(), "s3:TestEvent".into()));
+    }
     // The collection queue's own messages: a collection request has no envelope.
     if value.get("incident_id").is_some() && value.get("instance_id").is_some() {
         return serde_json::from_value(value)
@@ -922,6 +938,74 @@ pub fn parse_value(value: Value) -> Result<Inbound, EventError> {
         }
         _ => Ok(Inbound::Foreign(source, detail_type)),
     }
+}
+
+/// An S3 event notification (`Records` of `aws:s3`). Its object key is URL-encoded as a form value
+/// ("red flower.jpg" arrives as `red+flower.jpg`, `=` as `%3D`), unlike the EventBridge event's
+/// key, which is the key itself; the handler needs the key as S3 stores it.
+#[derive(Serialize, Deserialize)]
+struct S3Notification {
+    #[serde(rename = "Records")]
+    records: Vec<S3NotificationRecord>,
+}
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct S3NotificationRecord {
+    #[serde(default)]
+    event_name: Option<String>,
+    s3: S3Detail,
+}
+
+fn parse_s3_notification(value: Value) -> Result<Inbound, EventError> {
+    const WHAT: &str = "S3 event notification";
+    let n: S3Notification = serde_json::from_value(value).map_err(malformed(WHAT))?;
+    // S3 sends one record per notification; several would need one outcome each, which a single
+    // event cannot report, so they are refused rather than half handled.
+    let [record] =
+        <[S3NotificationRecord; 1]>::try_from(n.records).map_err(|r| EventError::Invalid {
+            what: WHAT,
+            reason: format!("{} records; S3 sends one per notification", r.len()),
+        })?;
+    let name = record.event_name.unwrap_or_default();
+    if !name.starts_with("ObjectCreated:") {
+        return Ok(Inbound::Foreign("aws.s3".into(), name));
+    }
+    let key = form_decode(&record.s3.object.key).map_err(|reason| EventError::Invalid {
+        what: WHAT,
+        reason: format!("object key: {reason}"),
+    })?;
+    Ok(Inbound::Object(ObjectRef {
+        bucket: record.s3.bucket.name,
+        key,
+        size: record.s3.object.size,
+    }))
+}
+
+/// Decodes an `application/x-www-form-urlencoded` value: `+` is a space, `%XY` a byte, and the
+/// bytes must be UTF-8 (S3 keys are).
+fn form_decode(s: &str) -> Result<String, String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    // `from_str_radix` alone would take a sign (`%+1`).
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| format!("bad escape at byte {i}"))?;
+                out.push(hex);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| "not UTF-8 once decoded".to_string())
 }
 
 /// `None`: a CloudTrail EC2 event that is not a throttling error (the rule should not send those).
@@ -1207,6 +1291,40 @@ mod tests {
         ]));
         let e = parse(&body).expect_err("no dimensions");
         assert!(e.to_string().contains("VolumeId"), "{e}");
+    }
+
+    /// S3 documents a bucket notification's key as form-encoded ("red flower.jpg" is
+    /// `red+flower.jpg`); read as it came, the analyzer would look for an object that does not
+    /// exist. Such records used to be refused as "neither an EventBridge event ...".
+    #[test]
+    fn regression_s3_notification_key_is_form_decoded() {
+        let record = |key: &str| {
+            serde_json::json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": "b"}, "object": {"key": key, "size": 3}}}]})
+        };
+        let Ok(Inbound::Object(o)) = parse_value(record("bundles/a+b%3Dc%3A%2B%C3%A9.tar.gz"))
+        else {
+            panic!("notification refused")
+        };
+        assert_eq!(o.key, "bundles/a b=c:+é.tar.gz");
+        for bad in ["x%2", "x%zz", "x%+1", "x%FF"] {
+            let e = parse_value(record(bad)).expect_err(bad);
+            assert!(e.to_string().contains("object key"), "{bad}: {e}");
+        }
+        let mut two = record("k");
+        let r = two["Records"][0].clone();
+        two["Records"].as_array_mut().unwrap().push(r);
+        let e = parse_value(two).expect_err("two records");
+        assert!(e.to_string().contains("2 records"), "{e}");
+        let mut removed = record("k");
+        removed["Records"][0]["eventName"] = "ObjectRemoved:Delete".into();
+        assert_eq!(
+            parse_value(removed).ok(),
+            Some(Inbound::Foreign(
+                "aws.s3".into(),
+                "ObjectRemoved:Delete".into()
+            ))
+        );
     }
 
     #[test]
