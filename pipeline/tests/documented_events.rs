@@ -46,7 +46,14 @@ fn sqs_batch(event: &Value) -> Value {
                 "SenderId": "AIDAXMPLEVENTBRIDGE01",
                 "ApproximateFirstReceiveTimestamp": "1764494067130"
             },
-            "messageAttributes": {},
+            "messageAttributes": {
+                "origin": {
+                    "stringValue": "eventbridge",
+                    "stringListValues": [],
+                    "binaryListValues": [],
+                    "dataType": "String"
+                }
+            },
             "md5OfBody": "0f343b0931126a20f133d67c2b018a3b",
             "eventSource": "aws:sqs",
             "eventSourceARN": format!("arn:aws:sqs:{REGION}:{ACCOUNT}:eks-remedy-ThrottleQueue-1A2B3C4D5E6F"),
@@ -133,6 +140,14 @@ fn cloudtrail_throttles_name_api_caller_and_cluster_identity() {
             false,
         ),
         (
+            "cloudtrail-throttle-iam-user-null-fields.json",
+            "DescribeInstances",
+            Caller::Other,
+            "198.51.100.77",
+            Some("arn:aws:iam::444455556666:user/ci-deployer"),
+            false,
+        ),
+        (
             "cloudtrail-throttle-aws-service.json",
             "RunInstances",
             Caller::Other,
@@ -173,6 +188,11 @@ fn auto_scaling_launches_name_group_and_instance() {
         (
             "asg-launch-successful-no-details.json",
             "i-0a9b8c7d6e5f40312",
+            None,
+        ),
+        (
+            "asg-launch-successful-null-details.json",
+            "i-0d9c8b7a6f5e40321",
             None,
         ),
         (
