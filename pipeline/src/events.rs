@@ -165,8 +165,8 @@ impl LaunchError {
     ];
 
     /// The code in a status message or cause (`Client.VcpuLimitExceeded`, `... You have requested
-    /// more vCPU capacity ...`): the first code named as a word; the vCPU sentence without its code
-    /// counts as `VcpuLimitExceeded`.
+    /// more vCPU capacity ...`): the first code named as a word, else the error whose documented
+    /// sentence the text contains.
     pub fn from_text(text: &str) -> LaunchError {
         let words = text.split(|c: char| !c.is_ascii_alphanumeric());
         for w in words {
@@ -174,11 +174,37 @@ impl LaunchError {
                 return *e;
             }
         }
-        if text.contains("more vCPU capacity than your current vCPU limit") {
-            return LaunchError::VcpuLimitExceeded;
-        }
-        LaunchError::Other
+        Self::SENTENCES
+            .iter()
+            .find(|(sentence, _)| text.contains(sentence))
+            .map_or(LaunchError::Other, |(_, e)| *e)
     }
+
+    /// EC2's messages as Auto Scaling's `StatusMessage` carries them, without their code (the Auto
+    /// Scaling troubleshooting guide lists them). Not "<n> instance(s) are already running": that
+    /// is the group's own maximum, not an EC2 limit.
+    const SENTENCES: [(&'static str, LaunchError); 5] = [
+        (
+            "more vCPU capacity than your current vCPU limit",
+            LaunchError::VcpuLimitExceeded,
+        ),
+        (
+            "than your current instance limit of",
+            LaunchError::InstanceLimitExceeded,
+        ),
+        (
+            "Max spot instance count exceeded",
+            LaunchError::MaxSpotInstanceCountExceeded,
+        ),
+        (
+            "We currently do not have sufficient",
+            LaunchError::InsufficientInstanceCapacity,
+        ),
+        (
+            "There is no Spot capacity available",
+            LaunchError::InsufficientInstanceCapacity,
+        ),
+    ];
 
     /// EC2's name for it (`other` for the rest).
     pub fn as_str(self) -> &'static str {
@@ -1325,6 +1351,25 @@ mod tests {
                 "ObjectRemoved:Delete".into()
             ))
         );
+    }
+
+    /// Auto Scaling's status message for missing capacity names no code, so a launch refused for
+    /// capacity was counted as `other`, and an instance-limit refusal was not seen as a quota.
+    #[test]
+    fn regression_launch_errors_read_from_documented_sentences() {
+        for (text, want) in [
+            ("We currently do not have sufficient m7g.2xlarge capacity in the Availability Zone you requested (eu-west-1a). Launching EC2 instance failed.", LaunchError::InsufficientInstanceCapacity),
+            ("There is no Spot capacity available that matches your request. Launching EC2 instance failed.", LaunchError::InsufficientInstanceCapacity),
+            ("You have requested more instances (21) than your current instance limit of 20 allows for the specified instance type. Launching EC2 instance failed.", LaunchError::InstanceLimitExceeded),
+            ("Max spot instance count exceeded. Launching EC2 instance failed.", LaunchError::MaxSpotInstanceCountExceeded),
+            ("You have requested more vCPU capacity than your current vCPU limit of 32 allows", LaunchError::VcpuLimitExceeded),
+            // The group's own maximum: not an EC2 limit.
+            ("12 instance(s) are already running. Launching EC2 instance failed.", LaunchError::Other),
+            // A code named as a word wins over a sentence.
+            ("Client.VolumeLimitExceeded: We currently do not have sufficient", LaunchError::VolumeLimitExceeded),
+        ] {
+            assert_eq!(LaunchError::from_text(text), want, "{text}");
+        }
     }
 
     #[test]

@@ -240,7 +240,7 @@ fn auto_scaling_refused_launches_name_the_ec2_error() {
         ),
         (
             "asg-launch-unsuccessful-capacity-no-details.json",
-            LaunchError::Other,
+            LaunchError::InsufficientInstanceCapacity,
             None,
             None,
         ),
@@ -261,7 +261,7 @@ fn auto_scaling_refused_launches_name_the_ec2_error() {
         assert_eq!(f.subnet.as_deref(), subnet, "{name}");
         assert!(f.message.chars().count() <= 1000, "{name}");
     }
-    // Missing capacity is worded without its code in the status message: not a quota either way.
+    // Missing capacity is worded without its code in the status message, and is no quota.
     let Inbound::LaunchFailed(f) = inbound("asg-launch-unsuccessful-capacity-no-details.json")
     else {
         panic!()
