@@ -1,15 +1,13 @@
 //! Inbound events, parsed from untrusted JSON into what the handlers act on.
 //!
 //! Every trigger arrives as an EventBridge envelope (directly, or as the body of an SQS message), or as
-//! a documented manual payload. Parsing never panics; a payload that is not what it claims to be gets
+//! a documented manual payload; an S3 bucket notification (`Records` of `aws:s3`) is read too, its
+//! form-encoded key decoded. Parsing never panics; a payload that is not what it claims to be gets
 //! an [`EventError`] naming what was wrong, and events for other sources are [`Inbound::Foreign`] so a
 //! handler can acknowledge them without retrying.
 
 use std::collections::BTreeMap;
 
-use aws_lambda_events::event::cloudwatch_alarms::{
-    CloudWatchAlarmData, CloudWatchMetricAlarmConfiguration,
-};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
 use aws_lambda_events::event::sqs::SqsEvent;
@@ -167,8 +165,8 @@ impl LaunchError {
     ];
 
     /// The code in a status message or cause (`Client.VcpuLimitExceeded`, `... You have requested
-    /// more vCPU capacity ...`): the first code named as a word; the vCPU sentence without its code
-    /// counts as `VcpuLimitExceeded`.
+    /// more vCPU capacity ...`): the first code named as a word, else the error whose documented
+    /// sentence the text contains.
     pub fn from_text(text: &str) -> LaunchError {
         let words = text.split(|c: char| !c.is_ascii_alphanumeric());
         for w in words {
@@ -176,11 +174,37 @@ impl LaunchError {
                 return *e;
             }
         }
-        if text.contains("more vCPU capacity than your current vCPU limit") {
-            return LaunchError::VcpuLimitExceeded;
-        }
-        LaunchError::Other
+        Self::SENTENCES
+            .iter()
+            .find(|(sentence, _)| text.contains(sentence))
+            .map_or(LaunchError::Other, |(_, e)| *e)
     }
+
+    /// EC2's messages as Auto Scaling's `StatusMessage` carries them, without their code (the Auto
+    /// Scaling troubleshooting guide lists them). Not "<n> instance(s) are already running": that
+    /// is the group's own maximum, not an EC2 limit.
+    const SENTENCES: [(&'static str, LaunchError); 5] = [
+        (
+            "more vCPU capacity than your current vCPU limit",
+            LaunchError::VcpuLimitExceeded,
+        ),
+        (
+            "than your current instance limit of",
+            LaunchError::InstanceLimitExceeded,
+        ),
+        (
+            "Max spot instance count exceeded",
+            LaunchError::MaxSpotInstanceCountExceeded,
+        ),
+        (
+            "We currently do not have sufficient",
+            LaunchError::InsufficientInstanceCapacity,
+        ),
+        (
+            "There is no Spot capacity available",
+            LaunchError::InsufficientInstanceCapacity,
+        ),
+    ];
 
     /// EC2's name for it (`other` for the rest).
     pub fn as_str(self) -> &'static str {
@@ -854,6 +878,21 @@ pub fn parse_value(value: Value) -> Result<Inbound, EventError> {
             .map(Inbound::Manual)
             .map_err(malformed("manual payload"));
     }
+    // S3 event notifications (S3 → Lambda, or an SQS body of S3 → SQS): not what the template
+    // configures (it uses EventBridge), but the shape S3 documents for a bucket notification,
+    // which a replay or a hand-made bucket configuration delivers.
+    if let Some(records) = value.get("Records").and_then(Value::as_array) {
+        if records
+            .iter()
+            .any(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:s3"))
+        {
+            return parse_s3_notification(value);
+        }
+    }
+    // The message S3 sends once when a notification is configured: nothing to analyse.
+    if value.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+        return Ok(Inbound::Foreign("aws.s3".into(), "s3:TestEvent".into()));
+    }
     // The collection queue's own messages: a collection request has no envelope.
     if value.get("incident_id").is_some() && value.get("instance_id").is_some() {
         return serde_json::from_value(value)
@@ -925,6 +964,74 @@ pub fn parse_value(value: Value) -> Result<Inbound, EventError> {
         }
         _ => Ok(Inbound::Foreign(source, detail_type)),
     }
+}
+
+/// An S3 event notification (`Records` of `aws:s3`). Its object key is URL-encoded as a form value
+/// ("red flower.jpg" arrives as `red+flower.jpg`, `=` as `%3D`), unlike the EventBridge event's
+/// key, which is the key itself; the handler needs the key as S3 stores it.
+#[derive(Serialize, Deserialize)]
+struct S3Notification {
+    #[serde(rename = "Records")]
+    records: Vec<S3NotificationRecord>,
+}
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct S3NotificationRecord {
+    #[serde(default)]
+    event_name: Option<String>,
+    s3: S3Detail,
+}
+
+fn parse_s3_notification(value: Value) -> Result<Inbound, EventError> {
+    const WHAT: &str = "S3 event notification";
+    let n: S3Notification = serde_json::from_value(value).map_err(malformed(WHAT))?;
+    // S3 sends one record per notification; several would need one outcome each, which a single
+    // event cannot report, so they are refused rather than half handled.
+    let [record] =
+        <[S3NotificationRecord; 1]>::try_from(n.records).map_err(|r| EventError::Invalid {
+            what: WHAT,
+            reason: format!("{} records; S3 sends one per notification", r.len()),
+        })?;
+    let name = record.event_name.unwrap_or_default();
+    if !name.starts_with("ObjectCreated:") {
+        return Ok(Inbound::Foreign("aws.s3".into(), name));
+    }
+    let key = form_decode(&record.s3.object.key).map_err(|reason| EventError::Invalid {
+        what: WHAT,
+        reason: format!("object key: {reason}"),
+    })?;
+    Ok(Inbound::Object(ObjectRef {
+        bucket: record.s3.bucket.name,
+        key,
+        size: record.s3.object.size,
+    }))
+}
+
+/// Decodes an `application/x-www-form-urlencoded` value: `+` is a space, `%XY` a byte, and the
+/// bytes must be UTF-8 (S3 keys are).
+fn form_decode(s: &str) -> Result<String, String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    // `from_str_radix` alone would take a sign (`%+1`).
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| format!("bad escape at byte {i}"))?;
+                out.push(hex);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| "not UTF-8 once decoded".to_string())
 }
 
 /// `None`: a CloudTrail EC2 event that is not a throttling error (the rule should not send those).
@@ -1032,35 +1139,90 @@ fn parse_launch_failure(value: Value) -> Result<LaunchFailure, EventError> {
     })
 }
 
+/// The parts of an alarm's `detail` the watcher reads. Not `aws_lambda_events`' alarm types: they
+/// require `metricStat` on every metric, `dimensions` on every metric and a `period` that fits in
+/// 16 bits, but CloudWatch's documented events have metric-math entries (`expression`, no
+/// `metricStat`), metrics without dimensions and daily periods (86400), so a metric-math alarm on
+/// an EBS metric, which the rule delivers, was refused as malformed.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AlarmDetail {
+    alarm_name: String,
+    #[serde(default)]
+    state: Option<AlarmState>,
+    #[serde(default)]
+    configuration: Option<AlarmConfiguration>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AlarmState {
+    #[serde(default)]
+    value: Option<String>,
+}
+
+/// A composite alarm's configuration has `alarmRule` and no `metrics`: it names no volume.
+#[derive(Serialize, Deserialize)]
+struct AlarmConfiguration {
+    #[serde(default)]
+    metrics: Option<Vec<AlarmMetric>>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AlarmMetric {
+    /// Absent on expression entries (metric math, anomaly bands, Metrics Insights queries).
+    #[serde(default)]
+    metric_stat: Option<MetricStat>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MetricStat {
+    metric: MetricName,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MetricName {
+    #[serde(default)]
+    namespace: Option<String>,
+    name: String,
+    #[serde(default)]
+    dimensions: Option<BTreeMap<String, String>>,
+}
+
 /// `None`: an alarm on another metric, or a transition to a state other than ALARM.
 fn parse_alarm(value: Value) -> Result<Option<EbsAlarm>, EventError> {
     const WHAT: &str = "CloudWatch alarm state change";
-    let e: EventBridgeEvent<CloudWatchAlarmData<CloudWatchMetricAlarmConfiguration>> =
+    let e: EventBridgeEvent<AlarmDetail> =
         serde_json::from_value(value).map_err(malformed(WHAT))?;
-    let in_alarm = e.detail.state.as_ref().is_some_and(|s| {
-        serde_json::to_value(&s.value)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .as_deref()
-            == Some("ALARM")
-    });
+    let in_alarm = e.detail.state.as_ref().and_then(|s| s.value.as_deref()) == Some("ALARM");
     if !in_alarm {
         return Ok(None);
     }
-    let watched = e.detail.configuration.metrics.iter().find(|m| {
-        let metric = &m.metric_stat.metric;
-        EBS_METRICS
-            .iter()
-            .any(|(ns, name)| metric.namespace.as_deref() == Some(*ns) && metric.name == *name)
-    });
-    let Some(m) = watched else { return Ok(None) };
-    let dims = &m.metric_stat.metric.dimensions;
+    let metrics = e
+        .detail
+        .configuration
+        .and_then(|c| c.metrics)
+        .unwrap_or_default();
+    // A metric-math alarm lists its inputs; the first EBS metric among them names the volume.
+    let watched = metrics
+        .into_iter()
+        .filter_map(|m| m.metric_stat)
+        .map(|s| s.metric)
+        .find(|metric| {
+            EBS_METRICS
+                .iter()
+                .any(|(ns, name)| metric.namespace.as_deref() == Some(*ns) && metric.name == *name)
+        });
+    let Some(metric) = watched else {
+        return Ok(None);
+    };
+    let dims = metric.dimensions.unwrap_or_default();
     let alarm = EbsAlarm {
         event_id: required(WHAT, "id", e.id.clone())?,
         account: required(WHAT, "account", e.account.clone())?,
         region: required(WHAT, "region", e.region.clone())?,
-        alarm: e.detail.alarm_name.clone(),
-        metric: m.metric_stat.metric.name.clone(),
+        alarm: e.detail.alarm_name,
+        metric: metric.name,
         volume_id: dims.get("VolumeId").cloned(),
         instance_id: dims.get("InstanceId").cloned(),
         time: e.time.unwrap_or_else(Utc::now),
@@ -1104,6 +1266,110 @@ mod tests {
             t.oidc_provider.as_deref(),
             Some("arn:aws:iam::1:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X")
         );
+    }
+
+    fn alarm_event(metrics: Value) -> String {
+        serde_json::json!({
+            "source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change",
+            "id": "a", "account": "1", "region": "eu-west-1", "time": "2026-11-30T09:31:12Z",
+            "detail": {
+                "alarmName": "ebs",
+                "state": {"value": "ALARM", "reason": "r", "timestamp": "2026-11-30T09:31:12.806+0000"},
+                "configuration": {"metrics": metrics}
+            }
+        })
+        .to_string()
+    }
+
+    /// CloudWatch documents metric-math alarms with an `expression` entry that has no
+    /// `metricStat`; the crate's alarm type required it on every entry, so an alarm on
+    /// `(read + write) ops` beside `VolumeIOPSExceededCheck`, which the rule delivers, was
+    /// dead-lettered as malformed.
+    #[test]
+    fn regression_metric_math_alarm_on_ebs_metric_is_read() {
+        let body = alarm_event(serde_json::json!([
+            {"id": "e1", "expression": "m1 * 2", "label": "x", "returnData": true},
+            {"id": "m1", "returnData": false, "metricStat": {"period": 60, "stat": "Maximum",
+                "metric": {"namespace": "AWS/EBS", "name": "VolumeIOPSExceededCheck",
+                           "dimensions": {"VolumeId": "vol-1"}}}}
+        ]));
+        let Ok(Inbound::EbsAlarm(a)) = parse(&body) else {
+            panic!("metric-math alarm refused: {:?}", parse(&body))
+        };
+        assert_eq!(a.volume_id.as_deref(), Some("vol-1"));
+    }
+
+    /// Alarm periods go up to a day (86400 s), over the crate's 16-bit `period`.
+    #[test]
+    fn regression_daily_alarm_period_is_accepted() {
+        let body = alarm_event(serde_json::json!([
+            {"id": "m1", "metricStat": {"period": 86400, "stat": "Minimum",
+                "metric": {"namespace": "AWS/EBS", "name": "BurstBalance",
+                           "dimensions": {"VolumeId": "vol-2"}}}}
+        ]));
+        assert!(
+            matches!(parse(&body), Ok(Inbound::EbsAlarm(a)) if a.volume_id.as_deref() == Some("vol-2"))
+        );
+        // A metric without dimensions names nothing to act on: refused, saying why.
+        let body = alarm_event(serde_json::json!([
+            {"id": "m1", "metricStat": {"period": 60,
+                "metric": {"namespace": "AWS/EBS", "name": "BurstBalance"}}}
+        ]));
+        let e = parse(&body).expect_err("no dimensions");
+        assert!(e.to_string().contains("VolumeId"), "{e}");
+    }
+
+    /// S3 documents a bucket notification's key as form-encoded ("red flower.jpg" is
+    /// `red+flower.jpg`); read as it came, the analyzer would look for an object that does not
+    /// exist. Such records used to be refused as "neither an EventBridge event ...".
+    #[test]
+    fn regression_s3_notification_key_is_form_decoded() {
+        let record = |key: &str| {
+            serde_json::json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": "b"}, "object": {"key": key, "size": 3}}}]})
+        };
+        let Ok(Inbound::Object(o)) = parse_value(record("bundles/a+b%3Dc%3A%2B%C3%A9.tar.gz"))
+        else {
+            panic!("notification refused")
+        };
+        assert_eq!(o.key, "bundles/a b=c:+é.tar.gz");
+        for bad in ["x%2", "x%zz", "x%+1", "x%FF"] {
+            let e = parse_value(record(bad)).expect_err(bad);
+            assert!(e.to_string().contains("object key"), "{bad}: {e}");
+        }
+        let mut two = record("k");
+        let r = two["Records"][0].clone();
+        two["Records"].as_array_mut().unwrap().push(r);
+        let e = parse_value(two).expect_err("two records");
+        assert!(e.to_string().contains("2 records"), "{e}");
+        let mut removed = record("k");
+        removed["Records"][0]["eventName"] = "ObjectRemoved:Delete".into();
+        assert_eq!(
+            parse_value(removed).ok(),
+            Some(Inbound::Foreign(
+                "aws.s3".into(),
+                "ObjectRemoved:Delete".into()
+            ))
+        );
+    }
+
+    /// Auto Scaling's status message for missing capacity names no code, so a launch refused for
+    /// capacity was counted as `other`, and an instance-limit refusal was not seen as a quota.
+    #[test]
+    fn regression_launch_errors_read_from_documented_sentences() {
+        for (text, want) in [
+            ("We currently do not have sufficient m7g.2xlarge capacity in the Availability Zone you requested (eu-west-1a). Launching EC2 instance failed.", LaunchError::InsufficientInstanceCapacity),
+            ("There is no Spot capacity available that matches your request. Launching EC2 instance failed.", LaunchError::InsufficientInstanceCapacity),
+            ("You have requested more instances (21) than your current instance limit of 20 allows for the specified instance type. Launching EC2 instance failed.", LaunchError::InstanceLimitExceeded),
+            ("Max spot instance count exceeded. Launching EC2 instance failed.", LaunchError::MaxSpotInstanceCountExceeded),
+            ("You have requested more vCPU capacity than your current vCPU limit of 32 allows", LaunchError::VcpuLimitExceeded),
+            // The group's own maximum: not an EC2 limit.
+            ("12 instance(s) are already running. Launching EC2 instance failed.", LaunchError::Other),
+            // A code named as a word wins over a sentence.
+            ("Client.VolumeLimitExceeded: We currently do not have sufficient", LaunchError::VolumeLimitExceeded),
+        ] {
+            assert_eq!(LaunchError::from_text(text), want, "{text}");
+        }
     }
 
     #[test]
