@@ -123,6 +123,9 @@ pub struct Launch {
     pub time: DateTime<Utc>,
     /// For lifecycle actions: (hook name, token), to complete with CONTINUE.
     pub lifecycle: Option<(String, String)>,
+    /// Launched into the group's warm pool (`Destination: WarmPool`): stopped or hibernated there
+    /// until a scale-out moves it into the group, so not a node yet.
+    pub into_warm_pool: bool,
 }
 
 /// Why EC2 refused an Auto Scaling launch, read from the activity's status message and cause.
@@ -1105,6 +1108,7 @@ fn parse_launch(value: Value) -> Result<Launch, EventError> {
         instance_id: required(WHAT, "EC2InstanceId", s("EC2InstanceId"))?,
         time: e.time.unwrap_or_else(Utc::now),
         lifecycle,
+        into_warm_pool: s("Destination").as_deref() == Some("WarmPool"),
     })
 }
 

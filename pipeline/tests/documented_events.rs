@@ -215,6 +215,8 @@ fn auto_scaling_launches_name_group_and_instance() {
         let Inbound::Launch(l) = for_function(name, FunctionId::ScaleUpWatcher) else {
             panic!("{name}: not a launch")
         };
+        // Into the pool is not yet a node; out of it (`Origin: WarmPool`) is a scale-out.
+        assert_eq!(l.into_warm_pool, name.contains("into-warm-pool"), "{name}");
         assert_eq!(l.asg, ASG, "{name}");
         assert_eq!(l.instance_id, instance, "{name}");
         assert_eq!(

@@ -441,6 +441,39 @@ async fn scale_up_samples_nodes_and_completes_lifecycle_actions() {
     assert_eq!(out, LaunchOutcome::NotSampled, "the group's sample is full");
 }
 
+/// Regression: a launch into a warm pool was sampled, spending the group's sample on a stopped
+/// instance whose collection could not run. Its lifecycle action is still completed; the instance
+/// is sampled when a scale-out moves it into the group.
+#[tokio::test]
+async fn regression_a_launch_into_the_warm_pool_is_not_sampled() {
+    let w = ScaleUpWatcher::new(
+        ec2(),
+        eks(),
+        FakeStore::default(),
+        FakeQueue::default(),
+        FakeLifecycle::default(),
+        FakePublisher::default(),
+        cfg(),
+    );
+    let mut into = json("docs/asg-lifecycle-launch-into-warm-pool.json");
+    into["detail"]["EC2InstanceId"] = serde_json::json!("i-0abc12345def67890");
+    assert_eq!(one(&w, into).await.unwrap(), LaunchOutcome::WarmPool);
+    assert_eq!(
+        w.lifecycle().completed.lock().unwrap().len(),
+        1,
+        "CONTINUE, first"
+    );
+    assert!(w.queue().sent.lock().unwrap().is_empty());
+    let mut out = json("docs/asg-launch-successful-from-warm-pool.json");
+    out["detail"]["EC2InstanceId"] = serde_json::json!("i-0abc12345def67890");
+    let joined = one(&w, out).await.unwrap();
+    assert!(
+        matches!(joined, LaunchOutcome::Scheduled { .. }),
+        "{joined:?}"
+    );
+    assert_eq!(w.queue().sent.lock().unwrap().len(), 1);
+}
+
 #[tokio::test]
 async fn lifecycle_action_is_completed_even_for_non_eks_instances() {
     let lifecycle = FakeLifecycle::default();

@@ -37,6 +37,8 @@ pub enum LaunchOutcome {
     NotSampled,
     /// Not an EKS node (no cluster tag): acknowledged.
     NotEks,
+    /// Launched into the group's warm pool: its lifecycle action completed, nothing sampled.
+    WarmPool,
     /// A refused launch, folded into the group's incident (and published, unless a replay).
     LaunchFailed {
         /// Incident.
@@ -109,6 +111,12 @@ impl<
     #[cfg(any(test, feature = "test-support"))]
     pub fn publisher(&self) -> &P {
         &self.publisher
+    }
+
+    /// The lifecycle port, for tests.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn lifecycle(&self) -> &L {
+        &self.lifecycle
     }
 
     /// The node group directory, for tests that change what it says.
@@ -306,6 +314,13 @@ impl<
             self.lifecycle
                 .proceed(&l.asg, hook, token, &l.instance_id)
                 .await?;
+        }
+        // A warm pool instance is stopped until a scale-out moves it into the group (that move is
+        // its own launch event, `Origin: WarmPool`): sampling it now would spend the group's
+        // sample on a collection that cannot run.
+        if l.into_warm_pool {
+            tracing::info!(instance = %l.instance_id, asg = %l.asg, "launched into the warm pool; sampled when it joins the group");
+            return Ok(LaunchOutcome::WarmPool);
         }
         let Some(cluster) = cluster_of(&self.ec2, &l.instance_id).await? else {
             tracing::info!(instance = %l.instance_id, asg = %l.asg, "launched instance is not an EKS node; acknowledged");
