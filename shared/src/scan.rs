@@ -1,12 +1,12 @@
 //! The scanner: one pass over every log member, all signatures at once.
 //!
 //! Like a grep, it searches whole buffers, not lines: one SIMD literal search (aho-corasick's packed
-//! Teddy, the searcher ripgrep uses for `-F -f`) of every signature's literal runs over each buffer,
-//! and only a buffer position that matches is widened to its line, numbered (newlines counted since
-//! the previous hit) and checked against the signatures' regexes. Lines that match nothing cost only
-//! that search. The buffers are the reader's own (the inflating thread's chunks, a file's read
-//! buffer), searched where they are; only a line split between two of them is copied, at most
-//! `max_line` bytes.
+//! Teddy, the searcher ripgrep uses for `-F -f`) of the literals of every signature that reads the
+//! member's kind runs over each buffer, and only a buffer position that matches is widened to its
+//! line, numbered (newlines counted since the previous hit) and checked against the signatures'
+//! regexes. Lines that match nothing cost only that search. The buffers are the reader's own (the
+//! inflating thread's chunks, a file's read buffer), searched where they are; only a line split
+//! between two of them is copied, at most `max_line` bytes.
 //!
 //! Kubelet lines show twice on AL2 (`kubelet/kubelet.log` and `var_log/messages`): they are counted
 //! once, by a hash of the text after the syslog tag. Kernel lines show in several views (`dmesg`,
@@ -16,32 +16,34 @@
 //!
 //! `perf record` of the analysis (`cargo build --profile profiling -p eks-remedy-core --bench
 //! analyze`, the same code as `eks-remedy analyze` without the CLI) on the 1 GiB generated bundles
-//! of `bench/analyzer.sh`, share of all CPU samples, on the shared 2-core machine under load:
+//! of `bench/analyzer.sh`, share of all CPU samples, on the shared 2-core machine under load
+//! (issue 12, third round):
 //!
 //! | | folder, plain | folder, look-alike | `.tar.gz`, plain | `.tar.gz`, look-alike |
 //! |---|---|---|---|---|
-//! | kernel: `read` copies out of the page cache | 53 % | 51 % | 5 % | 8 % |
-//! | literal search over the buffers (fat Teddy, 40 literals) | 28 % | 28 % | 23 % | 22 % |
-//! | inflate (zlib-rs) incl. CRC-32 | 6 % (rotated `.gz`) | 6 % | 58 % | 55 % |
-//! | copy inflater chunk → scanner buffer (`memmove`) | – | – | 5.7 % | 3.0 % |
-//! | newline counting (`memchr` count) | 2.3 % | 2.5 % | 1.9 % | 2.3 % |
-//! | candidate lines: overlapping literal search, regex confirmation | < 0.5 % | 1.5 % | < 0.5 % | 1.0 % |
+//! | kernel: `read` copies out of the page cache, and its page lookups | 64 % + 6 % | 69 % + 6 % | 9 % + 1 % | 5 % + 1 % |
+//! | literal search over the buffers (slim Teddy, the kind's literals) | 15 % | 12 % | 13 % | 14 % |
+//! | inflate (zlib-rs) incl. CRC-32 | 6.5 % (rotated `.gz`) | 5.2 % | 68 % | 68 % |
+//! | newline counting (`memchr` count, SIMD) | 2.7 % | 2.4 % | 2.2 % | 2.2 % |
+//! | candidate lines: overlapping literal search, regex confirmation | < 0.5 % | 1.4 % | < 0.5 % | 1.0 % |
 //! | widening to lines, kubelet de-duplication hashing, per-member set-up | < 0.5 % | < 0.5 % | < 0.5 % | < 0.5 % |
 //!
-//! That was before this module scanned the reader's buffers in place: the copy from the inflating
-//! thread's chunks into a scanner buffer is gone (`memmove` now 0.8 % / 1.0 % of the `.tar.gz`
-//! runs: lines that straddle two chunks and zlib's window), and unscanned members are drained
-//! without a copy. Large files of a folder are read ahead on a second thread (`bundle`), which
-//! takes the kernel's copy off the scanning thread when a core is free. A line that holds a literal
-//! but matches no signature costs its overlapping search and the signatures' regexes: about 1 %
-//! at 2 % of lines, so the look-alike case needs no more work.
+//! Each member is searched only for the literals of the signatures that read its kind (one finder
+//! per [`SourceKind`]): `messages` for 20 literals, kubelet's log for 14, ipamd's for 17,
+//! containerd's for 5, a container log for one, instead of all 40 everywhere. That took the search
+//! from fat Teddy (16 bytes a step, 28–36 % of a folder's samples) to slim Teddy or `memmem`, and
+//! the analysis's user CPU on a folder from about 0.5 s to 0.3 s, below `rg -j1`'s 0.4 s for the
+//! same literals. Lines are numbered by a SIMD count of each buffer's newlines (every line must be
+//! counted: a later hit's line number depends on it).
 //!
-//! What is left is ripgrep's own work: the same Teddy search (ripgrep builds the same searcher for
-//! `-F -f`), and the kernel's copy, which `rg` pays as well. Folding the literals into at most 32
-//! needles (slim Teddy, 32 bytes per step instead of 16) was measured slower on these logs (1.4
-//! against 1.6 GB/s of CPU: more literals share each bucket), so the search keeps every literal.
-//! Against `rg` on a folder the analysis also inflates the rotated `.gz` members (`rg` without `-z`
-//! searches their compressed bytes) and numbers lines for evidence.
+//! On a folder, what is left is mostly the kernel's copy out of the page cache, which `rg` pays as
+//! well, and it varies several-fold on this virtual machine from minute to minute (0.3–1.4 s of
+//! system time for the same 1 GiB). The files are read on the scanning thread into a buffer of
+//! [`crate::bundle::FOLDER_BUFFER_BYTES`]: 64 KiB to 1 MiB buffers measured the same, and reading
+//! ahead on a second thread cost more CPU than it saved. The scanner searches the reader's buffers
+//! in place (the inflating thread's chunks, a file's read buffer); only a line split between two
+//! buffers is copied. A line that holds a literal but matches no signature costs its overlapping
+//! search and the signatures' regexes: about 1 % at 2 % of lines.
 //!
 //! Earlier (issue 12), the buffer search was a standard-semantics automaton, which aho-corasick runs
 //! without its SIMD prefilter (that prefilter exists only for leftmost match kinds): every byte
