@@ -1,12 +1,12 @@
 //! The scanner: one pass over every log member, all signatures at once.
 //!
 //! Like a grep, it searches whole buffers, not lines: one SIMD literal search (aho-corasick's packed
-//! Teddy, the searcher ripgrep uses for `-F -f`) of every signature's literal runs over each buffer,
-//! and only a buffer position that matches is widened to its line, numbered (newlines counted since
-//! the previous hit) and checked against the signatures' regexes. Lines that match nothing cost only
-//! that search. The buffers are the reader's own (the inflating thread's chunks, a file's read
-//! buffer), searched where they are; only a line split between two of them is copied, at most
-//! `max_line` bytes.
+//! Teddy, the searcher ripgrep uses for `-F -f`) of the literals of every signature that reads the
+//! member's kind runs over each buffer, and only a buffer position that matches is widened to its
+//! line, numbered (newlines counted since the previous hit) and checked against the signatures'
+//! regexes. Lines that match nothing cost only that search. The buffers are the reader's own (the
+//! inflating thread's chunks, a file's read buffer), searched where they are; only a line split
+//! between two of them is copied, at most `max_line` bytes.
 //!
 //! Kubelet lines show twice on AL2 (`kubelet/kubelet.log` and `var_log/messages`): they are counted
 //! once, by a hash of the text after the syslog tag. Kernel lines show in several views (`dmesg`,
@@ -16,32 +16,34 @@
 //!
 //! `perf record` of the analysis (`cargo build --profile profiling -p eks-remedy-core --bench
 //! analyze`, the same code as `eks-remedy analyze` without the CLI) on the 1 GiB generated bundles
-//! of `bench/analyzer.sh`, share of all CPU samples, on the shared 2-core machine under load:
+//! of `bench/analyzer.sh`, share of all CPU samples, on the shared 2-core machine under load
+//! (issue 12, third round):
 //!
 //! | | folder, plain | folder, look-alike | `.tar.gz`, plain | `.tar.gz`, look-alike |
 //! |---|---|---|---|---|
-//! | kernel: `read` copies out of the page cache | 53 % | 51 % | 5 % | 8 % |
-//! | literal search over the buffers (fat Teddy, 40 literals) | 28 % | 28 % | 23 % | 22 % |
-//! | inflate (zlib-rs) incl. CRC-32 | 6 % (rotated `.gz`) | 6 % | 58 % | 55 % |
-//! | copy inflater chunk → scanner buffer (`memmove`) | – | – | 5.7 % | 3.0 % |
-//! | newline counting (`memchr` count) | 2.3 % | 2.5 % | 1.9 % | 2.3 % |
-//! | candidate lines: overlapping literal search, regex confirmation | < 0.5 % | 1.5 % | < 0.5 % | 1.0 % |
+//! | kernel: `read` copies out of the page cache, and its page lookups | 64 % + 6 % | 69 % + 6 % | 9 % + 1 % | 5 % + 1 % |
+//! | literal search over the buffers (slim Teddy, the kind's literals) | 15 % | 12 % | 13 % | 14 % |
+//! | inflate (zlib-rs) incl. CRC-32 | 6.5 % (rotated `.gz`) | 5.2 % | 68 % | 68 % |
+//! | newline counting (`memchr` count, SIMD) | 2.7 % | 2.4 % | 2.2 % | 2.2 % |
+//! | candidate lines: overlapping literal search, regex confirmation | < 0.5 % | 1.4 % | < 0.5 % | 1.0 % |
 //! | widening to lines, kubelet de-duplication hashing, per-member set-up | < 0.5 % | < 0.5 % | < 0.5 % | < 0.5 % |
 //!
-//! That was before this module scanned the reader's buffers in place: the copy from the inflating
-//! thread's chunks into a scanner buffer is gone (`memmove` now 0.8 % / 1.0 % of the `.tar.gz`
-//! runs: lines that straddle two chunks and zlib's window), and unscanned members are drained
-//! without a copy. Large files of a folder are read ahead on a second thread (`bundle`), which
-//! takes the kernel's copy off the scanning thread when a core is free. A line that holds a literal
-//! but matches no signature costs its overlapping search and the signatures' regexes: about 1 %
-//! at 2 % of lines, so the look-alike case needs no more work.
+//! Each member is searched only for the literals of the signatures that read its kind (one finder
+//! per [`SourceKind`]): `messages` for 20 literals, kubelet's log for 14, ipamd's for 17,
+//! containerd's for 5, a container log for one, instead of all 40 everywhere. That took the search
+//! from fat Teddy (16 bytes a step, 28–36 % of a folder's samples) to slim Teddy or `memmem`, and
+//! the analysis's user CPU on a folder from about 0.5 s to 0.3 s, below `rg -j1`'s 0.4 s for the
+//! same literals. Lines are numbered by a SIMD count of each buffer's newlines (every line must be
+//! counted: a later hit's line number depends on it).
 //!
-//! What is left is ripgrep's own work: the same Teddy search (ripgrep builds the same searcher for
-//! `-F -f`), and the kernel's copy, which `rg` pays as well. Folding the literals into at most 32
-//! needles (slim Teddy, 32 bytes per step instead of 16) was measured slower on these logs (1.4
-//! against 1.6 GB/s of CPU: more literals share each bucket), so the search keeps every literal.
-//! Against `rg` on a folder the analysis also inflates the rotated `.gz` members (`rg` without `-z`
-//! searches their compressed bytes) and numbers lines for evidence.
+//! On a folder, what is left is mostly the kernel's copy out of the page cache, which `rg` pays as
+//! well, and it varies several-fold on this virtual machine from minute to minute (0.3–1.4 s of
+//! system time for the same 1 GiB). The files are read on the scanning thread into a buffer of
+//! [`crate::bundle::FOLDER_BUFFER_BYTES`]: 64 KiB to 1 MiB buffers measured the same, and reading
+//! ahead on a second thread cost more CPU than it saved. The scanner searches the reader's buffers
+//! in place (the inflating thread's chunks, a file's read buffer); only a line split between two
+//! buffers is copied. A line that holds a literal but matches no signature costs its overlapping
+//! search and the signatures' regexes: about 1 % at 2 % of lines.
 //!
 //! Earlier (issue 12), the buffer search was a standard-semantics automaton, which aho-corasick runs
 //! without its SIMD prefilter (that prefilter exists only for leftmost match kinds): every byte
@@ -123,10 +125,14 @@ pub struct SignatureError {
 
 /// The compiled catalogue, shareable across analyses.
 pub struct Engine {
-    /// Every literal, leftmost-first: the whole-buffer search. Only a leftmost automaton gets
-    /// aho-corasick's packed SIMD prefilter (Teddy); a standard one would walk its automaton over
-    /// every byte (that was ~350 MB/s, a quarter of ripgrep's speed on the same literals).
-    finder: AhoCorasick,
+    /// Per source kind (as index): the literals of the signatures that read that kind,
+    /// leftmost-first, for the whole-buffer search (`None`: no signature reads it). A member is
+    /// searched only for what can count in it: a container log for one literal, `messages` for 20,
+    /// not all 40; fewer literals make fewer false candidates and let aho-corasick pick a cheaper
+    /// searcher (slim Teddy at 32 bytes a step up to 32 literals, `memmem` for one). Only a leftmost
+    /// automaton gets aho-corasick's packed SIMD prefilter (Teddy); a standard one would walk its
+    /// automaton over every byte (that was ~350 MB/s, a quarter of ripgrep's speed).
+    finders: Vec<Option<AhoCorasick>>,
     /// The same literals with standard semantics: every literal of one candidate line, overlapping.
     automaton: AhoCorasick,
     /// Per automaton pattern: the signatures using that literal.
@@ -187,18 +193,32 @@ impl Engine {
                 }
             }
         }
-        let build = |kind: MatchKind, name: &'static str| {
+        let build = |kind: MatchKind, literals: &[&str], name: &'static str| {
             AhoCorasick::builder()
                 .match_kind(kind)
-                .build(&literals)
+                .build(literals)
                 .map_err(|e| SignatureError {
                     owner: "engine".into(),
                     name,
                     source: Box::new(e),
                 })
         };
-        let finder = build(MatchKind::LeftmostFirst, "finder")?;
-        let automaton = build(MatchKind::Standard, "automaton")?;
+        let automaton = build(MatchKind::Standard, &literals, "automaton")?;
+        let mut finders = Vec::with_capacity(KIND_COUNT);
+        for k in 0..KIND_COUNT {
+            let reads = |si: &usize| sigs[*si].sources.iter().any(|s| kind_index(*s) == k);
+            let wanted: Vec<&str> = literals
+                .iter()
+                .zip(&by_pattern)
+                .filter(|(_, users)| users.iter().any(reads))
+                .map(|(l, _)| *l)
+                .collect();
+            finders.push(if wanted.is_empty() {
+                None
+            } else {
+                Some(build(MatchKind::LeftmostFirst, &wanted, "finder")?)
+            });
+        }
         let mut scanned = vec![false; KIND_COUNT];
         for s in &sigs {
             for k in &s.sources {
@@ -207,7 +227,7 @@ impl Engine {
         }
         scanned[kind_index(SourceKind::KubeletLog)] = true;
         Ok(Engine {
-            finder,
+            finders,
             automaton,
             by_pattern,
             sigs,
@@ -387,10 +407,12 @@ impl<'e> Scanner<'e> {
             }
         }
         let mut line_no = ctx.line_no;
-        let finder = &self.engine.finder;
+        let finder = self.engine.finders[kind_index(ctx.kind)].as_ref();
         // One candidate per line: after a hit the search resumes at the next line, so a line holding
         // several literals is widened and checked once (`on_line` finds all of them).
-        while let Some(m) = finder.find(aho_corasick::Input::new(block).range(next_line..)) {
+        while let Some(m) =
+            finder.and_then(|f| f.find(aho_corasick::Input::new(block).range(next_line..)))
+        {
             let start = memchr::memrchr(b'\n', &block[next_line..m.start()])
                 .map_or(next_line, |i| next_line + i + 1);
             let end =
@@ -412,8 +434,10 @@ impl<'e> Scanner<'e> {
     }
 
     /// Checks a candidate line against every signature whose literal it holds. `first` is where the
-    /// leftmost literal of the line starts: no literal starts before it (the buffer search would have
-    /// stopped there), so the line's literals are looked for from there on.
+    /// leftmost literal of the member's kind starts: none of them starts before it (the buffer search
+    /// would have stopped there), so the line's literals are looked for from there on; a literal of
+    /// another kind found before it would be passed over anyway (its signatures do not read this
+    /// member).
     fn on_line(&mut self, ctx: &mut MemberCtx<'_>, line: &[u8], first: usize) {
         let engine = self.engine;
         self.line_patterns.clear();
@@ -575,6 +599,8 @@ impl MemberSink for Scanner<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::Severity;
+    use crate::rule::RuleMeta;
 
     #[test]
     fn kubelet_key_matches_journal_and_syslog_forms() {
@@ -582,6 +608,65 @@ mod tests {
         let syslog =
             b"May 20 12:33:17 ip-192-168-1-1 kubelet: E0520 12:33:17.590878    5313 x.go:1] boom";
         assert_eq!(kubelet_key(journal), kubelet_key(syslog));
+    }
+
+    /// A rule with one signature for containerd's log and one for `messages`, on literals no other
+    /// signature uses.
+    struct TwoKinds;
+
+    static TWO_KINDS: RuleMeta = RuleMeta {
+        id: "two-kinds",
+        severity: Severity::Low,
+        title: "test",
+        why: "test",
+        docs: &[],
+    };
+
+    static TWO_KINDS_SIGS: &[Signature] = &[
+        Signature::new(
+            "containerd",
+            "zz-containerd-literal",
+            &[SourceKind::ContainerdLog],
+        ),
+        Signature::new("messages", "zz-messages-literal", &[SourceKind::Messages]),
+    ];
+
+    impl Rule for TwoKinds {
+        fn meta(&self) -> &'static RuleMeta {
+            &TWO_KINDS
+        }
+        fn signatures(&self) -> &'static [Signature] {
+            TWO_KINDS_SIGS
+        }
+        fn evaluate(&self, _: &crate::rule::EvalCtx<'_>) -> crate::rule::Verdict {
+            crate::rule::Verdict::Clear
+        }
+    }
+
+    fn two_kinds(path: &str, log: &[u8]) -> BTreeMap<&'static str, Occurrences> {
+        let engine = Engine::new(&[&TwoKinds]).unwrap();
+        let mut scanner = Scanner::new(&engine, 1 << 16);
+        scanner.member(path, &mut &log[..]).unwrap();
+        let (mut counted, ..) = scanner.finish();
+        counted.rules.remove(0)
+    }
+
+    /// Each member is searched only for the literals of the signatures that read its kind: a
+    /// literal of another kind earlier on the line must not hide this kind's literal, and alone it
+    /// makes no hit; in a member of its own kind it is counted.
+    #[test]
+    fn another_kinds_literal_neither_hides_this_kinds_nor_counts() {
+        let log = b"plain line\n\
+            a zz-messages-literal b zz-containerd-literal c\n\
+            zz-messages-literal alone\n";
+        let in_containerd = two_kinds("containerd/containerd-log.txt", log);
+        let hits = &in_containerd["containerd"];
+        assert_eq!(hits.count, 1);
+        assert_eq!(hits.first_samples.first().map(|s| s.line), Some(2));
+        assert_eq!(in_containerd["messages"].count, 0);
+        let in_messages = two_kinds("var_log/messages", log);
+        assert_eq!(in_messages["messages"].count, 2);
+        assert_eq!(in_messages["containerd"].count, 0);
     }
 
     #[test]
