@@ -238,6 +238,14 @@ fn last_plan(bus: &FakePublisher) -> Value {
         .expect("a plan event")
 }
 
+/// The plan's first action whose `field` is `value`.
+fn action<'a>(plan: &'a Value, field: &str, value: &str) -> &'a Value {
+    plan["actions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a[field] == value))
+        .unwrap_or_else(|| panic!("no action with {field} = {value}: {plan}"))
+}
+
 #[tokio::test]
 async fn findings_from_the_queue_make_one_plan_and_a_replay_changes_nothing() {
     let (f, bus) = remediator("dry-run");
@@ -475,12 +483,7 @@ async fn a_node_group_at_its_max_size_raises_the_quota_only_when_max_size_is_at_
         "450 × 1.5 = 675, rounded to 700"
     );
     let plan = last_plan(&bus);
-    let quota = plan["actions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["kind"] == "service-quota")
-        .unwrap_or_else(|| panic!("{plan}"));
+    let quota = action(&plan, "kind", "service-quota");
     assert_eq!(quota["target"]["service_code"], "eks");
 
     let (f, bus) = remediator("auto");
@@ -490,12 +493,7 @@ async fn a_node_group_at_its_max_size_raises_the_quota_only_when_max_size_is_at_
     call(&f, sqs(&[below])).await.unwrap();
     assert!(f.apis().quotas.requests.lock().unwrap().is_empty());
     let plan = last_plan(&bus);
-    let rec = plan["actions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["id"] == "recommendation:nodegroup-at-max-size")
-        .unwrap_or_else(|| panic!("{plan}"));
+    let rec = action(&plan, "id", "recommendation:nodegroup-at-max-size");
     assert_eq!(rec["target"]["groups"][0]["nodegroup"], "ng-workers");
     assert_eq!(rec["target"]["groups"][0]["suggested_max_size"], 90.0);
     assert!(

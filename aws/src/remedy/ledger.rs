@@ -149,15 +149,13 @@ impl ActionLedger for Ledger {
     }
 
     async fn settle(&self, key: &str, record: &AuditRecord) -> Result<(), PortError> {
-        let json = serde_json::to_string(record).map_err(|e| PortError::Refused {
-            service: "dynamodb",
-            message: format!("audit record not serializable: {e}"),
-        })?;
+        let json = serde_json::to_string(record)
+            .map_err(|e| refused(format!("audit record not serializable: {e}")))?;
         if json.len() > MAX_SETTLED_BYTES {
-            return Err(PortError::Refused {
-                service: "dynamodb",
-                message: format!("audit record of {} bytes not kept on its claim", json.len()),
-            });
+            return Err(refused(format!(
+                "audit record of {} bytes not kept on its claim",
+                json.len()
+            )));
         }
         // Only on the claim this execution holds: a released or expired one keeps nothing.
         self.client
